@@ -1,0 +1,145 @@
+import Crypto
+import JobFiles
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failed file operation, naming the path.
+public struct FileError: Error, CustomStringConvertible, Sendable {
+    public var path: String
+    public var message: String
+    public init(_ path: String, _ message: String) {
+        self.path = path
+        self.message = message
+    }
+    public var description: String { "\(path): \(message)" }
+}
+
+/// File operations the update cycle relies on: hashing, and writes that are all-or-nothing.
+public enum Files {
+    /// SHA-256 of a file's bytes, as lowercase hex.
+    public static func sha256(of path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path, "cannot open: \(errnoText())") }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path, "cannot read: \(errnoText())")
+            }
+            if n == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        return hex(hasher.finalize())
+    }
+
+    public static func sha256(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    public static func sha256(_ text: String) -> String { sha256(Array(text.utf8)) }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in digest {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw FileError(path, exists(path) ? "cannot read" : "does not exist")
+        }
+        return Array(data)
+    }
+
+    /// Writes `bytes` to `path` all-or-nothing: a temporary file in the same directory, fsync, rename
+    /// over the target, fsync of the directory. Readers see the old file or the new one, never a
+    /// mix; a crash leaves at most a stray `.tmp` file. Creates the directory if needed.
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let dir = directory(of: path)
+        try makeDirectories(dir)
+        let temp = "\(dir)/.\(baseName(path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileError(temp, "cannot create: \(errnoText())") }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errnoText()
+                close(fd)
+                throw FileError(path, "cannot write: \(e)")
+            }
+            done += n
+        }
+        if fsync(fd) != 0 {
+            let e = errnoText()
+            close(fd)
+            throw FileError(path, "cannot fsync: \(e)")
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else { throw FileError(path, "cannot rename into place: \(errnoText())") }
+        ok = true
+        syncDirectory(dir)
+    }
+
+    static func syncDirectory(_ dir: String) {
+        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+    }
+
+    public static func makeDirectories(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw FileError(path, "cannot create directory: \(errnoText())")
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Size and modification time (nanoseconds) of a regular file, or nil.
+    public static func stamp(_ path: String) -> (size: Int64, mtimeNs: Int64)? {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
+    }
+
+    public static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    public static func baseName(_ path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// An absolute form of `path` (against the current directory), without `.`/`..` segments.
+    public static func absolute(_ path: String) -> String { absolutePath(path) }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }

@@ -1,0 +1,38 @@
+import Foundation
+import JobFiles
+
+/// The job files of a jobs directory: the valid ones and the problems of the others.
+public struct JobSet: Sendable {
+    public var jobs: [JobConfig]
+    public var invalid: [JobFileError]
+
+    /// `--jobs DIR`, else `/etc/updater/jobs` under systemd (`$INVOCATION_ID` set), else `./Jobs`.
+    public static func defaultDirectory(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let option, !option.isEmpty { return option }
+        return environment["INVOCATION_ID"] != nil ? "/etc/updater/jobs" : "Jobs"
+    }
+
+    /// The `*.toml` files directly in `directory`, sorted by name (hidden files are skipped).
+    public static func files(in directory: String) throws -> [String] {
+        guard Files.isDirectory(directory) else { throw FileError(directory, "jobs directory does not exist") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        return names.filter { $0.hasSuffix(".toml") && !$0.hasPrefix(".") }.sorted().map {
+            directory.hasSuffix("/") ? directory + $0 : directory + "/" + $0
+        }
+    }
+
+    /// Loads every job file in `directory`; a bad file does not stop the others.
+    public static func load(directory: String) throws -> JobSet {
+        var set = JobSet(jobs: [], invalid: [])
+        for file in try files(in: directory) {
+            do {
+                set.jobs.append(try JobFileDecoder.load(file))
+            } catch {
+                set.invalid.append(error)
+            }
+        }
+        return set
+    }
+}

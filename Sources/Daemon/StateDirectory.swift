@@ -1,0 +1,50 @@
+import Foundation
+import Registry
+
+/// Where updater keeps its state: the registry database, stored batches and model artifacts.
+///
+/// ```
+/// STATE/registry.sqlite            the SQLite registry (WAL)
+/// STATE/batches/JOB/SHA256.csv     a copy of every accepted batch, by content
+/// STATE/models/JOB/vN.model        every model version's artifact
+/// ```
+public struct StateDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = Files.absolute(path)
+    }
+
+    /// `--state-dir`, else `$UPDATER_STATE_DIR`, else systemd's `$STATE_DIRECTORY`, else `./.updater`.
+    public static func resolve(option: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> StateDirectory
+    {
+        if let option, !option.isEmpty { return StateDirectory(path: option) }
+        if let p = environment["UPDATER_STATE_DIR"], !p.isEmpty { return StateDirectory(path: p) }
+        // systemd may pass several directories separated by colons; the first is ours.
+        if let p = environment["STATE_DIRECTORY"]?.split(separator: ":").first, !p.isEmpty {
+            return StateDirectory(path: String(p))
+        }
+        return StateDirectory(path: ".updater")
+    }
+
+    public var databasePath: String { path + "/registry.sqlite" }
+
+    public func batchPath(job: String, sha256: String) -> String { "\(path)/batches/\(job)/\(sha256).csv" }
+
+    public func artifactPath(job: String, version: Int) -> String { "\(path)/models/\(job)/v\(version).model" }
+
+    /// Creates the directory if needed and opens the registry.
+    public func openRegistry() throws -> Registry {
+        try Files.makeDirectories(path)
+        return try Registry(path: databasePath)
+    }
+
+    /// Opens the registry only if it exists (for read-only commands).
+    public func openExistingRegistry() throws -> Registry {
+        guard Files.exists(databasePath) else {
+            throw RegistryError("no state database at \(databasePath) (run `updater run` first, or pass --state-dir)")
+        }
+        return try Registry(path: databasePath)
+    }
+}

@@ -1,0 +1,439 @@
+import Drift
+import Evaluation
+import Foundation
+import JobFiles
+import Registry
+import Tabular
+import Training
+
+/// What one cycle of one job did.
+public struct CycleOutcome: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        /// No new data and no request: nothing was recorded.
+        case idle
+        /// New data without drift: recorded, no training.
+        case noDrift = "no_drift"
+        case promoted
+        case rejected
+        case failed
+    }
+
+    public var job: String
+    public var kind: Kind
+    public var runID: Int64?
+    public var version: Int?
+    public var message: String
+}
+
+/// One update cycle for one job: register new batches → drift check → decide → train →
+/// evaluate candidate and production on the same rows → gate → promote or reject.
+///
+/// Nothing here throws to the caller: every failure is recorded on the run and logged, and the
+/// caller goes on with the other jobs.
+public struct UpdateCycle: Sendable {
+    public let registry: Registry
+    public let state: StateDirectory
+    public let log: Log
+    /// Who promotions are attributed to in the production history.
+    public var actor = "updater"
+
+    public init(registry: Registry, state: StateDirectory, log: Log) {
+        self.registry = registry
+        self.state = state
+        self.log = log
+    }
+
+    public func run(_ job: JobConfig, now: Date = Date()) -> CycleOutcome {
+        do {
+            try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: now)
+            reconcileDeployFile(job)
+            try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: now)
+            let requests = try registry.pendingRequests(job: job.name)
+            let pending = try registry.pendingBatches(job: job.name)
+            guard !pending.isEmpty || !requests.isEmpty else {
+                return CycleOutcome(job: job.name, kind: .idle, runID: nil, version: nil, message: "no new data")
+            }
+            let full = requests.contains(where: \.full)
+            let trigger = requests.isEmpty ? "new_data" : (full ? "manual_full" : "manual")
+            let runID = try startRun(job, trigger: trigger, requests: requests, now: now)
+            log(.info, "\(job.name): run \(runID) started (\(trigger), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
+            var context = RunContext(job: job, runID: runID, trigger: trigger, forceFull: full, pending: pending)
+            do {
+                let outcome = try execute(&context)
+                return outcome
+            } catch {
+                let message = "\(error)"
+                try? finishRun(runID, state: .failed, decision: context.decision, reason: context.reason, drift: context.drift, error: message)
+                log(.error, "\(job.name): run \(runID) failed: \(message)")
+                return CycleOutcome(job: job.name, kind: .failed, runID: runID, version: nil, message: message)
+            }
+        } catch {
+            log(.error, "\(job.name): \(error)")
+            return CycleOutcome(job: job.name, kind: .failed, runID: nil, version: nil, message: "\(error)")
+        }
+    }
+
+    struct RunContext {
+        var job: JobConfig
+        var runID: Int64
+        var trigger: String
+        var forceFull: Bool
+        var pending: [BatchRecord]
+        var decision: String?
+        var reason: String?
+        var drift: DriftReport?
+    }
+
+    // MARK: The cycle
+
+    func execute(_ ctx: inout RunContext) throws -> CycleOutcome {
+        let job = ctx.job
+        let production = try ProductionModel.load(job: job.name, registry: registry)
+        let schema = try DataSchema(job: job, production: production?.model, firstBatch: ctx.pending.first?.storedPath)
+
+        // 1. Read the new batches; a malformed one is rejected on its own.
+        var accepted: [(batch: BatchRecord, table: DataTable)] = []
+        var rejections: [String] = []
+        for batch in ctx.pending {
+            do {
+                let table = try schema.load(batch.storedPath, shownAs: batch.path)
+                if table.rowCount == 0 { throw DataError(.empty, file: batch.path, "no data rows") }
+                accepted.append((batch, table))
+            } catch {
+                rejections.append("\(error)")
+                try markBatch(batch, status: .rejected, rows: nil, error: "\(error)", runID: ctx.runID)
+                log(.error, "\(job.name): batch \(batch.id ?? 0) rejected: \(error)")
+            }
+        }
+        if accepted.isEmpty && !(ctx.trigger != "new_data") {
+            throw CycleError("no usable new data: \(rejections.joined(separator: "; "))")
+        }
+        let newData = accepted.isEmpty ? nil : accepted.dropFirst().reduce(accepted[0].table) { $0.appending($1.table) }
+
+        // 2. Split the new rows into training and evaluation rows.
+        var newTrain: [DataTable] = []
+        var newEval: [DataTable] = []
+        for (batch, table) in accepted {
+            if case .fraction(let f) = job.data.holdout {
+                var train: [Int] = [], eval: [Int] = []
+                for r in 0..<table.rowCount {
+                    if isHeldOut(sha256: batch.sha256, row: r, fraction: f, seed: job.training.seed) {
+                        eval.append(r)
+                    } else {
+                        train.append(r)
+                    }
+                }
+                newTrain.append(table.rows(train))
+                newEval.append(table.rows(eval))
+            } else {
+                newTrain.append(table)
+            }
+        }
+
+        // 3. Drift check against the production model's reference.
+        if let production, let newData {
+            var accuracyNow: Double? = nil
+            var labelProblem: String? = nil
+            do {
+                let labels = try production.model.labels.encode(newData)
+                let scores = try production.model.predictProbabilities(newData)
+                accuracyNow = BinaryMetrics(labels: labels, scores: scores, threshold: job.gate.threshold).accuracy
+            } catch {
+                labelProblem = "\(error)"
+            }
+            var report = DriftDetector.check(
+                reference: production.reference, current: newData,
+                policy: DriftPolicy(
+                    threshold: { [drift = job.drift] in drift.threshold(for: $0) }, severePSI: job.drift.severePSI,
+                    severeShare: job.drift.severeShare, maxAccuracyDrop: job.drift.maxAccuracyDrop),
+                accuracyNow: accuracyNow, accuracyAtPromotion: production.metrics.accuracy)
+            if let labelProblem {
+                report.schemaChanges.append(labelProblem)
+                report.severity = .severe
+                report.summary = "severe: schema changed: \(labelProblem)"
+            }
+            ctx.drift = report
+            log(.info, "\(job.name): run \(ctx.runID): drift \(report.summary)")
+        }
+
+        // 4. Decide.
+        let decision = decide(ctx, production: production, hasNewData: newData != nil)
+        ctx.decision = decision.kind
+        ctx.reason = decision.reason
+        log(.info, "\(job.name): run \(ctx.runID): \(decision.kind): \(decision.reason)")
+        if decision.kind == "no_drift" || decision.kind == "no_data" {
+            try consume(accepted, runID: ctx.runID)
+            try finishRun(ctx.runID, state: .succeeded, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: nil)
+            return CycleOutcome(job: job.name, kind: .noDrift, runID: ctx.runID, version: nil, message: decision.reason)
+        }
+
+        // 5. Assemble the training rows.
+        let older = try olderWindow(job, schema: schema, rows: job.training.windowRows)
+        let newTrainTable = newTrain.isEmpty ? nil : newTrain.dropFirst().reduce(newTrain[0]) { $0.appending($1) }
+        var sources = older.batches.map { "\($0):all" } + accepted.map { "\($0.batch.sha256):train" }
+        var trainTable: DataTable
+        let incremental = decision.kind == "incremental"
+        if incremental, let parent = production {
+            let k = Int((job.training.replayFraction * Double(parent.record.trainingRows)).rounded())
+            let replayRows = sampleIndexes(older.table?.rowCount ?? 0, k, seed: job.training.seed ^ UInt64(ctx.runID))
+            let replay = older.table?.rows(replayRows)
+            sources.append("replay:\(replayRows.count):seed:\(job.training.seed ^ UInt64(ctx.runID))")
+            guard let base = newTrainTable ?? replay else { throw CycleError("no training rows") }
+            trainTable = newTrainTable != nil && replay != nil ? base.appending(replay!) : base
+        } else {
+            let parts = [older.table, newTrainTable].compactMap { $0 }
+            guard let first = parts.first else { throw CycleError("no training rows: no accepted batches yet") }
+            trainTable = parts.dropFirst().reduce(first) { $0.appending($1) }
+            if trainTable.rowCount > job.training.windowRows {
+                trainTable = trainTable.rows(Array((trainTable.rowCount - job.training.windowRows)..<trainTable.rowCount))
+                sources.append("tail:\(job.training.windowRows)")
+            }
+        }
+        let fingerprint = Files.sha256(sources.joined(separator: "\n"))
+
+        // 6. Train.
+        let options = LogisticRegressionTrainer.Options(l2: job.training.l2, maxIterations: job.training.maxIterations)
+        let started = Date()
+        let outcome: LogisticRegressionTrainer.Outcome
+        if incremental, let parent = production {
+            outcome = try LogisticRegressionTrainer.update(parent.model, on: trainTable, options: options)
+        } else {
+            let labels = try LabelEncoding.infer(from: trainTable, column: job.data.label, positive: job.data.positiveLabel)
+            outcome = try LogisticRegressionTrainer.fit(trainTable, features: schema.features, labels: labels, options: options)
+        }
+        log(.info, "\(job.name): run \(ctx.runID): trained on \(trainTable.rowCount) rows in \(String(format: "%.2f", Date().timeIntervalSince(started)))s (\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged"))")
+
+        // 7. Evaluate the candidate and production on the same rows.
+        let evalTable: DataTable
+        switch job.data.holdout {
+        case .file(let path): evalTable = try schema.load(path, shownAs: path)
+        case .fraction: evalTable = newEval.isEmpty ? trainTable.emptyCopy : newEval.dropFirst().reduce(newEval[0]) { $0.appending($1) }
+        }
+        let candidate = outcome.model
+        let evalLabels = try candidate.labels.encode(evalTable)
+        let candidateMetrics = BinaryMetrics(
+            labels: evalLabels, scores: try candidate.predictProbabilities(evalTable), threshold: job.gate.threshold)
+        var baselineMetrics: BinaryMetrics? = nil
+        if let production {
+            do {
+                baselineMetrics = BinaryMetrics(
+                    labels: try production.model.labels.encode(evalTable),
+                    scores: try production.model.predictProbabilities(evalTable), threshold: job.gate.threshold)
+            } catch {
+                log(.warning, "\(job.name): run \(ctx.runID): production v\(production.record.version) cannot be evaluated: \(error)")
+            }
+        }
+
+        // 8. Gate.
+        var results = Gate.evaluate(job.gate.rules, candidate: candidateMetrics, baseline: baselineMetrics)
+        if evalTable.rowCount < job.gate.minRows {
+            results.append(RuleResult(
+                index: results.count, metric: .accuracy, candidate: nil, baseline: nil, passed: false,
+                reason: "only \(evalTable.rowCount) evaluation rows; gate.min_rows is \(job.gate.minRows)"))
+        }
+        let passed = results.allSatisfy(\.passed)
+
+        // 9. Record the version (artifact first, so a record always points at a complete file).
+        let number = try nextVersion(job.name)
+        let parent = incremental ? production?.record : nil
+        let artifact = try ModelArtifact.encode(candidate, metadata: [
+            "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
+            "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": fingerprint,
+            "job_file_sha256": job.fileHash,
+        ])
+        let artifactPath = state.artifactPath(job: job.name, version: number)
+        try Files.writeAtomically(artifact, to: artifactPath)
+        let reference = schema.features.compactMap { name in
+            trainTable.column(name).map { ColumnProfile(name: name, column: $0, bins: job.drift.bins) }
+        }
+        let version = VersionRecord(
+            id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
+            mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
+            trainingRows: trainTable.rowCount, dataFingerprint: fingerprint, jobFileHash: job.fileHash,
+            metrics: json(candidateMetrics), baselineMetrics: baselineMetrics.map { json($0) },
+            artifactPath: artifactPath, artifactSHA256: Files.sha256(artifact), reference: json(reference),
+            status: passed ? .passed : .rejected, createdAt: Date())
+        let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
+        let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
+        let runID = ctx.runID
+        let decisionKind = decision.kind
+        try registry.write { db in
+            var v = version
+            try v.insert(db)
+            for var g in gateRows { try g.insert(db) }
+            for (batch, rows) in consumedBatches {
+                var b = batch
+                b.status = .consumed
+                b.rowCount = rows
+                b.runID = runID
+                try b.update(db)
+            }
+            if var run = try RunRecord.fetchOne(db, key: runID) {
+                run.candidateVersion = number
+                run.decision = decisionKind
+                try run.update(db)
+            }
+        }
+        let summary = results.map { "\($0.metric.rawValue): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }
+            .joined(separator: "; ")
+        log(.info, "\(job.name): run \(ctx.runID): v\(number) gate \(passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
+
+        // 10. Promote or reject.
+        guard passed else {
+            let failed = results.filter { !$0.passed }.map { "\($0.metric.rawValue): \($0.reason)" }.joined(separator: "; ")
+            try finishRun(ctx.runID, state: .rejected, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: "gate failed: \(failed)")
+            return CycleOutcome(job: job.name, kind: .rejected, runID: ctx.runID, version: number, message: "v\(number) rejected by the gate: \(failed)")
+        }
+        let from = production?.record.version
+        let deployPath = job.deploy.path
+        let stored = try registry.version(job.name, number)!
+        _ = try registry.moveProduction(
+            job: job.name, to: number, action: .promote, actor: actor,
+            reason: "\(decision.kind) run \(ctx.runID): gate passed", runID: ctx.runID, expectedFrom: .some(from)
+        ) { try Publisher.publish(stored, to: deployPath) }
+        try finishRun(ctx.runID, state: .succeeded, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: nil)
+        let change = from.map { "v\($0) → v\(number)" } ?? "v\(number)"
+        log(.info, "\(job.name): run \(ctx.runID): promoted \(change) to \(deployPath)")
+        return CycleOutcome(job: job.name, kind: .promoted, runID: ctx.runID, version: number, message: "promoted \(change)")
+    }
+
+    struct Decision {
+        var kind: String
+        var reason: String
+    }
+
+    func decide(_ ctx: RunContext, production: ProductionModel?, hasNewData: Bool) -> Decision {
+        let t = ctx.job.training
+        guard let production else { return Decision(kind: "full", reason: "no model in production yet: full training") }
+        if ctx.forceFull { return Decision(kind: "full", reason: "full retrain requested (updater trigger --full)") }
+        guard hasNewData, let drift = ctx.drift else {
+            return Decision(kind: "no_data", reason: "no new data to check (use updater trigger --full to retrain anyway)")
+        }
+        switch drift.severity {
+        case .none:
+            return Decision(kind: "no_drift", reason: drift.summary)
+        case .severe:
+            return Decision(kind: "full", reason: "severe drift → full retrain (\(drift.summary))")
+        case .moderate:
+            if !t.incremental { return Decision(kind: "full", reason: "moderate drift, incremental updates disabled → full retrain") }
+            if production.record.generation >= t.maxIncrementalGenerations {
+                return Decision(
+                    kind: "full",
+                    reason: "moderate drift, but v\(production.record.version) is already \(production.record.generation) incremental generation(s) from a full training (max \(t.maxIncrementalGenerations)) → full retrain")
+            }
+            return Decision(kind: "incremental", reason: "moderate drift → incremental update of v\(production.record.version) (\(drift.summary))")
+        }
+    }
+
+    /// Up to `rows` of the most recent rows of batches accepted by earlier runs.
+    func olderWindow(_ job: JobConfig, schema: DataSchema, rows: Int) throws -> (table: DataTable?, batches: [String]) {
+        var tables: [DataTable] = []
+        var hashes: [String] = []
+        var count = 0
+        for batch in try registry.consumedBatches(job: job.name).reversed() where count < rows {
+            do {
+                let t = try schema.load(batch.storedPath, shownAs: batch.path)
+                tables.append(t)
+                hashes.append(batch.sha256)
+                count += t.rowCount
+            } catch {
+                log(.warning, "\(job.name): stored batch \(batch.id ?? 0) no longer fits the model's columns and is left out of training: \(error)")
+            }
+        }
+        tables.reverse()
+        hashes.reverse()
+        guard let first = tables.first else { return (nil, []) }
+        return (tables.dropFirst().reduce(first) { $0.appending($1) }, hashes)
+    }
+
+    // MARK: Registry steps
+
+    func startRun(_ job: JobConfig, trigger: String, requests: [RequestRecord], now: Date) throws -> Int64 {
+        try registry.write { db in
+            var run = RunRecord(
+                id: nil, job: job.name, trigger: trigger, state: .running, decision: nil, reason: nil, driftReport: nil,
+                jobFileHash: job.fileHash, candidateVersion: nil, createdAt: now, startedAt: now, finishedAt: nil,
+                error: nil)
+            try run.insert(db)
+            for var r in requests {
+                r.consumedAt = now
+                r.runID = run.id
+                try r.update(db)
+            }
+            return run.id!
+        }
+    }
+
+    func finishRun(_ id: Int64, state: RunRecord.State, decision: String?, reason: String?, drift: DriftReport?, error: String?) throws {
+        let driftJSON = drift.map { json($0) }
+        try registry.write { db in
+            guard var run = try RunRecord.fetchOne(db, key: id) else { return }
+            run.state = state
+            run.decision = decision ?? run.decision
+            run.reason = reason ?? run.reason
+            run.driftReport = driftJSON ?? run.driftReport
+            run.error = error
+            run.finishedAt = Date()
+            try run.update(db)
+        }
+    }
+
+    func markBatch(_ batch: BatchRecord, status: BatchRecord.Status, rows: Int?, error: String?, runID: Int64) throws {
+        try registry.write { db in
+            var b = batch
+            b.status = status
+            b.rowCount = rows
+            b.error = error
+            b.runID = runID
+            try b.update(db)
+        }
+    }
+
+    func consume(_ accepted: [(batch: BatchRecord, table: DataTable)], runID: Int64) throws {
+        for (batch, table) in accepted {
+            try markBatch(batch, status: .consumed, rows: table.rowCount, error: nil, runID: runID)
+        }
+    }
+
+    func nextVersion(_ job: String) throws -> Int {
+        try registry.read { db in
+            (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM model_version WHERE job = ?", arguments: [job]) ?? 0) + 1
+        }
+    }
+
+    func gateRecords(_ results: [RuleResult], rules: [GateRule], runID: Int64, job: String, version: Int) -> [GateResultRecord] {
+        if results.isEmpty {
+            return [GateResultRecord(
+                id: nil, runID: runID, job: job, version: version, ruleIndex: 0, metric: "none", min: nil, maxDrop: nil,
+                candidate: nil, baseline: nil, passed: true, reason: "the job has no gate rules: the candidate passes")]
+        }
+        return results.map { r in
+            let rule = r.index < rules.count ? rules[r.index] : nil
+            return GateResultRecord(
+                id: nil, runID: runID, job: job, version: version, ruleIndex: r.index,
+                metric: rule == nil ? "evaluation_rows" : r.metric.rawValue, min: rule?.min, maxDrop: rule?.maxDrop,
+                candidate: r.candidate, baseline: r.baseline, passed: r.passed, reason: r.reason)
+        }
+    }
+
+    /// Makes the deploy file match the production version's artifact (after a crash between
+    /// publishing and committing, or if someone changed the file).
+    func reconcileDeployFile(_ job: JobConfig) {
+        guard let number = try? registry.job(job.name)?.productionVersion,
+            let record = try? registry.version(job.name, number)
+        else { return }
+        let current = try? Files.sha256(of: job.deploy.path)
+        guard current != record.artifactSHA256 else { return }
+        do {
+            try Publisher.publish(record, to: job.deploy.path)
+            log(.warning, "\(job.name): \(job.deploy.path) did not hold production v\(number); published it again")
+        } catch {
+            log(.error, "\(job.name): cannot restore production v\(number) at \(job.deploy.path): \(error)")
+        }
+    }
+}
+
+struct CycleError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}

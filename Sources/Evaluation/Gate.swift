@@ -1,0 +1,84 @@
+/// One release-gate rule from a job file: a metric with a minimum and/or an allowed drop versus
+/// the model in production.
+public struct GateRule: Sendable, Codable, Equatable {
+    public var metric: Metric
+    /// The candidate's value must be at least this (inclusive).
+    public var min: Double?
+    /// The candidate may be at most this much below production (`production − candidate ≤ maxDrop`).
+    public var maxDrop: Double?
+
+    public init(metric: Metric, min: Double? = nil, maxDrop: Double? = nil) {
+        self.metric = metric
+        self.min = min
+        self.maxDrop = maxDrop
+    }
+}
+
+/// The outcome of one rule, as recorded in the registry and shown by `updater runs`.
+public struct RuleResult: Sendable, Codable, Equatable {
+    public var index: Int
+    public var metric: Metric
+    public var candidate: Double?
+    public var baseline: Double?
+    public var passed: Bool
+    public var reason: String
+
+    public init(index: Int, metric: Metric, candidate: Double? = nil, baseline: Double? = nil, passed: Bool, reason: String) {
+        self.index = index
+        self.metric = metric
+        self.candidate = candidate
+        self.baseline = baseline
+        self.passed = passed
+        self.reason = reason
+    }
+}
+
+/// The release gate: every rule is evaluated and recorded; the candidate passes only if all pass.
+public enum Gate {
+    /// Evaluates `rules` on the candidate's and the production model's metrics, both computed on the
+    /// same evaluation rows. `baseline` is `nil` for a job's first version: drop rules are then
+    /// skipped (recorded as passed with that reason).
+    public static func evaluate(_ rules: [GateRule], candidate: BinaryMetrics, baseline: BinaryMetrics?) -> [RuleResult] {
+        rules.enumerated().map { index, rule in
+            let c = candidate.value(of: rule.metric)
+            let b = baseline?.value(of: rule.metric)
+            var failures: [String] = []
+            var notes: [String] = []
+            guard let c else {
+                return RuleResult(
+                    index: index, metric: rule.metric, candidate: nil, baseline: b, passed: false,
+                    reason: "\(rule.metric.rawValue) cannot be computed on the evaluation rows (one class only)")
+            }
+            if let min = rule.min {
+                if c >= min {
+                    notes.append("\(show(c)) ≥ min \(show(min))")
+                } else {
+                    failures.append("\(show(c)) < min \(show(min))")
+                }
+            }
+            if let maxDrop = rule.maxDrop {
+                if baseline == nil {
+                    notes.append("no model in production: drop not checked")
+                } else if let b {
+                    let drop = b - c
+                    if drop <= maxDrop + 1e-12 {
+                        notes.append("drop \(show(drop)) ≤ max_drop \(show(maxDrop)) vs production \(show(b))")
+                    } else {
+                        failures.append("drop \(show(drop)) > max_drop \(show(maxDrop)) vs production \(show(b))")
+                    }
+                } else {
+                    failures.append("production's \(rule.metric.rawValue) cannot be computed: drop not checkable")
+                }
+            }
+            let passed = failures.isEmpty
+            return RuleResult(
+                index: index, metric: rule.metric, candidate: c, baseline: b, passed: passed,
+                reason: (passed ? notes : failures).joined(separator: "; "))
+        }
+    }
+
+    static func show(_ x: Double) -> String {
+        let r = (x * 10000).rounded() / 10000
+        return String(r)
+    }
+}

@@ -1,0 +1,97 @@
+import Evaluation
+
+/// A validated retrain job, decoded from `Jobs/<name>.toml`. Paths are resolved against the job
+/// file's directory. See docs/jobs.md for every key, its default and meaning.
+public struct JobConfig: Sendable, Equatable {
+    /// The job's name: its file name without `.toml`; matches `[a-z0-9][a-z0-9_-]*`.
+    public var name: String
+    /// The job file's path as it was given.
+    public var file: String
+    /// SHA-256 (hex) of the job file's bytes: recorded with every run and version.
+    public var fileHash: String
+    public var description: String
+    public var data: DataSettings
+    public var schedule: ScheduleSettings
+    public var drift: DriftSettings
+    public var training: TrainingSettings
+    public var gate: GateSettings
+    public var deploy: DeploySettings
+}
+
+public struct DataSettings: Sendable, Equatable {
+    /// Directory where new CSV batches arrive.
+    public var incoming: String
+    public var label: String
+    /// The label value that is the positive class; `nil` = the greater of the two in sorted order.
+    public var positiveLabel: String?
+    /// Feature columns; `nil` = every column except the label and `exclude`.
+    public var features: [String]?
+    public var exclude: [String]
+    public var categorical: [String]
+    public var holdout: Holdout
+    /// A file is read only once its modification time is at least this old (seconds).
+    public var settleSeconds: Double
+
+    public enum Holdout: Sendable, Equatable {
+        /// This fraction of each run's new rows is held out for evaluation.
+        case fraction(Double)
+        /// A fixed evaluation file.
+        case file(String)
+    }
+}
+
+public struct ScheduleSettings: Sendable, Equatable {
+    /// Seconds between checks for new data in `updater run`.
+    public var interval: Double
+}
+
+public struct DriftSettings: Sendable, Equatable {
+    /// Reference-quantile bins per numeric column.
+    public var bins: Int
+    /// PSI at or above which a column has drifted.
+    public var psiThreshold: Double
+    /// Per-column PSI thresholds that override `psiThreshold`.
+    public var columnThresholds: [String: Double]
+    /// Any column's PSI at or above this makes the drift severe.
+    public var severePSI: Double
+    /// A share of drifted columns at or above this makes the drift severe.
+    public var severeShare: Double
+    /// Concept drift: the production model's accuracy on labelled new rows may fall at most this far
+    /// below its accuracy at promotion; `nil` turns the check off.
+    public var maxAccuracyDrop: Double?
+
+    public func threshold(for column: String) -> Double { columnThresholds[column] ?? psiThreshold }
+}
+
+public struct TrainingSettings: Sendable, Equatable {
+    public enum Model: String, Sendable, Equatable, CaseIterable {
+        case logisticRegression = "logistic_regression"
+    }
+
+    public var model: Model
+    /// L2 penalty: the objective is Σ log-loss + l2/2·‖w‖² (scikit-learn's `C = 1/l2`).
+    public var l2: Double
+    public var maxIterations: Int
+    public var seed: UInt64
+    /// A full retrain uses the most recent `windowRows` rows of accepted batches.
+    public var windowRows: Int
+    /// Whether moderate drift may be handled by an incremental (warm-start) update.
+    public var incremental: Bool
+    /// Share of the parent's training window replayed in an incremental update.
+    public var replayFraction: Double
+    /// After this many incremental generations in a row, the next update is full.
+    public var maxIncrementalGenerations: Int
+}
+
+public struct GateSettings: Sendable, Equatable {
+    public var rules: [GateRule]
+    /// Decision threshold for accuracy, precision, recall and F1.
+    public var threshold: Double
+    /// Fewer evaluation rows than this fail the gate.
+    public var minRows: Int
+}
+
+public struct DeploySettings: Sendable, Equatable {
+    /// Where the production model file is published (atomically replaced on each promotion).
+    public var path: String
+}

@@ -1,0 +1,360 @@
+import Crypto
+import Evaluation
+import TOMLKit
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads and validates job files.
+public enum JobFileDecoder {
+    /// Job names: the file name without `.toml`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, isLowerAlnum(first) else { return false }
+        return name.utf8.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isLowerAlnum(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+    }
+
+    /// Loads the job file at `path`; throws ``JobFileError`` listing every problem.
+    public static func load(_ path: String) throws(JobFileError) -> JobConfig {
+        let absolute = absolutePath(path)
+        let bytes: [UInt8]
+        do {
+            bytes = try readFile(path)
+        } catch {
+            throw JobFileError([JobFileProblem(file: path, message: "cannot read: \(error)")])
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw JobFileError([JobFileProblem(file: path, message: "not valid UTF-8")])
+        }
+        let hash = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()
+        return try decode(text, file: path, hash: hash, directory: dirName(absolute))
+    }
+
+    /// Decodes job-file `text`; `file` names it in messages; relative paths are resolved against
+    /// `directory` (default: the file's directory, made absolute).
+    public static func decode(
+        _ text: String, file: String, hash: String = "", directory: String? = nil
+    ) throws(JobFileError) -> JobConfig {
+        let base = baseName(file)
+        let name = base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
+        var early: [JobFileProblem] = []
+        if !base.hasSuffix(".toml") {
+            early.append(JobFileProblem(file: file, message: "job files must end in .toml"))
+        }
+        if !isValidName(name) {
+            early.append(JobFileProblem(
+                file: file, message: "job name \"\(name)\" must match [a-z0-9][a-z0-9_-]* (it is the file name)"))
+        }
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw JobFileError(early + [JobFileProblem(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")])
+        } catch {
+            throw JobFileError(early + [JobFileProblem(file: file, message: "TOML syntax: \(error)")])
+        }
+        let log = ProblemLog(file: file, text: text)
+        let reader = TOMLReader(root, path: "", log: log)
+        let config = Decoding(directory: directory ?? dirName(absolutePath(file)), log: log).job(reader, name: name, file: file, hash: hash)
+        let problems = early + log.problems
+        guard problems.isEmpty, let config else { throw JobFileError(problems) }
+        return config
+    }
+}
+
+/// The conversion from TOML to ``JobConfig``: where every user-facing message is written.
+private struct Decoding {
+    let directory: String
+    let log: ProblemLog
+
+    func job(_ r: TOMLReader, name: String, file: String, hash: String) -> JobConfig? {
+        let description = r.string("description") ?? ""
+        let data = required(r, "data").flatMap(data)
+        let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings(interval: 3600)
+        let drift = r.table("drift").map(drift) ?? defaultDrift
+        let training = r.table("training").map(training) ?? defaultTraining
+        let gate = r.table("gate").map(gate) ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
+        let deploy = required(r, "deploy").flatMap(deploy)
+        r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
+        if let data { crossCheck(data, drift) }
+        guard let data, let deploy else { return nil }
+        return JobConfig(
+            name: name, file: file, fileHash: hash, description: description, data: data, schedule: schedule,
+            drift: drift, training: training, gate: gate, deploy: deploy)
+    }
+
+    func required(_ r: TOMLReader, _ key: String) -> TOMLReader? {
+        guard let t = r.table(key) else {
+            if r.table[key] == nil { r.missing(key) }
+            return nil
+        }
+        return t
+    }
+
+    func data(_ r: TOMLReader) -> DataSettings? {
+        let incoming = r.string("incoming", required: true).flatMap { directoryPath($0, r.keyPath("incoming")) }
+        let label = r.string("label", required: true)
+        let positive = r.string("positive_label")
+        let features = r.stringArray("features")
+        let exclude = r.stringArray("exclude") ?? []
+        let categorical = r.stringArray("categorical") ?? []
+        let settle = r.duration("settle_time") ?? 2
+        var holdout: DataSettings.Holdout? = .fraction(0.2)
+        if let v = r.value("holdout") {
+            if let x = TOMLReader.number(v), v.type != .string {
+                if x > 0, x < 1 { holdout = .fraction(x) } else {
+                    r.wrong("holdout", "a fraction between 0 and 1 (exclusive) or a file path", v)
+                    holdout = nil
+                }
+            } else if v.type == .string, let s = v.string {
+                holdout = filePath(s, r.keyPath("holdout")).map { .file($0) }
+            } else {
+                r.wrong("holdout", "a fraction between 0 and 1 (exclusive) or a file path", v)
+                holdout = nil
+            }
+        }
+        r.finish(known: ["incoming", "label", "positive_label", "features", "exclude", "categorical", "holdout", "settle_time"])
+        for (key, list) in [("features", features ?? []), ("exclude", exclude), ("categorical", categorical)] {
+            var seen = Set<String>()
+            for column in list where !seen.insert(column).inserted {
+                log.add(r.keyPath(key), "column \"\(column)\" is listed twice")
+            }
+            if let label, list.contains(label) {
+                log.add(r.keyPath(key), "the label column \"\(label)\" cannot be listed here")
+            }
+        }
+        if let features {
+            if features.isEmpty { log.add(r.keyPath("features"), "must list at least one column (or leave it out for all but the label)") }
+            for c in categorical where !features.contains(c) {
+                log.add(r.keyPath("categorical"), "\"\(c)\" is not one of data.features")
+            }
+            if !exclude.isEmpty { log.add(r.keyPath("exclude"), "give either features or exclude, not both") }
+        }
+        for c in categorical where exclude.contains(c) {
+            log.add(r.keyPath("categorical"), "\"\(c)\" is also in data.exclude")
+        }
+        guard let incoming, let label, let holdout else { return nil }
+        return DataSettings(
+            incoming: incoming, label: label, positiveLabel: positive, features: features, exclude: exclude,
+            categorical: categorical, holdout: holdout, settleSeconds: settle)
+    }
+
+    func schedule(_ r: TOMLReader) -> ScheduleSettings {
+        let interval = r.duration("interval")
+        r.finish()
+        return ScheduleSettings(interval: interval ?? 3600)
+    }
+
+    var defaultDrift: DriftSettings {
+        DriftSettings(
+            bins: 10, psiThreshold: 0.1, columnThresholds: [:], severePSI: 0.25, severeShare: 0.5, maxAccuracyDrop: 0.05)
+    }
+
+    func drift(_ r: TOMLReader) -> DriftSettings {
+        var d = defaultDrift
+        d.bins = r.int("bins", in: 2...1000) ?? d.bins
+        d.psiThreshold = r.double("psi_threshold", in: 0.000_001...100, what: "a positive number") ?? d.psiThreshold
+        d.severePSI = r.double("severe_psi", in: 0.000_001...100, what: "a positive number") ?? d.severePSI
+        d.severeShare = r.double("severe_share", in: 0...1) ?? d.severeShare
+        if let v = r.value("max_accuracy_drop") {
+            if v.type == .bool, v.bool == false {
+                d.maxAccuracyDrop = nil
+            } else if let x = TOMLReader.number(v), (0...1).contains(x) {
+                d.maxAccuracyDrop = x
+            } else {
+                r.wrong("max_accuracy_drop", "a number between 0 and 1, or false to turn the check off", v)
+            }
+        }
+        if let columns = r.table("columns") {
+            for column in columns.keys {
+                guard let c = columns.table(column) else { continue }
+                if let t = c.double("psi_threshold", in: 0.000_001...100, what: "a positive number") {
+                    d.columnThresholds[column] = t
+                }
+                c.finish()
+            }
+            columns.finish()
+        }
+        r.finish()
+        if d.severePSI < d.psiThreshold {
+            log.add(r.keyPath("severe_psi"), "must be at least drift.psi_threshold (\(fmt(d.psiThreshold)))")
+        }
+        return d
+    }
+
+    var defaultTraining: TrainingSettings {
+        TrainingSettings(
+            model: .logisticRegression, l2: 1.0, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            replayFraction: 0.2, maxIncrementalGenerations: 5)
+    }
+
+    func training(_ r: TOMLReader) -> TrainingSettings {
+        var t = defaultTraining
+        if let m = r.string("model") {
+            if let model = TrainingSettings.Model(rawValue: m) {
+                t.model = model
+            } else {
+                log.add(
+                    r.keyPath("model"),
+                    "unknown model \"\(m)\" (available: \(TrainingSettings.Model.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        t.seed = r.int("seed", in: 0...Int.max).map { UInt64($0) } ?? t.seed
+        t.windowRows = r.int("window_rows", in: 10...Int.max) ?? t.windowRows
+        if let p = r.table("params") {
+            t.l2 = p.double("l2", in: 0...1e12, what: "a number of at least 0") ?? t.l2
+            t.maxIterations = p.int("max_iter", in: 1...1_000_000) ?? t.maxIterations
+            p.finish()
+        }
+        if let inc = r.table("incremental") {
+            t.incremental = inc.bool("enabled") ?? t.incremental
+            t.replayFraction = inc.double("replay_fraction", in: 0...1) ?? t.replayFraction
+            t.maxIncrementalGenerations = inc.int("max_generations", in: 0...1000) ?? t.maxIncrementalGenerations
+            inc.finish()
+        }
+        r.finish()
+        return t
+    }
+
+    func gate(_ r: TOMLReader) -> GateSettings {
+        var rules: [GateRule] = []
+        for rule in r.tables("rules") ?? [] {
+            var metric: Metric?
+            if let name = rule.string("metric", required: true) {
+                metric = Metric(rawValue: name)
+                if metric == nil {
+                    log.add(
+                        rule.keyPath("metric"),
+                        "unknown metric \"\(name)\" (available: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+            }
+            let range = metric?.range ?? 0...1
+            let min = rule.double("min", in: range)
+            let maxDrop = rule.double("max_drop", in: 0...1)
+            if rule.table["min"] == nil, rule.table["max_drop"] == nil {
+                log.add(rule.path, "a rule needs min, max_drop or both")
+            }
+            rule.finish(known: ["metric", "min", "max_drop"])
+            if let metric { rules.append(GateRule(metric: metric, min: min, maxDrop: maxDrop)) }
+        }
+        let threshold = r.double("threshold", in: 0...1) ?? 0.5
+        let minRows = r.int("min_rows", in: 1...Int.max) ?? 30
+        r.finish(known: ["rules", "threshold", "min_rows"])
+        return GateSettings(rules: rules, threshold: threshold, minRows: minRows)
+    }
+
+    func deploy(_ r: TOMLReader) -> DeploySettings? {
+        let path = r.string("path", required: true)
+        r.finish(known: ["path"])
+        guard let path else { return nil }
+        let resolved = resolve(path)
+        if path.hasSuffix("/") || isDirectory(resolved) {
+            log.add(r.keyPath("path"), "\"\(path)\" is a directory; give the model file's path")
+            return nil
+        }
+        return DeploySettings(path: resolved)
+    }
+
+    func crossCheck(_ data: DataSettings, _ drift: DriftSettings) {
+        if let features = data.features {
+            for column in drift.columnThresholds.keys.sorted() where !features.contains(column) {
+                log.add("drift.columns.\(column)", "\"\(column)\" is not one of data.features")
+            }
+        }
+    }
+
+    func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (directory.isEmpty ? path : directory + "/" + path)
+    }
+
+    func directoryPath(_ path: String, _ key: String) -> String? {
+        let p = resolve(path)
+        guard isDirectory(p) else {
+            log.add(key, exists(p) ? "\"\(path)\" is not a directory" : "directory \"\(path)\" does not exist (resolved to \(p))")
+            return nil
+        }
+        return p
+    }
+
+    func filePath(_ path: String, _ key: String) -> String? {
+        let p = resolve(path)
+        guard exists(p), !isDirectory(p) else {
+            log.add(key, exists(p) ? "\"\(path)\" is a directory, not a file" : "file \"\(path)\" does not exist (resolved to \(p))")
+            return nil
+        }
+        return p
+    }
+}
+
+/// `path` made absolute against the current directory, without `.` and `..` segments.
+public func absolutePath(_ path: String) -> String {
+    var full = path
+    if !path.hasPrefix("/") {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
+        full = cwd + "/" + path
+    }
+    var parts: [Substring] = []
+    for part in full.split(separator: "/") {
+        if part == "." || part.isEmpty { continue }
+        if part == ".." {
+            if !parts.isEmpty { parts.removeLast() }
+            continue
+        }
+        parts.append(part)
+    }
+    return "/" + parts.joined(separator: "/")
+}
+
+func exists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+func baseName(_ path: String) -> String {
+    path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+}
+
+func dirName(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+}
+
+struct ReadError: Error, CustomStringConvertible {
+    var description: String
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let f = fopen(path, "rb") else { throw ReadError(description: String(cString: strerror(errno))) }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = fread(&buffer, 1, buffer.count, f)
+        if n > 0 { out.append(contentsOf: buffer[0..<n]) }
+        if n < buffer.count {
+            if ferror(f) != 0 { throw ReadError(description: String(cString: strerror(errno))) }
+            break
+        }
+    }
+    return out
+}
+
+extension String {
+    /// Two lowercase hex digits.
+    init(format2 byte: UInt8) {
+        let digits = Array("0123456789abcdef")
+        self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+    }
+}

@@ -1,0 +1,220 @@
+import Foundation
+import GRDB
+
+/// Why the registry could not be opened or changed.
+public struct RegistryError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The SQLite record of jobs, batches, runs, model versions, gate results and production history.
+///
+/// WAL mode (readers never block the writer, so the CLI works while the daemon runs), foreign keys
+/// on, a busy timeout for concurrent processes, and versioned migrations.
+public final class Registry: Sendable {
+    public let path: String
+    let db: DatabasePool
+
+    /// Opens (creating if needed) the database at `path`, migrating an older schema in place.
+    /// Throws ``RegistryError`` if the database was written by a newer updater.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(15)
+        do {
+            db = try DatabasePool(path: path, configuration: config)
+        } catch {
+            throw RegistryError("cannot open the state database \(path): \(error)")
+        }
+        let migrator = Schema.migrator
+        let known = Set(migrator.migrations)
+        let applied = try db.read { db in try migrator.appliedIdentifiers(db) }
+        let unknown = applied.subtracting(known)
+        if !unknown.isEmpty {
+            throw RegistryError(
+                "the state database \(path) was written by a newer updater (schema \(unknown.sorted().joined(separator: ", ")); this one knows up to \(migrator.migrations.last ?? "none")); upgrade updater or use another --state-dir")
+        }
+        try migrator.migrate(db)
+    }
+
+    /// The schema migrations applied to this database, oldest first.
+    public func schemaVersions() throws -> [String] {
+        try db.read { db in try Schema.migrator.appliedMigrations(db) }
+    }
+
+    /// Runs `body` in one write transaction.
+    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try db.write(body)
+    }
+
+    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+        try db.read(body)
+    }
+
+    // MARK: Jobs
+
+    /// Records the job and the hash of its file in force.
+    public func upsertJob(name: String, filePath: String, fileHash: String, deployPath: String, now: Date = Date()) throws {
+        try db.write { db in
+            if var job = try JobRecord.fetchOne(db, key: name) {
+                if job.fileHash != fileHash || job.filePath != filePath || job.deployPath != deployPath {
+                    job.fileHash = fileHash
+                    job.filePath = filePath
+                    job.deployPath = deployPath
+                    job.updatedAt = now
+                    try job.update(db)
+                }
+            } else {
+                try JobRecord(
+                    name: name, filePath: filePath, fileHash: fileHash, deployPath: deployPath, productionVersion: nil, createdAt: now,
+                    updatedAt: now
+                ).insert(db)
+            }
+        }
+    }
+
+    public func job(_ name: String) throws -> JobRecord? {
+        try db.read { db in try JobRecord.fetchOne(db, key: name) }
+    }
+
+    public func jobs() throws -> [JobRecord] {
+        try db.read { db in try JobRecord.order(Column("name")).fetchAll(db) }
+    }
+
+    // MARK: Versions, runs, history
+
+    public func versions(of job: String) throws -> [VersionRecord] {
+        try db.read { db in
+            try VersionRecord.filter(Column("job") == job).order(Column("version")).fetchAll(db)
+        }
+    }
+
+    public func version(_ job: String, _ number: Int) throws -> VersionRecord? {
+        try db.read { db in
+            try VersionRecord.filter(Column("job") == job && Column("version") == number).fetchOne(db)
+        }
+    }
+
+    public func runs(of job: String, limit: Int = 50) throws -> [RunRecord] {
+        try db.read { db in
+            try RunRecord.filter(Column("job") == job).order(Column("id").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    public func run(_ id: Int64) throws -> RunRecord? {
+        try db.read { db in try RunRecord.fetchOne(db, key: id) }
+    }
+
+    public func gateResults(run id: Int64) throws -> [GateResultRecord] {
+        try db.read { db in
+            try GateResultRecord.filter(Column("run_id") == id).order(Column("rule_index")).fetchAll(db)
+        }
+    }
+
+    public func history(of job: String) throws -> [ProductionEvent] {
+        try db.read { db in
+            try ProductionEvent.filter(Column("job") == job).order(Column("id")).fetchAll(db)
+        }
+    }
+
+    public func batches(of job: String) throws -> [BatchRecord] {
+        try db.read { db in try BatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
+    }
+
+    /// Moves the job's production pointer to `version` and appends the event, in one transaction.
+    /// `publish` runs inside the transaction before it commits: if it throws, nothing is recorded.
+    /// Returns the event.
+    public func moveProduction(
+        job: String, to version: Int, action: ProductionEvent.Action, actor: String, reason: String,
+        runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), publish: @Sendable () throws -> Void
+    ) throws -> ProductionEvent {
+        try db.write { db in
+            guard var record = try JobRecord.fetchOne(db, key: job) else { throw RegistryError("unknown job \"\(job)\"") }
+            if let expected = expectedFrom, record.productionVersion != expected {
+                throw RegistryError(
+                    "production of \(job) changed meanwhile (now \(record.productionVersion.map { "v\($0)" } ?? "none")); nothing done")
+            }
+            var event = ProductionEvent(
+                id: nil, job: job, action: action, fromVersion: record.productionVersion, toVersion: version, at: now,
+                actor: actor, reason: reason, runID: runID)
+            record.productionVersion = version
+            record.updatedAt = now
+            try record.update(db)
+            try event.insert(db)
+            try publish()
+            return event
+        }
+    }
+
+    // MARK: Requests
+
+    /// Asks for a run of `job` at the next cycle.
+    @discardableResult
+    public func request(job: String, full: Bool, actor: String, now: Date = Date()) throws -> RequestRecord {
+        try db.write { db in
+            var r = RequestRecord(id: nil, job: job, full: full, actor: actor, requestedAt: now, consumedAt: nil, runID: nil)
+            try r.insert(db)
+            return r
+        }
+    }
+
+    public func pendingRequests(job: String) throws -> [RequestRecord] {
+        try db.read { db in
+            try RequestRecord.filter(Column("job") == job && Column("consumed_at") == nil).order(Column("id")).fetchAll(db)
+        }
+    }
+}
+
+extension Registry {
+    /// Whether this exact file (path, size, modification time) was already registered for `job`.
+    public func isKnownFile(job: String, path: String, size: Int64, mtimeNs: Int64) throws -> Bool {
+        try db.read { db in
+            try Int.fetchOne(
+                db, sql: "SELECT 1 FROM incoming_file WHERE job = ? AND path = ? AND size = ? AND mtime_ns = ?",
+                arguments: [job, path, size, mtimeNs]) != nil
+        }
+    }
+
+    /// Registers a file seen in `job`'s incoming directory. Returns the batch and whether it is new;
+    /// a file whose content was already registered (under any name) returns the earlier batch.
+    public func registerFile(
+        job: String, path: String, size: Int64, mtimeNs: Int64, sha256: String, storedPath: String, now: Date = Date()
+    ) throws -> (batch: BatchRecord, isNew: Bool) {
+        try db.write { db in
+            var batch: BatchRecord
+            var isNew = false
+            if let existing = try BatchRecord.filter(Column("job") == job && Column("sha256") == sha256).fetchOne(db) {
+                batch = existing
+            } else {
+                batch = BatchRecord(
+                    id: nil, job: job, path: path, storedPath: storedPath, size: size, sha256: sha256, rowCount: nil,
+                    firstSeenAt: now, status: .pending, error: nil, runID: nil)
+                try batch.insert(db)
+                isNew = true
+            }
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO incoming_file (job, path, size, mtime_ns, sha256, batch_id, seen_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [job, path, size, mtimeNs, sha256, batch.id, now])
+            return (batch, isNew)
+        }
+    }
+
+    public func pendingBatches(job: String) throws -> [BatchRecord] {
+        try db.read { db in
+            try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.pending.rawValue)
+                .order(Column("id")).fetchAll(db)
+        }
+    }
+
+    /// Accepted batches of `job` (consumed by earlier runs), oldest first.
+    public func consumedBatches(job: String) throws -> [BatchRecord] {
+        try db.read { db in
+            try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.consumed.rawValue)
+                .order(Column("id")).fetchAll(db)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import GRDB
+
+/// The registry's schema, one migration per version. Migrations only ever add: an old database
+/// upgrades in place; a database that has migrations this binary does not know is refused.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.create(table: "job") { t in
+                t.primaryKey("name", .text)
+                t.column("file_path", .text).notNull()
+                t.column("file_hash", .text).notNull()
+                t.column("deploy_path", .text).notNull()
+                t.column("production_version", .integer)
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(table: "run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict).indexed()
+                t.column("trigger", .text).notNull()
+                t.column("state", .text).notNull()
+                    .check(sql: "state IN ('queued','running','succeeded','failed','rejected','interrupted')")
+                t.column("decision", .text)
+                t.column("reason", .text)
+                t.column("drift_report", .text)
+                t.column("job_file_hash", .text).notNull()
+                t.column("candidate_version", .integer)
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("error", .text)
+            }
+            try db.create(table: "batch") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict)
+                t.column("path", .text).notNull()
+                t.column("stored_path", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("row_count", .integer)
+                t.column("first_seen_at", .datetime).notNull()
+                t.column("status", .text).notNull().check(sql: "status IN ('pending','consumed','rejected')")
+                t.column("error", .text)
+                t.column("run_id", .integer).references("run")
+                t.uniqueKey(["job", "sha256"])
+            }
+            // Every file observed in an incoming directory, so that unchanged files are not hashed again
+            // and a second copy of a batch is recognised.
+            try db.create(table: "incoming_file") { t in
+                t.column("job", .text).notNull().references("job", onDelete: .restrict)
+                t.column("path", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("mtime_ns", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("batch_id", .integer).notNull().references("batch")
+                t.column("seen_at", .datetime).notNull()
+                t.primaryKey(["job", "path", "size", "mtime_ns"])
+            }
+            try db.create(table: "model_version") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict)
+                t.column("version", .integer).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("parent_version", .integer)
+                t.column("mode", .text).notNull().check(sql: "mode IN ('full','incremental')")
+                t.column("generation", .integer).notNull()
+                t.column("training_rows", .integer).notNull()
+                t.column("data_fingerprint", .text).notNull()
+                t.column("job_file_hash", .text).notNull()
+                t.column("metrics", .text).notNull()
+                t.column("baseline_metrics", .text)
+                t.column("artifact_path", .text).notNull()
+                t.column("artifact_sha256", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("status", .text).notNull().check(sql: "status IN ('passed','rejected')")
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["job", "version"])
+            }
+            try db.create(table: "gate_result") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("run_id", .integer).notNull().references("run").indexed()
+                t.column("job", .text).notNull()
+                t.column("version", .integer).notNull()
+                t.column("rule_index", .integer).notNull()
+                t.column("metric", .text).notNull()
+                t.column("min", .double)
+                t.column("max_drop", .double)
+                t.column("candidate", .double)
+                t.column("baseline", .double)
+                t.column("passed", .boolean).notNull()
+                t.column("reason", .text).notNull()
+            }
+            try db.create(table: "production_event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict).indexed()
+                t.column("action", .text).notNull().check(sql: "action IN ('promote','rollback','forced')")
+                t.column("from_version", .integer)
+                t.column("to_version", .integer).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("run_id", .integer).references("run")
+            }
+            // The production history is append-only: no row is ever changed or removed.
+            try db.execute(sql: """
+                CREATE TRIGGER production_event_no_update BEFORE UPDATE ON production_event
+                BEGIN SELECT RAISE(ABORT, 'production history is append-only'); END;
+                CREATE TRIGGER production_event_no_delete BEFORE DELETE ON production_event
+                BEGIN SELECT RAISE(ABORT, 'production history is append-only'); END;
+                """)
+            try db.create(table: "request") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("full", .boolean).notNull()
+                t.column("actor", .text).notNull()
+                t.column("requested_at", .datetime).notNull()
+                t.column("consumed_at", .datetime)
+                t.column("run_id", .integer).references("run")
+            }
+        }
+        return m
+    }
+}

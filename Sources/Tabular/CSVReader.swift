@@ -1,0 +1,337 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What to load from a CSV file and how.
+public struct CSVOptions: Sendable {
+    /// The kind of each column to load; columns that map to `nil` are skipped without being parsed.
+    public var kind: @Sendable (String) -> ColumnKind?
+    /// Columns that must be present in the header.
+    public var required: [String]
+    /// Field values that mean "missing" (compared after trimming spaces for numeric columns).
+    public var missingTokens: Set<String>
+
+    public static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+
+    public init(
+        required: [String] = [], missingTokens: Set<String> = CSVOptions.defaultMissingTokens,
+        kind: @escaping @Sendable (String) -> ColumnKind?
+    ) {
+        self.kind = kind
+        self.required = required
+        self.missingTokens = missingTokens
+    }
+}
+
+/// Reads CSV per RFC 4180 into a column-wise ``DataTable``.
+///
+/// - A header row names the columns; names must be unique and non-empty.
+/// - Fields may be quoted with `"`; a quoted field may contain commas, newlines and `""` for a quote.
+/// - Lines end with LF or CRLF; a UTF-8 byte order mark is skipped; blank lines are skipped.
+/// - Missing values (see ``CSVOptions/missingTokens``) become `NaN` or code `-1`, never zero.
+/// - Every malformed input throws a ``DataError`` naming the file, line and column.
+public enum CSVReader {
+    /// Reads and parses the file at `path`.
+    public static func read(file path: String, options: CSVOptions) throws -> DataTable {
+        try parse(readBytes(path), file: path, options: options)
+    }
+
+    /// The header of the file at `path`.
+    public static func header(file path: String) throws -> [String] {
+        let bytes = try readBytes(path)
+        return try bytes.withUnsafeBufferPointer { buf in
+            var parser = Parser(buf, file: path)
+            return try parser.header()
+        }
+    }
+
+    /// Parses CSV `bytes`; `file` names the source in error messages.
+    public static func parse(_ bytes: [UInt8], file: String, options: CSVOptions) throws -> DataTable {
+        try bytes.withUnsafeBufferPointer { buf in
+            var parser = Parser(buf, file: file)
+            return try parser.table(options)
+        }
+    }
+
+    /// The whole file as bytes.
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw DataError(.unreadable, file: path, "cannot open: \(errnoText())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw DataError(.unreadable, file: path, "cannot stat: \(errnoText())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError(.unreadable, file: path, "not a regular file") }
+        var out = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < out.count {
+            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DataError(.unreadable, file: path, "cannot read: \(errnoText())")
+            }
+            if n == 0 { break }
+            done += n
+        }
+        if done < out.count { out.removeLast(out.count - done) }
+        return out
+    }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+private let comma = UInt8(ascii: ","), quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+
+/// A field's bytes in the file buffer.
+private struct Field {
+    var start: Int
+    var end: Int
+    var quoted: Bool
+    var escapedQuotes: Bool
+}
+
+private struct Parser {
+    let b: UnsafeBufferPointer<UInt8>
+    let file: String
+    var i = 0
+    var line = 1
+
+    init(_ b: UnsafeBufferPointer<UInt8>, file: String) {
+        self.b = b
+        self.file = file
+        if b.count >= 3, b[0] == 0xEF, b[1] == 0xBB, b[2] == 0xBF { i = 3 }
+    }
+
+    mutating func header() throws -> [String] {
+        skipBlankLines()
+        guard i < b.count else { throw DataError(.empty, file: file, "empty file: no header row") }
+        var names: [String] = []
+        var seen = Set<String>()
+        let headerLine = line
+        var more = true
+        while more {
+            let f = try nextField()
+            guard let name = string(f) else {
+                throw DataError(.badEncoding, file: file, line: headerLine, "header is not valid UTF-8")
+            }
+            let trimmed = name.trimmingSpaces
+            if trimmed.isEmpty {
+                throw DataError(.badHeader, file: file, line: headerLine, "column \(names.count + 1) has no name")
+            }
+            if !seen.insert(trimmed).inserted {
+                throw DataError(.badHeader, file: file, line: headerLine, "column \"\(trimmed)\" appears twice")
+            }
+            names.append(trimmed)
+            more = endField()
+        }
+        return names
+    }
+
+    mutating func table(_ options: CSVOptions) throws -> DataTable {
+        let names = try header()
+        for r in options.required where !names.contains(r) {
+            throw DataError(.missingColumn, file: file, line: 1, column: r, "required column is missing from the header")
+        }
+        // Per file column: where its values go (-1 = skipped).
+        var numericSlot = [Int](repeating: -1, count: names.count)
+        var categoricalSlot = [Int](repeating: -1, count: names.count)
+        var loaded: [(name: String, kind: ColumnKind, slot: Int)] = []
+        var numeric: [[Double]] = []
+        var codes: [[Int32]] = []
+        var levels: [[String]] = []
+        var lookup: [[String: Int32]] = []
+        for (c, name) in names.enumerated() {
+            switch options.kind(name) {
+            case .numeric?:
+                numericSlot[c] = numeric.count
+                loaded.append((name, .numeric, numeric.count))
+                numeric.append([])
+            case .categorical?:
+                categoricalSlot[c] = codes.count
+                loaded.append((name, .categorical, codes.count))
+                codes.append([])
+                levels.append([])
+                lookup.append([:])
+            case nil:
+                continue
+            }
+        }
+        let missing = options.missingTokens
+        let maxMissingLength = missing.map(\.utf8.count).max() ?? 0
+
+        while true {
+            skipBlankLines()
+            if i >= b.count { break }
+            let rowLine = line
+            var c = 0
+            var more = true
+            while more {
+                let f = try nextField()
+                if c >= names.count {
+                    throw DataError(
+                        .raggedRow, file: file, line: rowLine,
+                        "row has more than the header's \(names.count) fields")
+                }
+                if numericSlot[c] >= 0 {
+                    let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
+                    numeric[numericSlot[c]].append(value)
+                } else if categoricalSlot[c] >= 0 {
+                    let s = categoricalSlot[c]
+                    guard let text = unescaped(f) else {
+                        throw DataError(.badEncoding, file: file, line: rowLine, column: names[c], "value is not valid UTF-8")
+                    }
+                    if missing.contains(text) {
+                        codes[s].append(-1)
+                    } else if let code = lookup[s][text] {
+                        codes[s].append(code)
+                    } else {
+                        let code = Int32(levels[s].count)
+                        lookup[s][text] = code
+                        levels[s].append(text)
+                        codes[s].append(code)
+                    }
+                }
+                c += 1
+                more = endField()
+            }
+            if c != names.count {
+                throw DataError(
+                    .raggedRow, file: file, line: rowLine,
+                    "row has \(c) field\(c == 1 ? "" : "s"), the header has \(names.count)")
+            }
+        }
+        let columns: [Column] = loaded.map { col in
+            col.kind == .numeric
+                ? .numeric(numeric[col.slot]) : .categorical(codes: codes[col.slot], levels: levels[col.slot])
+        }
+        return DataTable(names: loaded.map(\.name), columns: columns)
+    }
+
+    mutating func skipBlankLines() {
+        while i < b.count, b[i] == lf || b[i] == cr {
+            if b[i] == lf { line += 1 } else if i + 1 >= b.count || b[i + 1] != lf { line += 1 }
+            i += 1
+        }
+    }
+
+    /// Reads one field starting at `i`, leaving `i` at the delimiter after it.
+    mutating func nextField() throws -> Field {
+        if i < b.count, b[i] == quote {
+            let startLine = line
+            i += 1
+            let start = i
+            var escaped = false
+            while true {
+                guard i < b.count else {
+                    throw DataError(.badQuote, file: file, line: startLine, "quoted field is never closed")
+                }
+                let ch = b[i]
+                if ch == quote {
+                    if i + 1 < b.count, b[i + 1] == quote {
+                        escaped = true
+                        i += 2
+                        continue
+                    }
+                    break
+                }
+                if ch == lf { line += 1 }
+                i += 1
+            }
+            let end = i
+            i += 1
+            if i < b.count, b[i] != comma, b[i] != lf, b[i] != cr {
+                throw DataError(.badQuote, file: file, line: line, "unexpected character after a closing quote")
+            }
+            return Field(start: start, end: end, quoted: true, escapedQuotes: escaped)
+        }
+        let start = i
+        while i < b.count {
+            let ch = b[i]
+            if ch == comma || ch == lf || ch == cr { break }
+            if ch == quote {
+                throw DataError(.badQuote, file: file, line: line, "quote inside an unquoted field")
+            }
+            i += 1
+        }
+        return Field(start: start, end: i, quoted: false, escapedQuotes: false)
+    }
+
+    /// Consumes the delimiter after a field; returns true when another field follows on this row.
+    mutating func endField() -> Bool {
+        guard i < b.count else { return false }
+        if b[i] == comma {
+            i += 1
+            return true
+        }
+        if b[i] == cr { i += 1 }
+        if i < b.count, b[i] == lf { i += 1 }
+        line += 1
+        return false
+    }
+
+    func string(_ f: Field) -> String? {
+        String(validating: UnsafeBufferPointer(rebasing: b[f.start..<f.end]), as: UTF8.self)
+    }
+
+    func unescaped(_ f: Field) -> String? {
+        guard let s = string(f) else { return nil }
+        return f.escapedQuotes ? s.replacingAll("\"\"", with: "\"") : s
+    }
+
+    func number(_ f: Field, column: String, line: Int, missing: Set<String>, maxMissing: Int) throws -> Double {
+        var s = f.start, e = f.end
+        while s < e, b[s] == 0x20 || b[s] == 0x09 { s += 1 }
+        while e > s, b[e - 1] == 0x20 || b[e - 1] == 0x09 { e -= 1 }
+        if s == e { return .nan }
+        if let x = parseDouble(UnsafeBufferPointer(rebasing: b[s..<e])) {
+            if x.isFinite { return x }
+            throw DataError(.badNumber, file: file, line: line, column: column, "\(quoted(s, e)) is too large for a number")
+        }
+        if e - s <= maxMissing, let text = String(validating: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self),
+            missing.contains(text)
+        {
+            return .nan
+        }
+        throw DataError(.badNumber, file: file, line: line, column: column, "\(quoted(s, e)) is not a number")
+    }
+
+    func quoted(_ s: Int, _ e: Int) -> String {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: b[s..<min(e, s + 40)]), as: UTF8.self)
+        return "\"" + text + (e - s > 40 ? "…" : "") + "\""
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var u = Substring(self)
+        while let f = u.first, f == " " || f == "\t" { u.removeFirst() }
+        while let l = u.last, l == " " || l == "\t" { u.removeLast() }
+        return String(u)
+    }
+
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: target) {
+            out += rest[..<r.lowerBound]
+            out += replacement
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+}
+
+extension Substring {
+    func range(of target: String) -> Range<Index>? {
+        let t = Array(target.utf8)
+        var idx = startIndex
+        while idx < endIndex {
+            if self[idx...].utf8.starts(with: t) {
+                return idx..<self.utf8.index(idx, offsetBy: t.count)
+            }
+            idx = index(after: idx)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,65 @@
+/// A table of named columns of equal length, loaded column-wise.
+public struct DataTable: Sendable, Equatable {
+    public private(set) var names: [String]
+    public private(set) var columns: [Column]
+    public let rowCount: Int
+
+    public init(names: [String], columns: [Column], rowCount: Int? = nil) {
+        precondition(names.count == columns.count, "one name per column")
+        let n = columns.first?.count ?? rowCount ?? 0
+        precondition(columns.allSatisfy { $0.count == n }, "columns of equal length")
+        self.names = names
+        self.columns = columns
+        self.rowCount = n
+    }
+
+    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+
+    public func column(_ name: String) -> Column? { index(of: name).map { columns[$0] } }
+
+    /// The rows at `indexes`, in that order.
+    public func rows(_ indexes: [Int]) -> DataTable {
+        DataTable(names: names, columns: columns.map { $0.rows(indexes) })
+    }
+
+    /// Rows of `self` followed by rows of `other`; columns are matched by name and must have the
+    /// same kinds. Categorical levels are merged.
+    public func appending(_ other: DataTable) -> DataTable {
+        var merged: [Column] = []
+        for (i, name) in names.enumerated() {
+            guard let o = other.column(name) else { preconditionFailure("column \(name) missing") }
+            switch (columns[i], o) {
+            case (.numeric(let a), .numeric(let b)):
+                merged.append(.numeric(a + b))
+            case (.categorical(let ca, let la), .categorical(let cb, let lb)):
+                var levels = la
+                var index = Dictionary(uniqueKeysWithValues: la.enumerated().map { ($1, Int32($0)) })
+                let remap: [Int32] = lb.map { level in
+                    if let i = index[level] { return i }
+                    levels.append(level)
+                    index[level] = Int32(levels.count - 1)
+                    return Int32(levels.count - 1)
+                }
+                merged.append(.categorical(codes: ca + cb.map { $0 < 0 ? -1 : remap[Int($0)] }, levels: levels))
+            default:
+                preconditionFailure("column \(name) changes kind")
+            }
+        }
+        return DataTable(names: names, columns: merged)
+    }
+}
+
+extension DataTable {
+    /// The named columns, in that order; `nil` if one is missing.
+    public func selecting(_ wanted: [String]) -> DataTable? {
+        var cols: [Column] = []
+        for name in wanted {
+            guard let c = column(name) else { return nil }
+            cols.append(c)
+        }
+        return DataTable(names: wanted, columns: cols)
+    }
+
+    /// An empty table with the same columns.
+    public var emptyCopy: DataTable { rows([]) }
+}

@@ -1,0 +1,61 @@
+import Tabular
+
+/// How a binary label column's values map to negative and positive.
+public struct LabelEncoding: Sendable, Codable, Equatable {
+    public var column: String
+    public var negative: String
+    public var positive: String
+
+    public init(column: String, negative: String, positive: String) {
+        self.column = column
+        self.negative = negative
+        self.positive = positive
+    }
+
+    /// Chooses the encoding from the label values present in `table`: exactly two distinct values;
+    /// the positive one is `positive` if given, else the greater in sorted order (numeric order
+    /// when both are numbers), as scikit-learn's `classes_[1]`.
+    public static func infer(from table: DataTable, column: String, positive: String?) throws -> LabelEncoding {
+        guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
+        var values = Set<String>()
+        for row in 0..<table.rowCount {
+            if let v = col.string(at: row) { values.insert(v) }
+        }
+        let sorted = values.sorted { a, b in
+            if let x = parseDouble(a), let y = parseDouble(b) { return x < y }
+            return a < b
+        }
+        guard sorted.count == 2 else {
+            throw TrainingError(
+                sorted.count < 2
+                    ? "label column \"\(column)\" holds \(sorted.count) distinct value\(sorted.count == 1 ? "" : "s") (\(sorted.joined(separator: ", "))); a binary model needs two"
+                    : "label column \"\(column)\" holds \(sorted.count) distinct values (\(sorted.prefix(5).joined(separator: ", "))); a binary model needs exactly two")
+        }
+        if let positive {
+            guard let negative = sorted.first(where: { $0 != positive }), sorted.contains(positive) else {
+                throw TrainingError("positive_label \"\(positive)\" is not one of the label values (\(sorted.joined(separator: ", ")))")
+            }
+            return LabelEncoding(column: column, negative: negative, positive: positive)
+        }
+        return LabelEncoding(column: column, negative: sorted[0], positive: sorted[1])
+    }
+
+    /// The labels of `table` as booleans (true = positive). Throws on a missing label or a value that
+    /// is neither class, naming the row (1-based data row).
+    public func encode(_ table: DataTable) throws -> [Bool] {
+        guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
+        var out = [Bool](repeating: false, count: table.rowCount)
+        for row in 0..<table.rowCount {
+            guard let v = col.string(at: row) else {
+                throw TrainingError("label \"\(column)\" is missing in data row \(row + 1)")
+            }
+            if v == positive {
+                out[row] = true
+            } else if v != negative {
+                throw TrainingError(
+                    "label \"\(column)\" has the new value \"\(v)\" in data row \(row + 1) (the model knows \"\(negative)\" and \"\(positive)\")")
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Tabular
+
+/// A binary logistic regression with its preprocessing and label encoding: everything needed to
+/// score a table.
+public struct LogisticModel: Sendable, Equatable {
+    public var preprocessor: Preprocessor
+    public var labels: LabelEncoding
+    /// One weight per model input (see ``Preprocessor/inputNames``).
+    public var coefficients: [Double]
+    public var intercept: Double
+
+    public init(preprocessor: Preprocessor, labels: LabelEncoding, coefficients: [Double], intercept: Double) {
+        precondition(coefficients.count == preprocessor.width, "one coefficient per input")
+        self.preprocessor = preprocessor
+        self.labels = labels
+        self.coefficients = coefficients
+        self.intercept = intercept
+    }
+
+    /// The feature columns the model reads.
+    public var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
+
+    /// The probability of the positive class for each row of `table`.
+    public func predictProbabilities(_ table: DataTable) throws -> [Double] {
+        let x = try preprocessor.transform(table)
+        let d = coefficients.count
+        return (0..<table.rowCount).map { r in
+            var z = intercept
+            for j in 0..<d { z += coefficients[j] * x[r * d + j] }
+            return sigmoid(z)
+        }
+    }
+}
+
+/// Fits ``LogisticModel``s by minimising `Σ log-loss + l2/2 · ‖w − w₀‖²` with L-BFGS, where `w₀` is
+/// zero for a full training and the parent's weights for an incremental one (the parent is the
+/// prior, so a small batch moves the model only as far as its evidence warrants). The intercept is
+/// not penalised. With `w₀ = 0` this is scikit-learn's `LogisticRegression(C = 1/l2)`.
+public enum LogisticRegressionTrainer {
+    public struct Options: Sendable {
+        public var l2: Double
+        public var maxIterations: Int
+        public init(l2: Double = 1.0, maxIterations: Int = 500) {
+            self.l2 = l2
+            self.maxIterations = maxIterations
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var model: LogisticModel
+        public var iterations: Int
+        public var converged: Bool
+        public var objective: Double
+    }
+
+    /// Full training: fits preprocessing on `table` and weights from zero.
+    public static func fit(
+        _ table: DataTable, features: [String], labels: LabelEncoding, options: Options
+    ) throws -> Outcome {
+        let pre = try Preprocessor.fit(table, features: features)
+        return try fit(table, preprocessor: pre, labels: labels, prior: nil, options: options)
+    }
+
+    /// Incremental training: keeps `parent`'s preprocessing and label encoding, starts from its weights
+    /// and pulls towards them.
+    public static func update(_ parent: LogisticModel, on table: DataTable, options: Options) throws -> Outcome {
+        try fit(table, preprocessor: parent.preprocessor, labels: parent.labels, prior: parent, options: options)
+    }
+
+    static func fit(
+        _ table: DataTable, preprocessor: Preprocessor, labels: LabelEncoding, prior: LogisticModel?, options: Options
+    ) throws -> Outcome {
+        guard table.rowCount > 0 else { throw TrainingError("no training rows") }
+        let y = try labels.encode(table)
+        let x = try preprocessor.transform(table)
+        let d = preprocessor.width
+        let n = table.rowCount
+        let center = prior?.coefficients ?? [Double](repeating: 0, count: d)
+        let start = (prior?.coefficients ?? center) + [prior?.intercept ?? 0]
+        let l2 = options.l2
+        let objective: ([Double], inout [Double]) -> Double = { w, grad in
+            for j in 0...d { grad[j] = 0 }
+            var loss = 0.0
+            x.withUnsafeBufferPointer { xs in
+                w.withUnsafeBufferPointer { ws in
+                    grad.withUnsafeMutableBufferPointer { gs in
+                        for r in 0..<n {
+                            let row = r * d
+                            var z = ws[d]
+                            for j in 0..<d { z += ws[j] * xs[row + j] }
+                            // log(1 + e^z) − y·z, computed without overflow.
+                            loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (y[r] ? z : 0)
+                            let residual = sigmoid(z) - (y[r] ? 1 : 0)
+                            for j in 0..<d { gs[j] += residual * xs[row + j] }
+                            gs[d] += residual
+                        }
+                    }
+                }
+            }
+            for j in 0..<d {
+                let delta = w[j] - center[j]
+                loss += 0.5 * l2 * delta * delta
+                grad[j] += l2 * delta
+            }
+            return loss
+        }
+        let solver = LBFGS(memory: 10, maxIterations: options.maxIterations, gradientTolerance: 1e-8 * Double(max(n, 1)))
+        let result = solver.minimize(start, objective)
+        let model = LogisticModel(
+            preprocessor: preprocessor, labels: labels, coefficients: Array(result.x[0..<d]), intercept: result.x[d])
+        return Outcome(model: model, iterations: result.iterations, converged: result.converged, objective: result.value)
+    }
+}
+
+@inline(__always) func sigmoid(_ z: Double) -> Double {
+    z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
+}

@@ -1,0 +1,100 @@
+import Tabular
+
+/// Turns table columns into the model's numeric design matrix; stored inside the artifact so
+/// that prediction needs nothing else.
+///
+/// - numeric: standardised with the training mean and population standard deviation (a constant
+///   column keeps scale 1); a missing value becomes the mean (0 after scaling), and columns that had
+///   missing values in training get an extra 0/1 "missing" indicator;
+/// - categorical: one-hot over the training categories (sorted), plus one bucket for categories
+///   never seen in training and for missing values.
+public struct Preprocessor: Sendable, Codable, Equatable {
+    public struct Numeric: Sendable, Codable, Equatable {
+        public var name: String
+        public var mean: Double
+        public var scale: Double
+        public var missingIndicator: Bool
+    }
+
+    public struct Categorical: Sendable, Codable, Equatable {
+        public var name: String
+        public var levels: [String]
+    }
+
+    public var numeric: [Numeric]
+    public var categorical: [Categorical]
+
+    /// Fits on the training rows; `features` are the columns to use, each present in `table`.
+    public static func fit(_ table: DataTable, features: [String]) throws -> Preprocessor {
+        var numeric: [Numeric] = []
+        var categorical: [Categorical] = []
+        for name in features {
+            guard let column = table.column(name) else { throw TrainingError("feature column \"\(name)\" is missing") }
+            switch column {
+            case .numeric(let values):
+                var n = 0.0, mean = 0.0, m2 = 0.0
+                for x in values where !x.isNaN {
+                    n += 1
+                    let d = x - mean
+                    mean += d / n
+                    m2 += d * (x - mean)
+                }
+                let std = n > 0 ? (m2 / n).squareRoot() : 0
+                numeric.append(Numeric(
+                    name: name, mean: n > 0 ? mean : 0, scale: std > 1e-12 ? std : 1,
+                    missingIndicator: n < Double(values.count)))
+            case .categorical(let codes, let levels):
+                var seen = [Bool](repeating: false, count: levels.count)
+                for c in codes where c >= 0 { seen[Int(c)] = true }
+                categorical.append(Categorical(name: name, levels: levels.indices.filter { seen[$0] }.map { levels[$0] }.sorted()))
+            }
+        }
+        return Preprocessor(numeric: numeric, categorical: categorical)
+    }
+
+    /// The number of model inputs.
+    public var width: Int {
+        numeric.count + numeric.filter(\.missingIndicator).count + categorical.reduce(0) { $0 + $1.levels.count + 1 }
+    }
+
+    /// The names of the model inputs, in order.
+    public var inputNames: [String] {
+        numeric.map(\.name) + numeric.filter(\.missingIndicator).map { "\($0.name)=<missing>" }
+            + categorical.flatMap { c in c.levels.map { "\(c.name)=\($0)" } + ["\(c.name)=<other>"] }
+    }
+
+    /// The design matrix of `table`, row-major (`rowCount × width`).
+    public func transform(_ table: DataTable) throws -> [Double] {
+        let width = self.width
+        var x = [Double](repeating: 0, count: table.rowCount * width)
+        var offset = 0
+        for f in numeric {
+            guard case .numeric(let values)? = table.column(f.name) else {
+                throw TrainingError("numeric feature \"\(f.name)\" is missing or not numeric")
+            }
+            for r in 0..<table.rowCount where !values[r].isNaN {
+                x[r * width + offset] = (values[r] - f.mean) / f.scale
+            }
+            offset += 1
+        }
+        for f in numeric where f.missingIndicator {
+            guard case .numeric(let values)? = table.column(f.name) else { continue }
+            for r in 0..<table.rowCount where values[r].isNaN { x[r * width + offset] = 1 }
+            offset += 1
+        }
+        for f in categorical {
+            guard case .categorical(let codes, let levels)? = table.column(f.name) else {
+                throw TrainingError("categorical feature \"\(f.name)\" is missing or not categorical")
+            }
+            let index = Dictionary(uniqueKeysWithValues: f.levels.enumerated().map { ($1, $0) })
+            let other = f.levels.count
+            let map = levels.map { index[$0] ?? other }
+            for r in 0..<table.rowCount {
+                let c = codes[r]
+                x[r * width + offset + (c < 0 ? other : map[Int(c)])] = 1
+            }
+            offset += f.levels.count + 1
+        }
+        return x
+    }
+}

@@ -1,0 +1,357 @@
+import ArgumentParser
+import Daemon
+import Drift
+import Evaluation
+import Foundation
+import JobFiles
+import Registry
+
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show every job: the version in production, the last run, pending data, job-file problems.",
+        discussion: """
+            Example:
+              updater status
+              updater status --json | jq '.jobs[] | select(.production_version == null)'
+            """)
+
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    struct JobStatus: Encodable {
+        var name: String
+        var productionVersion: Int?
+        var lastRun: RunRecord?
+        var pendingBatches: Int
+        var jobFile: String
+        var jobFileProblems: [String]
+        var deployPath: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
+            case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path"
+        }
+    }
+
+    func run() throws {
+        let registry = try? common.state.openExistingRegistry()
+        var statuses: [String: JobStatus] = [:]
+        if let files = try? JobSet.files(in: common.jobsDirectory) {
+            for file in files {
+                let name = String(Files.baseName(file).dropLast(5))
+                do {
+                    let job = try JobFileDecoder.load(file)
+                    statuses[name] = JobStatus(name: name, pendingBatches: 0, jobFile: file, jobFileProblems: [], deployPath: job.deploy.path)
+                } catch {
+                    statuses[name] = JobStatus(name: name, pendingBatches: 0, jobFile: file, jobFileProblems: error.problems.map(\.description))
+                }
+            }
+        }
+        if let registry {
+            for record in try registry.jobs() {
+                var s = statuses[record.name] ?? JobStatus(
+                    name: record.name, pendingBatches: 0, jobFile: record.filePath,
+                    jobFileProblems: ["job file no longer in the jobs directory"])
+                s.productionVersion = record.productionVersion
+                s.lastRun = try registry.runs(of: record.name, limit: 1).first
+                s.pendingBatches = try registry.pendingBatches(job: record.name).count
+                s.deployPath = s.deployPath ?? record.deployPath
+                statuses[record.name] = s
+            }
+        }
+        let all = statuses.values.sorted { $0.name < $1.name }
+        if output.json {
+            printJSON(["jobs": all])
+            return
+        }
+        if all.isEmpty {
+            print("no jobs in \(common.jobsDirectory) and no state in \(common.state.path)")
+            return
+        }
+        print(table(
+            ["JOB", "PRODUCTION", "LAST RUN", "STATE", "WHEN", "PENDING", "JOB FILE"],
+            all.map { s in
+                [
+                    s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
+                    s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt), "\(s.pendingBatches)",
+                    s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
+                ]
+            }))
+    }
+}
+
+struct VersionsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "versions",
+        abstract: "List a job's model versions with their gate status and metrics.",
+        discussion: """
+            Example:
+              updater versions churn
+              updater versions churn --json
+            """)
+
+    @Argument(help: "The job.") var job: String
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    struct Entry: Encodable {
+        var version: VersionRecord
+        var inProduction: Bool
+        var metrics: BinaryMetrics?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(version.version, forKey: .version)
+            try c.encode(version.status.rawValue, forKey: .status)
+            try c.encode(inProduction, forKey: .inProduction)
+            try c.encode(version.mode.rawValue, forKey: .mode)
+            try c.encode(version.parentVersion, forKey: .parentVersion)
+            try c.encode(version.generation, forKey: .generation)
+            try c.encode(version.runID, forKey: .run)
+            try c.encode(version.trainingRows, forKey: .trainingRows)
+            try c.encode(version.dataFingerprint, forKey: .dataFingerprint)
+            try c.encode(version.jobFileHash, forKey: .jobFileHash)
+            try c.encode(metrics, forKey: .metrics)
+            try c.encode(version.artifactPath, forKey: .artifactPath)
+            try c.encode(version.artifactSHA256, forKey: .artifactSHA256)
+            try c.encode(version.createdAt, forKey: .createdAt)
+        }
+
+        enum Keys: String, CodingKey {
+            case version, status, inProduction = "in_production", mode, parentVersion = "parent_version", generation, run
+            case trainingRows = "training_rows", dataFingerprint = "data_fingerprint", jobFileHash = "job_file_sha256"
+            case metrics, artifactPath = "artifact_path", artifactSHA256 = "artifact_sha256", createdAt = "created_at"
+        }
+    }
+
+    func run() throws {
+        let name = try checkedJobName(job)
+        let registry = try common.state.openExistingRegistry()
+        guard let record = try registry.job(name) else { throw fail("unknown job \"\(name)\"") }
+        let entries = try registry.versions(of: name).map { v in
+            Entry(
+                version: v, inProduction: v.version == record.productionVersion,
+                metrics: try? JSONDecoder().decode(BinaryMetrics.self, from: Data(v.metrics.utf8)))
+        }
+        if output.json {
+            printJSON(["job": AnyEncodable(name), "production_version": AnyEncodable(record.productionVersion), "versions": AnyEncodable(entries)])
+            return
+        }
+        if entries.isEmpty {
+            print("\(name): no versions yet")
+            return
+        }
+        print(table(
+            ["VERSION", "STATUS", "MODE", "PARENT", "ROWS", "ACCURACY", "ROC_AUC", "F1", "CREATED", "SHA256"],
+            entries.map { e in
+                [
+                    "v\(e.version.version)" + (e.inProduction ? " *" : ""), e.version.status.rawValue,
+                    e.version.mode.rawValue, e.version.parentVersion.map { "v\($0)" } ?? "-", "\(e.version.trainingRows)",
+                    show(e.metrics?.accuracy), show(e.metrics?.rocAUC), show(e.metrics?.f1), show(e.version.createdAt),
+                    String(e.version.artifactSHA256.prefix(12)),
+                ]
+            }))
+        print("* in production")
+    }
+}
+
+struct RunsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runs",
+        abstract: "List a job's runs, or show one run's drift report and gate decision.",
+        discussion: """
+            Example:
+              updater runs churn
+              updater runs churn --run 3
+              updater runs churn --run 3 --json
+            """)
+
+    @Argument(help: "The job.") var job: String
+    @Option(name: .customLong("run"), help: "Show this run in detail.") var runID: Int64?
+    @Option(name: .long, help: "How many runs to list, newest first.") var limit: Int = 20
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    struct Detail: Encodable {
+        var run: RunRecord
+        var drift: DriftReport?
+        var gate: [GateResultRecord]
+    }
+
+    func run() throws {
+        let name = try checkedJobName(job)
+        let registry = try common.state.openExistingRegistry()
+        guard try registry.job(name) != nil else { throw fail("unknown job \"\(name)\"") }
+        if let id = runID {
+            guard let r = try registry.run(id), r.job == name else { throw fail("\(name) has no run \(id)") }
+            let drift = r.driftReport.flatMap { try? JSONDecoder().decode(DriftReport.self, from: Data($0.utf8)) }
+            let detail = Detail(run: r, drift: drift, gate: try registry.gateResults(run: id))
+            if output.json {
+                printJSON(detail)
+                return
+            }
+            printDetail(detail)
+            return
+        }
+        let runs = try registry.runs(of: name, limit: limit)
+        if output.json {
+            printJSON(runs)
+            return
+        }
+        if runs.isEmpty {
+            print("\(name): no runs yet")
+            return
+        }
+        print(table(
+            ["RUN", "TRIGGER", "STATE", "DECISION", "VERSION", "STARTED", "SECONDS", "NOTE"],
+            runs.map { r in
+                let seconds = r.finishedAt.flatMap { f in r.startedAt.map { String(format: "%.1f", f.timeIntervalSince($0)) } }
+                return [
+                    "\(r.id ?? 0)", r.trigger, r.state.rawValue, r.decision ?? "-",
+                    r.candidateVersion.map { "v\($0)" } ?? "-", show(r.startedAt), seconds ?? "-",
+                    truncate(r.error ?? r.reason ?? "", 90),
+                ]
+            }))
+    }
+
+    func printDetail(_ d: Detail) {
+        let r = d.run
+        print("run \(r.id ?? 0) of \(r.job): \(r.state.rawValue)")
+        print("  trigger:   \(r.trigger)")
+        print("  started:   \(show(r.startedAt))   finished: \(show(r.finishedAt))")
+        print("  decision:  \(r.decision ?? "-")")
+        if let reason = r.reason { print("  reason:    \(reason)") }
+        if let v = r.candidateVersion { print("  candidate: v\(v)") }
+        if let e = r.error { print("  error:     \(e)") }
+        print("  job file:  sha256 \(r.jobFileHash.prefix(12))…")
+        if let drift = d.drift {
+            print("\ndrift: \(drift.summary)")
+            if !drift.columns.isEmpty {
+                print(table(
+                    ["COLUMN", "METHOD", "STATISTIC", "THRESHOLD", "DRIFTED", "NOTE"],
+                    drift.columns.map {
+                        [$0.column, $0.method, show($0.statistic), show($0.threshold), $0.drifted ? "yes" : "no", $0.message ?? ""]
+                    }))
+            }
+        }
+        if !d.gate.isEmpty {
+            print("\ngate:")
+            print(table(
+                ["RULE", "METRIC", "CANDIDATE", "PRODUCTION", "RESULT", "REASON"],
+                d.gate.map {
+                    ["\($0.ruleIndex)", $0.metric, show($0.candidate), show($0.baseline), $0.passed ? "pass" : "FAIL", $0.reason]
+                }))
+        }
+    }
+}
+
+struct HistoryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "Show which version held production when: every promotion and rollback.",
+        discussion: """
+            Example:
+              updater history churn
+            """)
+
+    @Argument(help: "The job.") var job: String
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let name = try checkedJobName(job)
+        let registry = try common.state.openExistingRegistry()
+        guard try registry.job(name) != nil else { throw fail("unknown job \"\(name)\"") }
+        let events = try registry.history(of: name)
+        if output.json {
+            printJSON(events)
+            return
+        }
+        if events.isEmpty {
+            print("\(name): nothing has been in production yet")
+            return
+        }
+        print(table(
+            ["TIME", "ACTION", "FROM", "TO", "ACTOR", "REASON"],
+            events.map {
+                [show($0.at), $0.action.rawValue, $0.fromVersion.map { "v\($0)" } ?? "-", "v\($0.toVersion)", $0.actor, $0.reason]
+            }))
+    }
+}
+
+struct RollbackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Put the previous (or a named) version back into production, now.",
+        discussion: """
+            Verifies the version's artifact by SHA-256, publishes it to the job's deploy path atomically and records the rollback in the production history, in one transaction. Safe while the daemon runs. Without --to, goes back to the version that was in production before the current one (so two rollbacks in a row swap back, as helm rollback does). Rolling back to the version already in production changes nothing and says so.
+
+            Example:
+              updater rollback churn --reason "v4 over-predicts churn in the north"
+              updater rollback churn --to 2
+            """)
+
+    @Argument(help: "The job.") var job: String
+    @Option(name: .long, help: "The version number to put back (default: the previous production version).")
+    var to: Int?
+    @Option(name: .long, help: "Why, for the audit record.") var reason: String?
+    @OptionGroup var common: CommonOptions
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        let name = try checkedJobName(job)
+        if let to, to < 1 { throw ValidationError("--to must be a version number (1 or more)") }
+        let registry = try common.state.openExistingRegistry()
+        let outcome: RollbackOutcome
+        do {
+            outcome = try Rollback.perform(
+                job: name, to: to, reason: reason, actor: Rollback.currentActor(), registry: registry)
+        } catch {
+            throw fail("rollback refused, nothing changed: \(error)")
+        }
+        if output.json {
+            printJSON(outcome)
+            return
+        }
+        if outcome.changed {
+            print("\(name): production v\(outcome.from) → v\(outcome.to) (rollback recorded; \(outcome.deployPath) now holds v\(outcome.to))")
+        } else {
+            print("\(name): v\(outcome.to) is already in production; nothing changed")
+        }
+    }
+}
+
+struct TriggerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trigger",
+        abstract: "Ask for a run of a job now (picked up by the daemon or the next `updater run --once`).",
+        discussion: """
+            Without --full the run checks new data for drift as usual, right away; with --full it retrains from scratch on the training window even without drift.
+
+            Example:
+              updater trigger churn
+              updater trigger churn --full
+            """)
+
+    @Argument(help: "The job.") var job: String
+    @Flag(name: .long, help: "Retrain from scratch on the training window, drift or not.") var full = false
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let name = try checkedJobName(job)
+        let registry = try common.state.openRegistry()
+        let known = try registry.job(name) != nil
+        let file = common.jobsDirectory + "/" + name + ".toml"
+        guard known || Files.exists(file) else { throw fail("unknown job \"\(name)\" (no \(file))") }
+        let request = try registry.request(job: name, full: full, actor: Rollback.currentActor())
+        print("\(name): \(full ? "full retrain" : "run") requested (request \(request.id ?? 0)); the daemon picks it up within a second")
+    }
+}
+
+/// Type-erased `Encodable`, for small JSON envelopes.
+struct AnyEncodable: Encodable {
+    let encodeValue: (Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
+    func encode(to encoder: Encoder) throws { try encodeValue(encoder) }
+}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import JobFiles
+import Registry
+
+/// Options every command that touches jobs or state shares.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Directory of job files (default: ./Jobs, or /etc/updater/jobs under systemd).")
+    var jobs: String?
+
+    @Option(name: .long, help: "State directory (default: $UPDATER_STATE_DIR, $STATE_DIRECTORY, else ./.updater).")
+    var stateDir: String?
+
+    var jobsDirectory: String { JobSet.defaultDirectory(option: jobs) }
+    var state: StateDirectory { StateDirectory.resolve(option: stateDir) }
+}
+
+struct JSONFlag: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON for scripts instead of a table.")
+    var json = false
+}
+
+/// A job name from the command line: checked before it is used in any path.
+func checkedJobName(_ name: String) throws -> String {
+    guard JobFileDecoder.isValidName(name) else {
+        throw ValidationError("\"\(name)\" is not a job name (job names match [a-z0-9][a-z0-9_-]*)")
+    }
+    return name
+}
+
+/// Prints an error line and exits 1.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("updater: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    e.dateEncodingStrategy = .iso8601
+    let data = (try? e.encode(value)) ?? Data("null".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// `2026-11-29 03:00:12Z`.
+func show(_ date: Date?) -> String {
+    guard let date else { return "-" }
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyy-MM-dd HH:mm:ss'Z'"
+    return f.string(from: date)
+}
+
+func show(_ x: Double?) -> String {
+    guard let x else { return "-" }
+    return String(format: "%.4f", x)
+}
+
+/// A plain text table with left-aligned columns.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { i, c in
+            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}
+
+func truncate(_ s: String, _ n: Int) -> String {
+    s.count <= n ? s : String(s.prefix(n - 1)) + "…"
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Daemon
+import Dispatch
+import Foundation
+import Registry
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the update cycle: once, or on every job's interval until stopped.",
+        discussion: """
+            For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks; SIGTERM or SIGINT stop it after the cycle in progress.
+
+            --once exits 1 if a job file is invalid or a run failed (a gate rejection is not a failure).
+
+            Example:
+              updater run --once --jobs Jobs --state-dir /tmp/updater-state
+              updater run
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Flag(name: .long, help: "Run one cycle of every job and exit.")
+    var once = false
+
+    @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let level: Log.Level
+        switch logLevel {
+        case "debug": level = .debug
+        case "info": level = .info
+        case "warning": level = .warning
+        case "error": level = .error
+        default: throw ValidationError("--log-level must be debug, info, warning or error, not \"\(logLevel)\"")
+        }
+        let log = Log(minimum: level)
+        let set: JobSet
+        do {
+            set = try JobSet.load(directory: common.jobsDirectory)
+        } catch {
+            throw fail("\(error)")
+        }
+        for bad in set.invalid {
+            for p in bad.problems { log(.error, "invalid job file: \(p)") }
+        }
+        let registry: Registry
+        do {
+            registry = try common.state.openRegistry()
+        } catch {
+            throw fail("\(error)")
+        }
+        let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log), jobs: set.jobs)
+        if once {
+            let outcomes = loop.runOnce()
+            for o in outcomes where o.kind != .idle || set.jobs.count == 1 {
+                print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
+            }
+            if !set.invalid.isEmpty || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
+            return
+        }
+        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { loop.stop() }
+            source.resume()
+            return source
+        }
+        loop.run()
+        sources.forEach { $0.cancel() }
+    }
+}
+
+

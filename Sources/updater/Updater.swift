@@ -1,0 +1,23 @@
+import ArgumentParser
+
+@main
+struct Updater: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "updater",
+        abstract: "Keeps machine-learning models fresh: drift → retrain → gate → promote, with rollback.",
+        discussion: """
+            Each retrain job is a TOML file in the jobs directory (--jobs, default ./Jobs, or /etc/updater/jobs under systemd). State lives in the state directory (--state-dir, $UPDATER_STATE_DIR, $STATE_DIRECTORY, else ./.updater).
+
+            Example:
+              updater validate Jobs/
+              updater run --once
+              updater versions churn
+              updater rollback churn --reason "v3 misbehaves"
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Validate.self, Run.self, StatusCommand.self, VersionsCommand.self, RunsCommand.self, HistoryCommand.self, RollbackCommand.self,
+            TriggerCommand.self,
+        ]
+    )
+}

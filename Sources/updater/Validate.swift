@@ -1,0 +1,58 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import JobFiles
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check job files and print every problem.",
+        discussion: """
+            Checks each FILE, or every *.toml in each DIR (default: the jobs directory). Prints every problem as FILE:LINE: KEY: MESSAGE and exits 1 if there is any.
+
+            Example:
+              updater validate Jobs/churn.toml
+              updater validate /etc/updater/jobs
+            """)
+
+    @Argument(help: "Job files or directories of job files.")
+    var paths: [String] = []
+
+    @Option(name: .long, help: "Directory of job files, when no path is given.")
+    var jobs: String?
+
+    func run() throws {
+        let targets = paths.isEmpty ? [JobSet.defaultDirectory(option: jobs)] : paths
+        var files: [String] = []
+        var problems = 0
+        for target in targets {
+            if Files.isDirectory(target) {
+                do {
+                    let found = try JobSet.files(in: target)
+                    if found.isEmpty { print("\(target): no *.toml job files") }
+                    files += found
+                } catch {
+                    print("\(error)")
+                    problems += 1
+                }
+            } else if Files.exists(target) {
+                files.append(target)
+            } else {
+                print("\(target): no such file or directory")
+                problems += 1
+            }
+        }
+        for file in files {
+            do {
+                let job = try JobFileDecoder.load(file)
+                print("\(file): ok (job \(job.name))")
+            } catch {
+                for p in error.problems { print(p.description) }
+                problems += error.problems.count
+            }
+        }
+        if problems > 0 {
+            print("\(problems) problem\(problems == 1 ? "" : "s") found")
+            throw ExitCode.failure
+        }
+    }
+}
