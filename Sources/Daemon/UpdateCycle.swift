@@ -105,30 +105,15 @@ public struct UpdateCycle: Sendable {
                 log(.error, "\(job.name): batch \(batch.id ?? 0) rejected: \(error)")
             }
         }
-        if accepted.isEmpty && !(ctx.trigger != "new_data") {
+        if accepted.isEmpty && ctx.trigger == "new_data" {
             throw CycleError("no usable new data: \(rejections.joined(separator: "; "))")
         }
         let newData = accepted.isEmpty ? nil : accepted.dropFirst().reduce(accepted[0].table) { $0.appending($1.table) }
 
         // 2. Split the new rows into training and evaluation rows.
-        var newTrain: [DataTable] = []
-        var newEval: [DataTable] = []
-        for (batch, table) in accepted {
-            if case .fraction(let f) = job.data.holdout {
-                var train: [Int] = [], eval: [Int] = []
-                for r in 0..<table.rowCount {
-                    if isHeldOut(sha256: batch.sha256, row: r, fraction: f, seed: job.training.seed) {
-                        eval.append(r)
-                    } else {
-                        train.append(r)
-                    }
-                }
-                newTrain.append(table.rows(train))
-                newEval.append(table.rows(eval))
-            } else {
-                newTrain.append(table)
-            }
-        }
+        let newSplits = accepted.map { holdoutSplit($0.table, sha256: $0.batch.sha256, job: job) }
+        let newTrain = newSplits.map(\.train)
+        let newEval = newSplits.compactMap(\.eval)
 
         // 3. Drift check against the production model's reference.
         if let production, let newData {
@@ -168,20 +153,20 @@ public struct UpdateCycle: Sendable {
         }
 
         // 5. Assemble the training rows.
-        let older = try olderWindow(job, schema: schema, rows: job.training.windowRows)
+        let older = try olderWindow(job, schema: schema)
         let newTrainTable = newTrain.isEmpty ? nil : newTrain.dropFirst().reduce(newTrain[0]) { $0.appending($1) }
-        var sources = older.batches.map { "\($0):all" } + accepted.map { "\($0.batch.sha256):train" }
+        var sources = (older.batches + accepted.map(\.batch.sha256)).map { "\($0):train" }
         var trainTable: DataTable
         let incremental = decision.kind == "incremental"
         if incremental, let parent = production {
             let k = Int((job.training.replayFraction * Double(parent.record.trainingRows)).rounded())
-            let replayRows = sampleIndexes(older.table?.rowCount ?? 0, k, seed: job.training.seed ^ UInt64(ctx.runID))
-            let replay = older.table?.rows(replayRows)
+            let replayRows = sampleIndexes(older.train?.rowCount ?? 0, k, seed: job.training.seed ^ UInt64(ctx.runID))
+            let replay = older.train?.rows(replayRows)
             sources.append("replay:\(replayRows.count):seed:\(job.training.seed ^ UInt64(ctx.runID))")
             guard let base = newTrainTable ?? replay else { throw CycleError("no training rows") }
             trainTable = newTrainTable != nil && replay != nil ? base.appending(replay!) : base
         } else {
-            let parts = [older.table, newTrainTable].compactMap { $0 }
+            let parts = [older.train, newTrainTable].compactMap { $0 }
             guard let first = parts.first else { throw CycleError("no training rows: no accepted batches yet") }
             trainTable = parts.dropFirst().reduce(first) { $0.appending($1) }
             if trainTable.rowCount > job.training.windowRows {
@@ -204,10 +189,14 @@ public struct UpdateCycle: Sendable {
         log(.info, "\(job.name): run \(ctx.runID): trained on \(trainTable.rowCount) rows in \(String(format: "%.2f", Date().timeIntervalSince(started)))s (\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged"))")
 
         // 7. Evaluate the candidate and production on the same rows.
+        // Held-out rows of the new batches; without new batches (a manual retrain), those of the newest
+        // earlier batches. Held-out rows are never trained on.
         let evalTable: DataTable
         switch job.data.holdout {
         case .file(let path): evalTable = try schema.load(path, shownAs: path)
-        case .fraction: evalTable = newEval.isEmpty ? trainTable.emptyCopy : newEval.dropFirst().reduce(newEval[0]) { $0.appending($1) }
+        case .fraction:
+            let parts = newEval.isEmpty ? older.eval : newEval
+            evalTable = parts.first.map { first in parts.dropFirst().reduce(first) { $0.appending($1) } } ?? trainTable.emptyCopy
         }
         let candidate = outcome.model
         let evalLabels = try candidate.labels.encode(evalTable)
@@ -225,12 +214,8 @@ public struct UpdateCycle: Sendable {
         }
 
         // 8. Gate.
-        var results = Gate.evaluate(job.gate.rules, candidate: candidateMetrics, baseline: baselineMetrics)
-        if evalTable.rowCount < job.gate.minRows {
-            results.append(RuleResult(
-                index: results.count, metric: .accuracy, candidate: nil, baseline: nil, passed: false,
-                reason: "only \(evalTable.rowCount) evaluation rows; gate.min_rows is \(job.gate.minRows)"))
-        }
+        let results = Gate.evaluate(
+            job.gate.rules, candidate: candidateMetrics, baseline: baselineMetrics, minRows: job.gate.minRows)
         let passed = results.allSatisfy(\.passed)
 
         // 9. Record the version (artifact first, so a record always points at a complete file).
@@ -274,13 +259,13 @@ public struct UpdateCycle: Sendable {
                 try run.update(db)
             }
         }
-        let summary = results.map { "\($0.metric.rawValue): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }
+        let summary = results.map { "\($0.metric): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }
             .joined(separator: "; ")
         log(.info, "\(job.name): run \(ctx.runID): v\(number) gate \(passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
 
         // 10. Promote or reject.
         guard passed else {
-            let failed = results.filter { !$0.passed }.map { "\($0.metric.rawValue): \($0.reason)" }.joined(separator: "; ")
+            let failed = results.filter { !$0.passed }.map { "\($0.metric): \($0.reason)" }.joined(separator: "; ")
             try finishRun(ctx.runID, state: .rejected, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: "gate failed: \(failed)")
             return CycleOutcome(job: job.name, kind: .rejected, runID: ctx.runID, version: number, message: "v\(number) rejected by the gate: \(failed)")
         }
@@ -325,25 +310,40 @@ public struct UpdateCycle: Sendable {
         }
     }
 
-    /// Up to `rows` of the most recent rows of batches accepted by earlier runs.
-    func olderWindow(_ job: JobConfig, schema: DataSchema, rows: Int) throws -> (table: DataTable?, batches: [String]) {
-        var tables: [DataTable] = []
+    /// The rows of batches accepted by earlier runs, newest first until `training.window_rows` training
+    /// rows: their training rows (oldest first) and, for a run without new data, their held-out rows.
+    func olderWindow(_ job: JobConfig, schema: DataSchema) throws -> (train: DataTable?, eval: [DataTable], batches: [String]) {
+        var train: [DataTable] = []
+        var eval: [DataTable] = []
         var hashes: [String] = []
         var count = 0
-        for batch in try registry.consumedBatches(job: job.name).reversed() where count < rows {
+        for batch in try registry.consumedBatches(job: job.name).reversed() where count < job.training.windowRows {
             do {
-                let t = try schema.load(batch.storedPath, shownAs: batch.path)
-                tables.append(t)
+                let split = holdoutSplit(try schema.load(batch.storedPath, shownAs: batch.path), sha256: batch.sha256, job: job)
+                train.append(split.train)
+                if let e = split.eval, eval.reduce(0, { $0 + $1.rowCount }) < max(job.gate.minRows, 1) { eval.append(e) }
                 hashes.append(batch.sha256)
-                count += t.rowCount
+                count += split.train.rowCount
             } catch {
                 log(.warning, "\(job.name): stored batch \(batch.id ?? 0) no longer fits the model's columns and is left out of training: \(error)")
             }
         }
-        tables.reverse()
+        train.reverse()
         hashes.reverse()
-        guard let first = tables.first else { return (nil, []) }
-        return (tables.dropFirst().reduce(first) { $0.appending($1) }, hashes)
+        guard let first = train.first else { return (nil, eval, []) }
+        return (train.dropFirst().reduce(first) { $0.appending($1) }, eval, hashes)
+    }
+
+    /// Splits a batch into training rows and held-out evaluation rows. With `data.holdout` a fraction,
+    /// each row's side is a function of the batch's content hash, the row and the seed alone, so a
+    /// batch splits the same way in every run and held-out rows are never trained on.
+    func holdoutSplit(_ table: DataTable, sha256: String, job: JobConfig) -> (train: DataTable, eval: DataTable?) {
+        guard case .fraction(let f) = job.data.holdout else { return (table, nil) }
+        var train: [Int] = [], eval: [Int] = []
+        for r in 0..<table.rowCount {
+            if isHeldOut(sha256: sha256, row: r, fraction: f, seed: job.training.seed) { eval.append(r) } else { train.append(r) }
+        }
+        return (table.rows(train), table.rows(eval))
     }
 
     // MARK: Registry steps
@@ -411,7 +411,7 @@ public struct UpdateCycle: Sendable {
             let rule = r.index < rules.count ? rules[r.index] : nil
             return GateResultRecord(
                 id: nil, runID: runID, job: job, version: version, ruleIndex: r.index,
-                metric: rule == nil ? "evaluation_rows" : r.metric.rawValue, min: rule?.min, maxDrop: rule?.maxDrop,
+                metric: r.metric, min: rule?.min, maxDrop: rule?.maxDrop,
                 candidate: r.candidate, baseline: r.baseline, passed: r.passed, reason: r.reason)
         }
     }

@@ -17,13 +17,14 @@ public struct GateRule: Sendable, Codable, Equatable {
 /// The outcome of one rule, as recorded in the registry and shown by `updater runs`.
 public struct RuleResult: Sendable, Codable, Equatable {
     public var index: Int
-    public var metric: Metric
+    /// The metric's name, or `evaluation_rows` for the gate's minimum number of rows.
+    public var metric: String
     public var candidate: Double?
     public var baseline: Double?
     public var passed: Bool
     public var reason: String
 
-    public init(index: Int, metric: Metric, candidate: Double? = nil, baseline: Double? = nil, passed: Bool, reason: String) {
+    public init(index: Int, metric: String, candidate: Double? = nil, baseline: Double? = nil, passed: Bool, reason: String) {
         self.index = index
         self.metric = metric
         self.candidate = candidate
@@ -37,44 +38,57 @@ public struct RuleResult: Sendable, Codable, Equatable {
 public enum Gate {
     /// Evaluates `rules` on the candidate's and the production model's metrics, both computed on the
     /// same evaluation rows. `baseline` is `nil` for a job's first version: drop rules are then
-    /// skipped (recorded as passed with that reason).
-    public static func evaluate(_ rules: [GateRule], candidate: BinaryMetrics, baseline: BinaryMetrics?) -> [RuleResult] {
-        rules.enumerated().map { index, rule in
-            let c = candidate.value(of: rule.metric)
-            let b = baseline?.value(of: rule.metric)
-            var failures: [String] = []
-            var notes: [String] = []
-            guard let c else {
-                return RuleResult(
-                    index: index, metric: rule.metric, candidate: nil, baseline: b, passed: false,
-                    reason: "\(rule.metric.rawValue) cannot be computed on the evaluation rows (one class only)")
-            }
-            if let min = rule.min {
-                if c >= min {
-                    notes.append("\(show(c)) ≥ min \(show(min))")
-                } else {
-                    failures.append("\(show(c)) < min \(show(min))")
-                }
-            }
-            if let maxDrop = rule.maxDrop {
-                if baseline == nil {
-                    notes.append("no model in production: drop not checked")
-                } else if let b {
-                    let drop = b - c
-                    if drop <= maxDrop + 1e-12 {
-                        notes.append("drop \(show(drop)) ≤ max_drop \(show(maxDrop)) vs production \(show(b))")
-                    } else {
-                        failures.append("drop \(show(drop)) > max_drop \(show(maxDrop)) vs production \(show(b))")
-                    }
-                } else {
-                    failures.append("production's \(rule.metric.rawValue) cannot be computed: drop not checkable")
-                }
-            }
-            let passed = failures.isEmpty
-            return RuleResult(
-                index: index, metric: rule.metric, candidate: c, baseline: b, passed: passed,
-                reason: (passed ? notes : failures).joined(separator: "; "))
+    /// skipped (recorded as passed with that reason). Fewer than `minRows` evaluation rows add a
+    /// failing `evaluation_rows` result: no decision is made on too little evidence.
+    public static func evaluate(
+        _ rules: [GateRule], candidate: BinaryMetrics, baseline: BinaryMetrics?, minRows: Int = 1
+    ) -> [RuleResult] {
+        var results = rules.enumerated().map { index, rule in
+            evaluate(rule, index: index, candidate: candidate, baseline: baseline)
         }
+        if candidate.rows < minRows {
+            results.append(RuleResult(
+                index: results.count, metric: "evaluation_rows", candidate: Double(candidate.rows), baseline: nil,
+                passed: false, reason: "only \(candidate.rows) evaluation rows; at least \(minRows) are needed"))
+        }
+        return results
+    }
+
+    static func evaluate(_ rule: GateRule, index: Int, candidate: BinaryMetrics, baseline: BinaryMetrics?) -> RuleResult {
+        let c = candidate.value(of: rule.metric)
+        let b = baseline?.value(of: rule.metric)
+        var failures: [String] = []
+        var notes: [String] = []
+        guard let c else {
+            return RuleResult(
+                index: index, metric: rule.metric.rawValue, candidate: nil, baseline: b, passed: false,
+                reason: "cannot be computed on the evaluation rows (they hold one class only)")
+        }
+        if let min = rule.min {
+            if c >= min {
+                notes.append("\(show(c)) ≥ min \(show(min))")
+            } else {
+                failures.append("\(show(c)) < min \(show(min))")
+            }
+        }
+        if let maxDrop = rule.maxDrop {
+            if baseline == nil {
+                notes.append("no model in production: drop not checked")
+            } else if let b {
+                let drop = b - c
+                if drop <= maxDrop + 1e-12 {
+                    notes.append("drop \(show(drop)) ≤ max_drop \(show(maxDrop)) vs production \(show(b))")
+                } else {
+                    failures.append("drop \(show(drop)) > max_drop \(show(maxDrop)) vs production \(show(b))")
+                }
+            } else {
+                failures.append("production's \(rule.metric.rawValue) cannot be computed: drop not checkable")
+            }
+        }
+        let passed = failures.isEmpty
+        return RuleResult(
+            index: index, metric: rule.metric.rawValue, candidate: c, baseline: b, passed: passed,
+            reason: (passed ? notes : failures).joined(separator: "; "))
     }
 
     static func show(_ x: Double) -> String {

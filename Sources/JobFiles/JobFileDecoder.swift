@@ -46,8 +46,7 @@ public enum JobFileDecoder {
         var early: [JobFileProblem] = []
         if !base.hasSuffix(".toml") {
             early.append(JobFileProblem(file: file, message: "job files must end in .toml"))
-        }
-        if !isValidName(name) {
+        } else if !isValidName(name) {
             early.append(JobFileProblem(
                 file: file, message: "job name \"\(name)\" must match [a-z0-9][a-z0-9_-]* (it is the file name)"))
         }

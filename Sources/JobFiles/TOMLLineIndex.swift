@@ -11,7 +11,9 @@ struct TOMLLineIndex {
         var prefix = ""
         var arrayCounts: [String: Int] = [:]
         var inMultiline: String? = nil
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // "\r\n" is one Character, so CRLF lines must be split on it explicitly.
+        let rawLines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        for (number, raw) in rawLines.enumerated() {
             let lineNo = number + 1
             var line = Substring(raw).trimmingCharacters
             if let delimiter = inMultiline {

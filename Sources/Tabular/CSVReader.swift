@@ -96,6 +96,8 @@ private struct Parser {
     let file: String
     var i = 0
     var line = 1
+    /// The line of the header row (after any leading blank lines).
+    var headerLine = 1
 
     init(_ b: UnsafeBufferPointer<UInt8>, file: String) {
         self.b = b
@@ -108,11 +110,11 @@ private struct Parser {
         guard i < b.count else { throw DataError(.empty, file: file, "empty file: no header row") }
         var names: [String] = []
         var seen = Set<String>()
-        let headerLine = line
+        headerLine = line
         var more = true
         while more {
             let f = try nextField()
-            guard let name = string(f) else {
+            guard let name = unescaped(f) else {
                 throw DataError(.badEncoding, file: file, line: headerLine, "header is not valid UTF-8")
             }
             let trimmed = name.trimmingSpaces
@@ -131,7 +133,7 @@ private struct Parser {
     mutating func table(_ options: CSVOptions) throws -> DataTable {
         let names = try header()
         for r in options.required where !names.contains(r) {
-            throw DataError(.missingColumn, file: file, line: 1, column: r, "required column is missing from the header")
+            throw DataError(.missingColumn, file: file, line: headerLine, column: r, "required column is missing from the header")
         }
         // Per file column: where its values go (-1 = skipped).
         var numericSlot = [Int](repeating: -1, count: names.count)
@@ -160,6 +162,7 @@ private struct Parser {
         let missing = options.missingTokens
         let maxMissingLength = missing.map(\.utf8.count).max() ?? 0
 
+        var rowCount = 0
         while true {
             skipBlankLines()
             if i >= b.count { break }
@@ -167,7 +170,15 @@ private struct Parser {
             var c = 0
             var more = true
             while more {
-                let f = try nextField()
+                let f: Field
+                do {
+                    f = try nextField()
+                } catch var e as DataError where c < names.count {
+                    // Quote errors: name the column and the row's first line, like every other row error.
+                    e.line = rowLine
+                    e.column = names[c]
+                    throw e
+                }
                 if c >= names.count {
                     throw DataError(
                         .raggedRow, file: file, line: rowLine,
@@ -200,12 +211,13 @@ private struct Parser {
                     .raggedRow, file: file, line: rowLine,
                     "row has \(c) field\(c == 1 ? "" : "s"), the header has \(names.count)")
             }
+            rowCount += 1
         }
         let columns: [Column] = loaded.map { col in
             col.kind == .numeric
                 ? .numeric(numeric[col.slot]) : .categorical(codes: codes[col.slot], levels: levels[col.slot])
         }
-        return DataTable(names: loaded.map(\.name), columns: columns)
+        return DataTable(names: loaded.map(\.name), columns: columns, rowCount: rowCount)
     }
 
     mutating func skipBlankLines() {
@@ -274,9 +286,17 @@ private struct Parser {
         String(validating: UnsafeBufferPointer(rebasing: b[f.start..<f.end]), as: UTF8.self)
     }
 
+    /// The field's text with each doubled quote `""` turned into one `"`.
     func unescaped(_ f: Field) -> String? {
-        guard let s = string(f) else { return nil }
-        return f.escapedQuotes ? s.replacingAll("\"\"", with: "\"") : s
+        guard f.escapedQuotes else { return string(f) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(f.end - f.start)
+        var k = f.start
+        while k < f.end {
+            bytes.append(b[k])
+            k += b[k] == quote ? 2 : 1
+        }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     func number(_ f: Field, column: String, line: Int, missing: Set<String>, maxMissing: Int) throws -> Double {
@@ -309,29 +329,5 @@ extension String {
         while let l = u.last, l == " " || l == "\t" { u.removeLast() }
         return String(u)
     }
-
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        var out = ""
-        var rest = Substring(self)
-        while let r = rest.range(of: target) {
-            out += rest[..<r.lowerBound]
-            out += replacement
-            rest = rest[r.upperBound...]
-        }
-        return out + rest
-    }
 }
 
-extension Substring {
-    func range(of target: String) -> Range<Index>? {
-        let t = Array(target.utf8)
-        var idx = startIndex
-        while idx < endIndex {
-            if self[idx...].utf8.starts(with: t) {
-                return idx..<self.utf8.index(idx, offsetBy: t.count)
-            }
-            idx = index(after: idx)
-        }
-        return nil
-    }
-}

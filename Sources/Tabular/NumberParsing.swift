@@ -66,7 +66,8 @@ public func parseDouble(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
         }
         var expDigits = 0
         while i < n, s[i] &- 48 < 10 {
-            if exponent < 100_000 { exponent = exponent * 10 + Int(s[i] &- 48) }
+            // Saturates far beyond any digit count, so that `exponent + scale` cannot look small.
+            if exponent < 1 << 40 { exponent = exponent * 10 + Int(s[i] &- 48) }
             expDigits += 1
             i += 1
         }

@@ -57,7 +57,7 @@ struct Run: ParsableCommand {
         let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log), jobs: set.jobs)
         if once {
             let outcomes = loop.runOnce()
-            for o in outcomes where o.kind != .idle || set.jobs.count == 1 {
+            for o in outcomes {
                 print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
             }
             if !set.invalid.isEmpty || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+
+@Suite("Bad input through the updater binary")
+struct BadInputTests {
+    @Test("a malformed batch is rejected with file, line and column, and the other job carries on")
+    func malformedBatch() throws {
+        let ws = try Workspace()
+        try ws.addJob("good")
+        try ws.addJob("bad")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/good/b1.csv")
+        var lines = Synthetic.csv(rows: 800, seed: 2).split(separator: "\n").map(String.init)
+        lines[5] = "id5,abc,5.0,red,yes"  // line 6 of the file
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "incoming/bad/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "a failed run makes --once exit 1")
+        #expect(r.stdout.contains("good: promoted"), "\(r.output)")
+        #expect(r.stderr.contains("b1.csv: line 6, column \"x1\": \"abc\" is not a number"), "\(r.stderr)")
+        let runs = try ws.json(["runs", "bad"]) as? [[String: Any]] ?? []
+        #expect(runs.first?["state"] as? String == "failed")
+        #expect((runs.first?["error"] as? String)?.contains("line 6") == true)
+        // The batch stays rejected: it is not read again.
+        let again = try ws.run(["run", "--once"])
+        #expect(again.stdout.contains("bad: idle"), "\(again.output)")
+    }
+
+    @Test("a ragged row and a missing label column are rejected with their line")
+    func raggedAndMissingLabel() throws {
+        let ws = try Workspace()
+        try ws.addJob("rag")
+        try ws.write("id,x1,x2,colour,y\nid1,1,2,red,yes\nid2,1,2,red\n", to: "incoming/rag/b1.csv")
+        try ws.write("id,x1,x2,colour\nid1,1,2,red\n", to: "incoming/rag/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("b1.csv: line 3: row has 4 fields, the header has 5"), "\(r.stderr)")
+        #expect(r.stderr.contains("b2.csv: line 1, column \"y\": required column is missing from the header"), "\(r.stderr)")
+    }
+
+    @Test("an invalid job file is reported and the valid jobs still run")
+    func invalidJobFile() throws {
+        let ws = try Workspace()
+        try ws.addJob("fine")
+        try ws.write(Synthetic.csv(rows: 800, seed: 5), to: "incoming/fine/b1.csv")
+        try ws.write("[data]\nlabel = 3\n", to: "jobs/broken.toml")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("broken.toml:2: data.label: expected a string, got 3"), "\(r.stderr)")
+        #expect(r.stdout.contains("fine: promoted"))
+        let v = try ws.run(["validate", ws.jobs], global: false)
+        #expect(v.status == 1)
+        #expect(v.stdout.contains("broken.toml:1: data.incoming: required key is missing"), "\(v.stdout)")
+        #expect(v.stdout.contains("fine.toml: ok"))
+    }
+
+    @Test("unknown jobs and bad arguments get one clear line and a non-zero exit")
+    func badArguments() throws {
+        let ws = try Workspace()
+        try ws.addJob("known")
+        try ws.write(Synthetic.csv(rows: 800, seed: 6), to: "incoming/known/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        var r = try ws.run(["rollback", "nope"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("job \"nope\" is not in the registry"))
+        r = try ws.run(["rollback", "../etc"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("is not a job name"))
+        r = try ws.run(["rollback", "known", "--to", "7"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("known has no version 7 (versions: v1)"))
+        r = try ws.run(["rollback", "known"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no earlier production version than v1"))
+        r = try ws.run(["versions", "missing"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unknown job \"missing\""))
+        r = try ws.run(["trigger", "ghost"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("unknown job \"ghost\""))
+    }
+
+    @Test("a state database from a newer updater is refused, not modified")
+    func newerDatabase() throws {
+        let ws = try Workspace()
+        try ws.addJob("j")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        let db = ws.state + "/registry.sqlite"
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["sqlite3", db, "INSERT INTO grdb_migrations VALUES ('v42')"]
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        try #require(sqlite.terminationStatus == 0, "needs the sqlite3 command")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("written by a newer updater"), "\(r.stderr)")
+    }
+}

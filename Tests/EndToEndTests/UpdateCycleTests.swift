@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+
+/// The whole cycle through the real binary: drift → retrain → gate → promote → rollback.
+@Suite("End to end, through the updater binary")
+struct UpdateCycleTests {
+    func productionVersion(_ ws: Workspace, _ job: String) throws -> Int? {
+        let v = try ws.json(["versions", job]) as? [String: Any]
+        return v?["production_version"] as? Int
+    }
+
+    func versions(_ ws: Workspace, _ job: String) throws -> [[String: Any]] {
+        (try ws.json(["versions", job]) as? [String: Any])?["versions"] as? [[String: Any]] ?? []
+    }
+
+    func history(_ ws: Workspace, _ job: String) throws -> [[String: Any]] {
+        try ws.json(["history", job]) as? [[String: Any]] ?? []
+    }
+
+    @Test("first batch → v1; drift → v2; scrambled labels → rejected; rollback; corrupted artifact; duplicate batch")
+    func fullCycle() throws {
+        let ws = try Workspace()
+        try ws.addJob("churn")
+
+        // 1. The first batch: no model yet → full training → v1 promoted.
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("churn: promoted (run 1): promoted v1"))
+        #expect(try productionVersion(ws, "churn") == 1)
+        let v1Artifact = ws.state + "/models/churn/v1.model"
+        #expect(ws.bytes("deploy/churn.model") == ws.bytes(absolute: v1Artifact))
+
+        // 2. Shifted features → drift → retrain → v2 promoted.
+        try ws.write(Synthetic.csv(rows: 1200, seed: 2, shift: 1.5, firstID: 10_000), to: "incoming/churn/b2.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("drift severe"), "\(r.stderr)")
+        #expect(r.stdout.contains("promoted v1 → v2"), "\(r.output)")
+        #expect(try productionVersion(ws, "churn") == 2)
+        let run2 = try ws.json(["runs", "churn", "--run", "2"]) as? [String: Any]
+        let drift = run2?["drift"] as? [String: Any]
+        #expect(drift?["severity"] as? String == "severe")
+        let drifted = (drift?["columns"] as? [[String: Any]])?.filter { $0["drifted"] as? Bool == true }.compactMap { $0["column"] as? String }
+        #expect(drifted?.contains("x1") == true)
+        let gate2 = run2?["gate"] as? [[String: Any]] ?? []
+        #expect(gate2.count == 2 && gate2.allSatisfy { $0["passed"] as? Bool == true })
+
+        // 3. Scrambled labels → concept drift → retrain → candidate rejected; production unchanged.
+        let deployBefore = ws.bytes("deploy/churn.model")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 3, shift: 1.5, scramble: true, firstID: 20_000), to: "incoming/churn/b3.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "a gate rejection is not a failure: \(r.output)")
+        #expect(r.stdout.contains("rejected (run 3): v3 rejected by the gate"), "\(r.output)")
+        #expect(try productionVersion(ws, "churn") == 2)
+        #expect(ws.bytes("deploy/churn.model") == deployBefore)
+        let v3 = try versions(ws, "churn").first { $0["version"] as? Int == 3 }
+        #expect(v3?["status"] as? String == "rejected")
+        let runs = try ws.json(["runs", "churn"]) as? [[String: Any]] ?? []
+        #expect(runs.first?["state"] as? String == "rejected")
+        let gate3 = (try ws.json(["runs", "churn", "--run", "3"]) as? [String: Any])?["gate"] as? [[String: Any]] ?? []
+        #expect(gate3.contains { $0["passed"] as? Bool == false && $0["metric"] as? String == "roc_auc" })
+        // The baseline of the gate is the production model (v2), scored on the same rows, not the candidate.
+        let candidateAUC = gate3.first { $0["metric"] as? String == "roc_auc" }?["candidate"] as? Double
+        let baselineAUC = gate3.first { $0["metric"] as? String == "roc_auc" }?["baseline"] as? Double
+        #expect(candidateAUC != nil && baselineAUC != nil && candidateAUC != baselineAUC)
+
+        // 4. Rollback → v1 back, deploy file byte-identical to v1's artifact, history shows it.
+        r = try ws.run(["rollback", "churn", "--reason", "v2 misbehaves"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("production v2 → v1"))
+        #expect(try productionVersion(ws, "churn") == 1)
+        #expect(ws.bytes("deploy/churn.model") == ws.bytes(absolute: v1Artifact))
+        let events = try history(ws, "churn")
+        #expect(events.map { $0["action"] as? String } == ["promote", "promote", "rollback"])
+        #expect(events.last?["from_version"] as? Int == 2)
+        #expect(events.last?["to_version"] as? Int == 1)
+        #expect(events.last?["actor"] as? String == "tester")
+        #expect(events.last?["reason"] as? String == "v2 misbehaves")
+
+        // Rolling back to the version in production is a no-op that says so.
+        r = try ws.run(["rollback", "churn", "--to", "1"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("already in production; nothing changed"))
+        #expect(try history(ws, "churn").count == 3)
+
+        // 5. A corrupted artifact → rollback refused, nothing changed.
+        let v2Artifact = ws.state + "/models/churn/v2.model"
+        var corrupted = try #require(ws.bytes(absolute: v2Artifact))
+        corrupted[corrupted.count - 1] ^= 0xFF
+        try corrupted.write(to: URL(fileURLWithPath: v2Artifact))
+        let deployV1 = ws.bytes("deploy/churn.model")
+        r = try ws.run(["rollback", "churn", "--to", "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("rollback refused, nothing changed"))
+        #expect(r.stderr.contains("corrupted"))
+        #expect(try productionVersion(ws, "churn") == 1)
+        #expect(ws.bytes("deploy/churn.model") == deployV1)
+        #expect(try history(ws, "churn").count == 3)
+
+        // A rejected version is not a rollback target.
+        r = try ws.run(["rollback", "churn", "--to", "3"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("rejected by the gate"))
+
+        // 6. The same batch dropped again (under another name) is consumed once.
+        try ws.write(String(decoding: try #require(ws.bytes("incoming/churn/b1.csv")), as: UTF8.self), to: "incoming/churn/b1-again.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("churn: idle"), "\(r.output)")
+        #expect(r.stderr.contains("same content as batch 1"))
+        #expect(try (ws.json(["runs", "churn"]) as? [Any])?.count == 3)
+    }
+
+    @Test("moderate drift with a model in production makes an incremental update from it")
+    func moderateDriftIsIncremental() throws {
+        let ws = try Workspace()
+        try ws.addJob("inc")
+        try ws.write(Synthetic.csv(rows: 3000, seed: 11), to: "incoming/inc/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 1500, seed: 12, shift: 0.35, shiftX2: false, firstID: 5000), to: "incoming/inc/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("moderate drift → incremental update of v1"), "\(r.stderr)")
+        let v2 = try versions(ws, "inc").first { $0["version"] as? Int == 2 }
+        #expect(v2?["mode"] as? String == "incremental")
+        #expect(v2?["parent_version"] as? Int == 1)
+        #expect(v2?["generation"] as? Int == 1)
+    }
+
+    @Test("new data without drift is recorded and does not train")
+    func noDrift() throws {
+        let ws = try Workspace()
+        try ws.addJob("calm")
+        try ws.write(Synthetic.csv(rows: 2000, seed: 21), to: "incoming/calm/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 2000, seed: 22, firstID: 5000), to: "incoming/calm/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("calm: no_drift (run 2)"), "\(r.output)")
+        #expect(try versions(ws, "calm").count == 1)
+    }
+
+    @Test("updater trigger --full retrains without new data")
+    func triggerFull() throws {
+        let ws = try Workspace()
+        try ws.addJob("manual")
+        try ws.write(Synthetic.csv(rows: 1500, seed: 31), to: "incoming/manual/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        var r = try ws.run(["trigger", "manual", "--full"])
+        #expect(r.status == 0)
+        r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("promoted v1 → v2"), "\(r.output)")
+        let runs = try ws.json(["runs", "manual"]) as? [[String: Any]] ?? []
+        #expect(runs.first?["trigger"] as? String == "manual_full")
+        #expect(runs.first?["decision"] as? String == "full")
+    }
+
+    @Test("a file still being written (recently modified) is not read until it settles")
+    func unsettledFileWaits() throws {
+        let ws = try Workspace()
+        try ws.addJob("slow")
+        try ws.write(Synthetic.csv(rows: 500, seed: 41), to: "incoming/slow/b1.csv", age: 0)
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("slow: idle"), "\(r.output)")
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-60)], ofItemAtPath: ws.root + "/incoming/slow/b1.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("slow: promoted"), "\(r.output)")
+    }
+}

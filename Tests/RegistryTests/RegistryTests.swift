@@ -1,0 +1,112 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Registry
+
+/// A fresh temporary directory per test, removed afterwards.
+final class TempDir {
+    let path: String
+    init() {
+        path = NSTemporaryDirectory() + "updater-registry-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+@Suite("The SQLite registry")
+struct RegistryTests {
+    let dir = TempDir()
+    var dbPath: String { dir.path + "/registry.sqlite" }
+
+    func seeded() throws -> Registry {
+        let r = try Registry(path: dbPath)
+        try r.upsertJob(name: "churn", filePath: "/jobs/churn.toml", fileHash: "h1", deployPath: "/srv/churn.model")
+        return r
+    }
+
+    @Test("a new database is migrated from empty to the current schema, in WAL mode with foreign keys on")
+    func migratesFromEmpty() throws {
+        let r = try Registry(path: dbPath)
+        #expect(try r.schemaVersions() == ["v1"])
+        let (mode, fk) = try r.read { db in
+            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(mode == "wal")
+        #expect(fk == 1)
+        let tables = try r.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
+        for t in ["job", "run", "batch", "incoming_file", "model_version", "gate_result", "production_event", "request"] {
+            #expect(tables.contains(t), "\(t)")
+        }
+    }
+
+    @Test("reopening keeps what was recorded")
+    func reopenKeepsData() throws {
+        _ = try seeded()
+        let again = try Registry(path: dbPath)
+        #expect(try again.job("churn")?.deployPath == "/srv/churn.model")
+    }
+
+    @Test("a database written by a newer updater is refused with a clear message and left untouched")
+    func newerSchemaRefused() throws {
+        _ = try seeded()
+        let queue = try DatabaseQueue(path: dbPath)
+        try queue.write { db in try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99')") }
+        try queue.close()
+        #expect {
+            _ = try Registry(path: dbPath)
+        } throws: { error in
+            "\(error)".contains("written by a newer updater") && "\(error)".contains("v99")
+        }
+        let check = try DatabaseQueue(path: dbPath)
+        #expect(try check.read { db in try String.fetchOne(db, sql: "SELECT name FROM job") } == "churn")
+    }
+
+    @Test("the production history is append-only: updates and deletes are refused by the database")
+    func historyIsAppendOnly() throws {
+        let r = try seeded()
+        _ = try r.moveProduction(job: "churn", to: 1, action: .promote, actor: "t", reason: "r") {}
+        #expect(throws: (any Error).self) {
+            try r.write { db in try db.execute(sql: "UPDATE production_event SET to_version = 7") }
+        }
+        #expect(throws: (any Error).self) {
+            try r.write { db in try db.execute(sql: "DELETE FROM production_event") }
+        }
+        #expect(try r.history(of: "churn").map(\.toVersion) == [1])
+    }
+
+    @Test("moving production records pointer and event together; a failed publish records neither")
+    func moveProductionIsAtomic() throws {
+        let r = try seeded()
+        _ = try r.moveProduction(job: "churn", to: 1, action: .promote, actor: "t", reason: "first") {}
+        struct PublishFailed: Error {}
+        #expect(throws: PublishFailed.self) {
+            _ = try r.moveProduction(job: "churn", to: 2, action: .promote, actor: "t", reason: "second") { throw PublishFailed() }
+        }
+        #expect(try r.job("churn")?.productionVersion == 1)
+        #expect(try r.history(of: "churn").count == 1)
+    }
+
+    @Test("a move that expects another production version than the current one changes nothing")
+    func expectedFromGuards() throws {
+        let r = try seeded()
+        _ = try r.moveProduction(job: "churn", to: 1, action: .promote, actor: "t", reason: "first") {}
+        #expect(throws: RegistryError.self) {
+            _ = try r.moveProduction(job: "churn", to: 2, action: .rollback, actor: "t", reason: "x", expectedFrom: .some(5)) {}
+        }
+        #expect(try r.job("churn")?.productionVersion == 1)
+    }
+
+    @Test("a file with content already registered is the same batch, under any name")
+    func batchRegisteredOnceByContent() throws {
+        let r = try seeded()
+        let first = try r.registerFile(job: "churn", path: "/in/a.csv", size: 10, mtimeNs: 1, sha256: "abc", storedPath: "/s/abc.csv")
+        let again = try r.registerFile(job: "churn", path: "/in/copy.csv", size: 10, mtimeNs: 2, sha256: "abc", storedPath: "/s/abc.csv")
+        #expect(first.isNew)
+        #expect(!again.isNew)
+        #expect(again.batch.id == first.batch.id)
+        #expect(try r.pendingBatches(job: "churn").count == 1)
+        #expect(try r.isKnownFile(job: "churn", path: "/in/copy.csv", size: 10, mtimeNs: 2))
+        #expect(try !r.isKnownFile(job: "churn", path: "/in/copy.csv", size: 10, mtimeNs: 3))
+    }
+}
