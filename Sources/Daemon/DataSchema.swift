@@ -2,48 +2,75 @@ import JobFiles
 import Tabular
 import Training
 
-/// Which columns a job reads from its CSV files and how: the model's features (numeric unless listed
-/// as categorical) and the label (always read as text).
+/// Which columns a job reads from its CSV files and how.
+///
+/// A new model trains on `features`: `data.features`, or else every column of the newest batch
+/// except the label and `data.exclude`. The model in production may use other columns (after a
+/// job-file edit or a schema change); those are read too when present, so that production can be
+/// checked for drift and scored, but a batch is only rejected for lacking a column of `features`.
 struct DataSchema: Sendable {
     let features: [String]
+    let productionFeatures: [String]
     let label: String
     let categorical: Set<String>
 
-    /// The production model fixes the features; without one, `data.features` does, or else every
-    /// column of the first batch except the label and `data.exclude`.
-    init(job: JobConfig, production: LogisticModel?, firstBatch: String?) throws {
+    init(job: JobConfig, production: LogisticModel?, newestBatch: String?) throws {
         label = job.data.label
-        categorical = Set(job.data.categorical)
-        if let production {
-            features = production.features
-        } else if let explicit = job.data.features {
+        productionFeatures = production?.features ?? []
+        categorical = Set(job.data.categorical).union(production?.preprocessor.categorical.map(\.name) ?? [])
+        if let explicit = job.data.features {
             features = explicit
-        } else if let firstBatch {
+        } else if let newestBatch {
             let excluded = Set(job.data.exclude + [job.data.label])
-            features = try CSVReader.header(file: firstBatch).filter { !excluded.contains($0) }
+            features = try CSVReader.header(file: newestBatch).filter { !excluded.contains($0) }
         } else {
-            features = []
+            features = productionFeatures
+        }
+        if features.isEmpty {
+            throw CycleError("no feature columns: data.features is not set and no batch has columns besides the label")
         }
     }
 
+    /// Columns of the production model that new models no longer use (or that the data lost).
+    var droppedFeatures: [String] { productionFeatures.filter { !features.contains($0) } }
+
+    /// Columns new models use that the production model does not.
+    var addedFeatures: [String] { productionFeatures.isEmpty ? [] : features.filter { !productionFeatures.contains($0) } }
+
     var options: CSVOptions {
-        let numeric = Set(features).subtracting(categorical)
-        let categorical = self.categorical.intersection(features).union([label])
+        let all = Set(features + productionFeatures)
+        let categorical = self.categorical.intersection(all).union([label])
         return CSVOptions(required: features + [label]) { name in
             if categorical.contains(name) { return .categorical }
-            if numeric.contains(name) { return .numeric }
+            if all.contains(name) { return .numeric }
             return nil
         }
     }
 
-    /// Loads a CSV file; errors name `shownAs` (the incoming path) rather than the stored copy.
+    /// Loads a CSV file and checks its labels: none missing, at most two distinct values. Errors
+    /// name `shownAs` (the incoming path) rather than the stored copy.
     func load(_ path: String, shownAs: String) throws -> DataTable {
         do {
             let table = try CSVReader.read(file: path, options: options)
-            return table.selecting(features + [label])!
+            let present = (features + droppedFeatures).filter { table.index(of: $0) != nil }
+            let selected = table.selecting(present + [label])!
+            try checkLabels(selected, file: shownAs)
+            return selected
         } catch var error as DataError {
             error.file = shownAs
             throw error
+        }
+    }
+
+    private func checkLabels(_ table: DataTable, file: String) throws {
+        guard case .categorical(let codes, let levels)? = table.column(label) else { return }
+        if let row = codes.firstIndex(of: -1) {
+            throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
+        }
+        if levels.count > 2 {
+            throw DataError(
+                .badLabel, file: file, column: label,
+                "label has \(levels.count) distinct values (\(levels.prefix(5).joined(separator: ", "))); a binary job needs two")
         }
     }
 }

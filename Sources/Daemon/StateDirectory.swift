@@ -5,7 +5,8 @@ import Registry
 ///
 /// ```
 /// STATE/registry.sqlite            the SQLite registry (WAL)
-/// STATE/batches/JOB/SHA256.csv     a copy of every accepted batch, by content
+/// STATE/batches/JOB/SHA256.csv     a copy of every registered batch, by content
+/// STATE/lock                       held by the `updater run` using this directory
 /// STATE/models/JOB/vN.model        every model version's artifact
 /// ```
 public struct StateDirectory: Sendable {

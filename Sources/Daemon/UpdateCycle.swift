@@ -13,6 +13,8 @@ public struct CycleOutcome: Sendable, Equatable {
         case idle
         /// New data without drift: recorded, no training.
         case noDrift = "no_drift"
+        /// A requested run found no new data to check: recorded, no training.
+        case noData = "no_data"
         case promoted
         case rejected
         case failed
@@ -89,7 +91,8 @@ public struct UpdateCycle: Sendable {
     func execute(_ ctx: inout RunContext) throws -> CycleOutcome {
         let job = ctx.job
         let production = try ProductionModel.load(job: job.name, registry: registry)
-        let schema = try DataSchema(job: job, production: production?.model, firstBatch: ctx.pending.first?.storedPath)
+        let newestBatch = try ctx.pending.last?.storedPath ?? registry.consumedBatches(job: job.name).last?.storedPath
+        let schema = try DataSchema(job: job, production: production?.model, newestBatch: newestBatch)
 
         // 1. Read the new batches; a malformed one is rejected on its own.
         var accepted: [(batch: BatchRecord, table: DataTable)] = []
@@ -118,25 +121,20 @@ public struct UpdateCycle: Sendable {
         // 3. Drift check against the production model's reference.
         if let production, let newData {
             var accuracyNow: Double? = nil
-            var labelProblem: String? = nil
+            var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(production.record.version))" }
             do {
                 let labels = try production.model.labels.encode(newData)
                 let scores = try production.model.predictProbabilities(newData)
                 accuracyNow = BinaryMetrics(labels: labels, scores: scores, threshold: job.gate.threshold).accuracy
             } catch {
-                labelProblem = "\(error)"
+                changes.append("production v\(production.record.version) cannot score the new data: \(error)")
             }
-            var report = DriftDetector.check(
+            let report = DriftDetector.check(
                 reference: production.reference, current: newData,
                 policy: DriftPolicy(
                     threshold: { [drift = job.drift] in drift.threshold(for: $0) }, severePSI: job.drift.severePSI,
                     severeShare: job.drift.severeShare, maxAccuracyDrop: job.drift.maxAccuracyDrop),
-                accuracyNow: accuracyNow, accuracyAtPromotion: production.metrics.accuracy)
-            if let labelProblem {
-                report.schemaChanges.append(labelProblem)
-                report.severity = .severe
-                report.summary = "severe: schema changed: \(labelProblem)"
-            }
+                accuracyNow: accuracyNow, accuracyAtPromotion: production.metrics.accuracy, schemaChanges: changes)
             ctx.drift = report
             log(.info, "\(job.name): run \(ctx.runID): drift \(report.summary)")
         }
@@ -149,7 +147,9 @@ public struct UpdateCycle: Sendable {
         if decision.kind == "no_drift" || decision.kind == "no_data" {
             try consume(accepted, runID: ctx.runID)
             try finishRun(ctx.runID, state: .succeeded, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: nil)
-            return CycleOutcome(job: job.name, kind: .noDrift, runID: ctx.runID, version: nil, message: decision.reason)
+            return CycleOutcome(
+                job: job.name, kind: decision.kind == "no_drift" ? .noDrift : .noData, runID: ctx.runID, version: nil,
+                message: decision.reason)
         }
 
         // 5. Assemble the training rows.
@@ -203,19 +203,22 @@ public struct UpdateCycle: Sendable {
         let candidateMetrics = BinaryMetrics(
             labels: evalLabels, scores: try candidate.predictProbabilities(evalTable), threshold: job.gate.threshold)
         var baselineMetrics: BinaryMetrics? = nil
+        var baselineProblem: String? = nil
         if let production {
             do {
                 baselineMetrics = BinaryMetrics(
                     labels: try production.model.labels.encode(evalTable),
                     scores: try production.model.predictProbabilities(evalTable), threshold: job.gate.threshold)
             } catch {
-                log(.warning, "\(job.name): run \(ctx.runID): production v\(production.record.version) cannot be evaluated: \(error)")
+                baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
+                log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
             }
         }
 
         // 8. Gate.
-        let results = Gate.evaluate(
-            job.gate.rules, candidate: candidateMetrics, baseline: baselineMetrics, minRows: job.gate.minRows)
+        let baseline: Gate.Baseline =
+            if let baselineMetrics { .production(baselineMetrics) } else if let baselineProblem { .unavailable(baselineProblem) } else { .none }
+        let results = Gate.evaluate(job.gate.rules, candidate: candidateMetrics, baseline: baseline, minRows: job.gate.minRows)
         let passed = results.allSatisfy(\.passed)
 
         // 9. Record the version (artifact first, so a record always points at a complete file).

@@ -4,7 +4,7 @@ import Tabular
 /// categories and the counts per bin. Stored with each model version, so later checks need none of
 /// the original data.
 ///
-/// Binning (documented in docs/drift.md):
+/// Binning (documented in docs/cycle.md):
 /// - numeric: edges are the reference quantiles at k/B, k = 1…B−1 (numpy's "linear" method),
 ///   duplicates removed; bins are (−∞, e₁], (e₁, e₂], …, (e_last, +∞), so every reference value has a
 ///   bin and values outside the reference range fall in the outer bins; then a "missing" bin.

@@ -77,13 +77,14 @@ public struct DriftPolicy: Sendable {
 public enum DriftDetector {
     /// Checks `current` against `reference`. Each column is computed on its own: a column missing
     /// from the new data, or of another kind, is a schema change and the others carry on.
-    /// `accuracyNow`/`accuracyAtPromotion` feed the concept-drift check when labels are present.
+    /// `accuracyNow`/`accuracyAtPromotion` feed the concept-drift check when labels are present;
+    /// `schemaChanges` are changes the caller found (new columns, new label values).
     public static func check(
         reference: [ColumnProfile], current: DataTable, policy: DriftPolicy, accuracyNow: Double? = nil,
-        accuracyAtPromotion: Double? = nil
+        accuracyAtPromotion: Double? = nil, schemaChanges: [String] = []
     ) -> DriftReport {
         var columns: [ColumnDrift] = []
-        var schema: [String] = []
+        var schema = schemaChanges
         for profile in reference {
             let threshold = policy.threshold(profile.name)
             guard let column = current.column(profile.name) else {
@@ -115,13 +116,15 @@ public enum DriftDetector {
         let drifted = columns.filter(\.drifted)
         let share = columns.isEmpty ? 0 : Double(drifted.count) / Double(columns.count)
         let maxPSI = columns.compactMap(\.statistic).max() ?? 0
+        // Severity by size counts only columns that drifted by their own threshold.
+        let maxDriftedPSI = drifted.compactMap(\.statistic).max() ?? 0
         var concept = false
         if let limit = policy.maxAccuracyDrop, let now = accuracyNow, let then = accuracyAtPromotion, then - now > limit {
             concept = true
         }
         var severity: DriftSeverity = .none
         if !drifted.isEmpty { severity = .moderate }
-        if !schema.isEmpty || concept || maxPSI >= policy.severePSI || (!drifted.isEmpty && share >= policy.severeShare) {
+        if !schema.isEmpty || concept || maxDriftedPSI >= policy.severePSI || (!drifted.isEmpty && share >= policy.severeShare) {
             severity = .severe
         }
         var parts: [String] = []

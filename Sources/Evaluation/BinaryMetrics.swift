@@ -13,6 +13,10 @@ public struct BinaryMetrics: Sendable, Equatable, Codable {
     public var f1: Double
     public var rocAUC: Double?
 
+    enum CodingKeys: String, CodingKey {
+        case rows, positives, accuracy, precision, recall, f1, rocAUC = "roc_auc"
+    }
+
     public init(labels: [Bool], scores: [Double], threshold: Double = 0.5) {
         precondition(labels.count == scores.count, "one score per label")
         var tp = 0, fp = 0, tn = 0, fn = 0

@@ -36,12 +36,27 @@ public struct RuleResult: Sendable, Codable, Equatable {
 
 /// The release gate: every rule is evaluated and recorded; the candidate passes only if all pass.
 public enum Gate {
+    /// What the candidate is compared with.
+    public enum Baseline: Sendable {
+        /// No model in production (a job's first version): drop rules are skipped.
+        case none
+        /// The production model's metrics on the same evaluation rows.
+        case production(BinaryMetrics)
+        /// A model is in production but could not be scored on these rows: drop rules fail.
+        case unavailable(String)
+
+        var metrics: BinaryMetrics? {
+            if case .production(let m) = self { return m }
+            return nil
+        }
+    }
+
     /// Evaluates `rules` on the candidate's and the production model's metrics, both computed on the
-    /// same evaluation rows. `baseline` is `nil` for a job's first version: drop rules are then
-    /// skipped (recorded as passed with that reason). Fewer than `minRows` evaluation rows add a
+    /// same evaluation rows. Without a model in production drop rules are skipped (recorded as passed
+    /// with that reason); with one that cannot be scored they fail. Fewer than `minRows` rows add a
     /// failing `evaluation_rows` result: no decision is made on too little evidence.
     public static func evaluate(
-        _ rules: [GateRule], candidate: BinaryMetrics, baseline: BinaryMetrics?, minRows: Int = 1
+        _ rules: [GateRule], candidate: BinaryMetrics, baseline: Baseline, minRows: Int = 1
     ) -> [RuleResult] {
         var results = rules.enumerated().map { index, rule in
             evaluate(rule, index: index, candidate: candidate, baseline: baseline)
@@ -54,9 +69,9 @@ public enum Gate {
         return results
     }
 
-    static func evaluate(_ rule: GateRule, index: Int, candidate: BinaryMetrics, baseline: BinaryMetrics?) -> RuleResult {
+    static func evaluate(_ rule: GateRule, index: Int, candidate: BinaryMetrics, baseline: Baseline) -> RuleResult {
         let c = candidate.value(of: rule.metric)
-        let b = baseline?.value(of: rule.metric)
+        let b = baseline.metrics?.value(of: rule.metric)
         var failures: [String] = []
         var notes: [String] = []
         guard let c else {
@@ -72,8 +87,10 @@ public enum Gate {
             }
         }
         if let maxDrop = rule.maxDrop {
-            if baseline == nil {
+            if case .none = baseline {
                 notes.append("no model in production: drop not checked")
+            } else if case .unavailable(let why) = baseline {
+                failures.append("drop not checkable: \(why)")
             } else if let b {
                 let drop = b - c
                 if drop <= maxDrop + 1e-12 {

@@ -103,7 +103,7 @@ private struct Decoding {
         let features = r.stringArray("features")
         let exclude = r.stringArray("exclude") ?? []
         let categorical = r.stringArray("categorical") ?? []
-        let settle = r.duration("settle_time") ?? 2
+        let settle = r.duration("settle_time", allowZero: true) ?? 2
         var holdout: DataSettings.Holdout? = .fraction(0.2)
         if let v = r.value("holdout") {
             if let x = TOMLReader.number(v), v.type != .string {

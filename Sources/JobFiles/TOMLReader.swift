@@ -116,13 +116,15 @@ struct TOMLReader {
         return out
     }
 
-    func duration(_ key: String, required: Bool = false) -> Double? {
+    /// A duration in seconds; zero (`"0s"`) only when `allowZero`.
+    func duration(_ key: String, required: Bool = false, allowZero: Bool = false) -> Double? {
         guard let v = value(key) else {
             if required { missing(key) }
             return nil
         }
+        if allowZero, v.type == .string, let s = v.string, parseDuration(s, allowZero: true) == 0 { return 0 }
         guard v.type == .string, let s = v.string, let seconds = parseDuration(s) else {
-            wrong(key, "a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\"", v)
+            wrong(key, "a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\"\(allowZero ? " (or \"0s\")" : "")", v)
             return nil
         }
         return seconds
@@ -190,8 +192,9 @@ func fmt(_ x: Double) -> String {
     x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : String(x)
 }
 
-/// Parses `"90s"`, `"15m"`, `"1h30m"`, `"2d"`, `"500ms"` into seconds; `nil` if malformed or zero.
-public func parseDuration(_ text: String) -> Double? {
+/// Parses `"90s"`, `"15m"`, `"1h30m"`, `"2d"`, `"500ms"` into seconds; `nil` if malformed, or zero
+/// unless `allowZero`.
+public func parseDuration(_ text: String, allowZero: Bool = false) -> Double? {
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)]
     var rest = Substring(text.trimmingCharacters(in: " "))
     guard !rest.isEmpty else { return nil }
@@ -205,7 +208,7 @@ public func parseDuration(_ text: String) -> Double? {
         rest = rest.dropFirst(unit.0.count)
         total += value * unit.1
     }
-    return total > 0 ? total : nil
+    return total > 0 || allowZero ? total : nil
 }
 
 extension String {

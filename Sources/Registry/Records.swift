@@ -76,7 +76,7 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     /// What asked for the run: `new_data`, `manual` or `manual_full`.
     public var trigger: String
     public var state: State
-    /// `no_drift`, `bootstrap`, `incremental` or `full`.
+    /// `no_drift`, `no_data`, `incremental` or `full` (a job's first training is `full`).
     public var decision: String?
     public var reason: String?
     /// The drift report as JSON.

@@ -218,3 +218,21 @@ extension Registry {
         }
     }
 }
+
+extension Registry {
+    /// Marks runs left `queued` or `running` by a process that stopped as `interrupted`; their
+    /// batches stay pending, so the next cycle retries them. Call only while holding the state lock.
+    @discardableResult
+    public func markInterruptedRuns(now: Date = Date()) throws -> [RunRecord] {
+        try db.write { db in
+            let stale = try RunRecord.filter(["queued", "running"].contains(Column("state"))).fetchAll(db)
+            for var run in stale {
+                run.state = .interrupted
+                run.finishedAt = now
+                run.error = "updater stopped during this run; its batches are retried by the next run"
+                try run.update(db)
+            }
+            return stale
+        }
+    }
+}

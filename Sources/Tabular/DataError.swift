@@ -4,7 +4,7 @@
 /// `incoming/b1.csv: line 17, column "tenure": "abc" is not a number`.
 public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     public enum Code: String, Sendable {
-        case unreadable, empty, badHeader, raggedRow, badQuote, badNumber, missingColumn, badEncoding
+        case unreadable, empty, badHeader, raggedRow, badQuote, badNumber, missingColumn, badEncoding, badLabel
     }
 
     public var code: Code

@@ -14,6 +14,10 @@ public struct Preprocessor: Sendable, Codable, Equatable {
         public var mean: Double
         public var scale: Double
         public var missingIndicator: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case name, mean, scale, missingIndicator = "missing_indicator"
+        }
     }
 
     public struct Categorical: Sendable, Codable, Equatable {

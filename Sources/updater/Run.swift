@@ -49,11 +49,17 @@ struct Run: ParsableCommand {
             for p in bad.problems { log(.error, "invalid job file: \(p)") }
         }
         let registry: Registry
+        let lock: StateLock
         do {
+            lock = try StateLock(state: common.state)
             registry = try common.state.openRegistry()
+            for run in try registry.markInterruptedRuns() {
+                log(.warning, "\(run.job): run \(run.id ?? 0) was interrupted when updater stopped; its batches will be retried")
+            }
         } catch {
             throw fail("\(error)")
         }
+        defer { withExtendedLifetime(lock) {} }
         let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log), jobs: set.jobs)
         if once {
             let outcomes = loop.runOnce()

@@ -94,3 +94,44 @@ struct BadInputTests {
         #expect(r.stderr.contains("written by a newer updater"), "\(r.stderr)")
     }
 }
+
+@Suite("The daemon process")
+struct DaemonProcessTests {
+    @Test("a second updater run on the same state directory is refused, naming the first's pid; SIGTERM stops the first")
+    func secondRunRefused() throws {
+        let ws = try Workspace()
+        try ws.addJob("solo")
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: Workspace.binary)
+        daemon.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state]
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { if daemon.isRunning { daemon.terminate() } }
+        // Wait (bounded) until the daemon holds the lock and has written its pid.
+        let lockFile = ws.state + "/lock"
+        for _ in 0..<100 {
+            if let text = try? String(contentsOfFile: lockFile, encoding: .utf8), text.contains("\(daemon.processIdentifier)") { break }
+            usleep(50_000)
+        }
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("another updater run (pid \(daemon.processIdentifier)) is using this state directory"), "\(r.stderr)")
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationReason == .exit)
+        #expect(daemon.terminationStatus == 0)
+        // With the first gone, the lock is free again.
+        #expect(try ws.run(["run", "--once"]).status == 0)
+    }
+
+    @Test("a batch with a missing label is rejected naming the data row")
+    func missingLabel() throws {
+        let ws = try Workspace()
+        try ws.addJob("lab")
+        var lines = Synthetic.csv(rows: 300, seed: 9).split(separator: "\n").map(String.init)
+        lines[10] = lines[10].split(separator: ",").dropLast().joined(separator: ",") + ","
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "incoming/lab/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("b1.csv: column \"y\": label is missing in data row 10"), "\(r.stderr)")
+    }
+}

@@ -452,13 +452,20 @@ struct ProblemTests {
             ])
     }
 
+    @Test("settle_time may be zero, to read files as soon as they are seen")
+    func settleTimeZero() throws {
+        let dir = try JobDir()
+        let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nsettle_time = \"0s\"")
+        #expect(try dir.problems(text) == [])
+    }
+
     @Test("a number of seconds without a unit is not a duration")
     func durationWithoutUnit() throws {
         let dir = try JobDir()
         let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nsettle_time = 5")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:4: data.settle_time: expected a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\", got 5"
+                "\(dir.path)/job.toml:4: data.settle_time: expected a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\" (or \"0s\"), got 5"
             ])
     }
 
