@@ -8,7 +8,7 @@ import Training
 struct ProductionModel {
     var record: VersionRecord
     var model: LogisticModel
-    var reference: [ColumnProfile]
+    var reference: ReferenceProfile
     var metrics: BinaryMetrics
 
     static func load(job: String, registry: Registry) throws -> ProductionModel? {
@@ -18,7 +18,7 @@ struct ProductionModel {
         }
         let bytes = try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
         let model = try ModelArtifact.decode(bytes)
-        let reference = try JSONDecoder().decode([ColumnProfile].self, from: Data(record.reference.utf8))
+        let reference = try JSONDecoder().decode(ReferenceProfile.self, from: Data(record.reference.utf8))
         let metrics = try JSONDecoder().decode(BinaryMetrics.self, from: Data(record.metrics.utf8))
         return ProductionModel(record: record, model: model, reference: reference, metrics: metrics)
     }

@@ -34,15 +34,3 @@ func fnv1a(_ text: String) -> UInt64 {
 func isHeldOut(sha256: String, row: Int, fraction: Double, seed: UInt64) -> Bool {
     SplitMix64.unit(fnv1a(sha256) ^ seed ^ (UInt64(row) &* 0x9E37_79B9_7F4A_7C15)) < fraction
 }
-
-/// `k` distinct indexes from `0..<n`, in increasing order, chosen uniformly with `seed`.
-func sampleIndexes(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
-    guard k < n else { return Array(0..<n) }
-    var g = SplitMix64(seed: seed)
-    var pool = Array(0..<n)
-    for i in 0..<k {
-        let j = i + Int(g.next() % UInt64(n - i))
-        pool.swapAt(i, j)
-    }
-    return pool[0..<k].sorted()
-}

@@ -84,6 +84,8 @@ public struct UpdateCycle: Sendable {
         var decision: String?
         var reason: String?
         var drift: DriftReport?
+        /// The online detectors' new state, saved when the run's batches are consumed.
+        var online: OnlineDetectorRecord?
     }
 
     // MARK: The cycle
@@ -120,23 +122,10 @@ public struct UpdateCycle: Sendable {
 
         // 3. Drift check against the production model's reference.
         if let production, let newData {
-            var accuracyNow: Double? = nil
-            var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(production.record.version))" }
-            do {
-                let labels = try production.model.labels.encode(newData)
-                let scores = try production.model.predictProbabilities(newData)
-                accuracyNow = BinaryMetrics(labels: labels, scores: scores, threshold: job.gate.threshold).accuracy
-            } catch {
-                changes.append("production v\(production.record.version) cannot score the new data: \(error)")
-            }
-            let report = DriftDetector.check(
-                reference: production.reference, current: newData,
-                policy: DriftPolicy(
-                    threshold: { [drift = job.drift] in drift.threshold(for: $0) }, severePSI: job.drift.severePSI,
-                    severeShare: job.drift.severeShare, maxAccuracyDrop: job.drift.maxAccuracyDrop),
-                accuracyNow: accuracyNow, accuracyAtPromotion: production.metrics.accuracy, schemaChanges: changes)
-            ctx.drift = report
-            log(.info, "\(job.name): run \(ctx.runID): drift \(report.summary)")
+            let check = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: newData)
+            ctx.drift = check.report
+            ctx.online = check.online
+            log(.info, "\(job.name): run \(ctx.runID): drift \(check.report.summary)")
         }
 
         // 4. Decide.
@@ -145,7 +134,7 @@ public struct UpdateCycle: Sendable {
         ctx.reason = decision.reason
         log(.info, "\(job.name): run \(ctx.runID): \(decision.kind): \(decision.reason)")
         if decision.kind == "no_drift" || decision.kind == "no_data" {
-            try consume(accepted, runID: ctx.runID)
+            try consume(accepted, runID: ctx.runID, online: ctx.online)
             try finishRun(ctx.runID, state: .succeeded, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: nil)
             return CycleOutcome(
                 job: job.name, kind: decision.kind == "no_drift" ? .noDrift : .noData, runID: ctx.runID, version: nil,
@@ -231,9 +220,9 @@ public struct UpdateCycle: Sendable {
         ])
         let artifactPath = state.artifactPath(job: job.name, version: number)
         try Files.writeAtomically(artifact, to: artifactPath)
-        let reference = schema.features.compactMap { name in
-            trainTable.column(name).map { ColumnProfile(name: name, column: $0, bins: job.drift.bins) }
-        }
+        let reference = ReferenceProfile(
+            table: trainTable, features: schema.features, label: job.data.label,
+            scores: try candidate.predictProbabilities(evalTable), policy: job.drift.policy, seed: job.training.seed)
         let version = VersionRecord(
             id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
@@ -245,7 +234,9 @@ public struct UpdateCycle: Sendable {
         let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
         let runID = ctx.runID
         let decisionKind = decision.kind
+        let onlineState = ctx.online
         try registry.write { db in
+            if let onlineState { try onlineState.save(db) }
             var v = version
             try v.insert(db)
             for var g in gateRows { try g.insert(db) }
@@ -392,9 +383,18 @@ public struct UpdateCycle: Sendable {
         }
     }
 
-    func consume(_ accepted: [(batch: BatchRecord, table: DataTable)], runID: Int64) throws {
-        for (batch, table) in accepted {
-            try markBatch(batch, status: .consumed, rows: table.rowCount, error: nil, runID: runID)
+    /// Marks the accepted batches consumed, together with the online detectors' new state.
+    func consume(_ accepted: [(batch: BatchRecord, table: DataTable)], runID: Int64, online: OnlineDetectorRecord?) throws {
+        let batches = accepted.map { ($0.batch, $0.table.rowCount) }
+        try registry.write { db in
+            if let online { try online.save(db) }
+            for (batch, rows) in batches {
+                var b = batch
+                b.status = .consumed
+                b.rowCount = rows
+                b.runID = runID
+                try b.update(db)
+            }
         }
     }
 

@@ -1,35 +1,49 @@
 import Tabular
 
-/// The compact statistics of one reference column that a drift check needs: bin edges or
-/// categories and the counts per bin. Stored with each model version, so later checks need none of
-/// the original data.
+/// The compact statistics of one reference column that every drift check needs: bin edges or
+/// categories with their counts, the missing count, moments, the number of distinct values (up to
+/// 6) and a bounded uniform sample for KS and Wasserstein. Stored with each model version, so later
+/// checks need none of the original data. Defined exactly in docs/drift.md.
 ///
-/// Binning (documented in docs/cycle.md):
+/// Bins:
 /// - numeric: edges are the reference quantiles at k/B, k = 1…B−1 (numpy's "linear" method),
-///   duplicates removed; bins are (−∞, e₁], (e₁, e₂], …, (e_last, +∞), so every reference value has a
-///   bin and values outside the reference range fall in the outer bins; then a "missing" bin.
+///   duplicates removed; bins are (−∞, e₁], (e₁, e₂], …, (e_last, +∞), so values outside the
+///   reference range fall in the outer bins; then a "missing" bin.
 /// - categorical: the sorted reference categories, then an "unseen" bin for categories the
 ///   reference never had, then a "missing" bin.
 public struct ColumnProfile: Sendable, Codable, Equatable {
     public var name: String
     public var kind: ColumnKind
+    /// Rows, missing ones included.
+    public var rows: Int
     /// Inner bin edges (numeric columns).
     public var edges: [Double]
     /// Sorted categories (categorical columns).
     public var categories: [String]
     /// Counts per bin, then (categorical) the unseen bin, then the missing bin.
     public var counts: [Int]
+    /// Mean and population standard deviation of the non-missing values (numeric columns).
+    public var mean: Double?
+    public var std: Double?
+    /// Distinct non-missing values, counted up to `distinctCap`.
+    public var distinct: Int
+    /// A sorted uniform sample of the non-missing values (numeric columns): all of them when there
+    /// are at most `sampleSize`, else `sampleSize` chosen with a fixed seed.
+    public var sample: PackedDoubles
 
-    public var total: Int { counts.reduce(0, +) }
+    public static let distinctCap = 6
+
     public var missing: Int { counts.last ?? 0 }
+    public var present: Int { rows - missing }
 
     /// The profile of a reference column.
-    public init(name: String, column: Column, bins: Int) {
+    public init(name: String, column: Column, bins: Int, sampleSize: Int = 10_000, seed: UInt64 = 0) {
         self.name = name
         self.kind = column.kind
+        self.rows = column.count
         switch column {
         case .numeric(let values):
-            let sorted = values.filter { !$0.isNaN }.sorted()
+            let sorted = sortedPresent(values)
             var edges: [Double] = []
             if !sorted.isEmpty {
                 for k in 1..<bins {
@@ -39,11 +53,30 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
             }
             self.edges = edges
             self.categories = []
+            var distinct = 0
+            var previous = Double.nan
+            for x in sorted where x != previous {
+                distinct += 1
+                previous = x
+                if distinct == Self.distinctCap { break }
+            }
+            self.distinct = distinct
+            let m = moments(sorted)
+            self.mean = m?.mean
+            self.std = m?.std
+            if sorted.count <= sampleSize {
+                self.sample = PackedDoubles(sorted)
+            } else {
+                // Uniform positions in the sorted array: a uniform sample that comes out sorted.
+                self.sample = PackedDoubles(sampleIndexes(sorted.count, sampleSize, seed: seed).map { sorted[$0] })
+            }
         case .categorical(let codes, let levels):
             var seen = [Bool](repeating: false, count: levels.count)
             for c in codes where c >= 0 { seen[Int(c)] = true }
             self.edges = []
             self.categories = levels.indices.filter { seen[$0] }.map { levels[$0] }.sorted()
+            self.distinct = min(categories.count, Self.distinctCap)
+            self.sample = PackedDoubles([])
         }
         self.counts = []
         self.counts = binCounts(column)
@@ -54,11 +87,9 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
         switch column {
         case .numeric(let values):
             var counts = [Int](repeating: 0, count: edges.count + 2)
-            for x in values {
-                if x.isNaN {
-                    counts[edges.count + 1] += 1
-                } else {
-                    counts[lowerBound(edges, x)] += 1
+            edges.withUnsafeBufferPointer { e in
+                for x in values {
+                    counts[x.isNaN ? e.count + 1 : lowerBound(e, x)] += 1
                 }
             }
             return counts
@@ -75,6 +106,22 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
     }
 }
 
+/// The non-missing values, sorted.
+func sortedPresent(_ values: [Double]) -> [Double] {
+    var out = values.filter { !$0.isNaN }
+    out.sort()
+    return out
+}
+
+/// Mean and population standard deviation (two-pass, for accuracy).
+func moments(_ values: [Double]) -> (mean: Double, std: Double)? {
+    guard !values.isEmpty else { return nil }
+    let n = Double(values.count)
+    let mean = values.reduce(0, +) / n
+    let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / n
+    return (mean, variance.squareRoot())
+}
+
 /// numpy's default ("linear", type 7) quantile of sorted values, including its choice of formula
 /// on each side of the midpoint so that results agree bit for bit.
 func quantile(_ sorted: [Double], _ q: Double) -> Double {
@@ -87,11 +134,31 @@ func quantile(_ sorted: [Double], _ q: Double) -> Double {
 }
 
 /// The number of edges strictly below `x` (numpy's `searchsorted(side="left")`).
-func lowerBound(_ edges: [Double], _ x: Double) -> Int {
+@inline(__always) func lowerBound(_ edges: UnsafeBufferPointer<Double>, _ x: Double) -> Int {
     var lo = 0, hi = edges.count
     while lo < hi {
         let mid = (lo + hi) / 2
         if edges[mid] < x { lo = mid + 1 } else { hi = mid }
     }
     return lo
+}
+
+/// `k` distinct indexes from `0..<n`, in increasing order, chosen uniformly with `seed` (SplitMix64).
+public func sampleIndexes(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
+    guard k < n else { return Array(0..<n) }
+    var state = seed
+    func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    // Floyd's algorithm: k draws, no array of size n.
+    var chosen = Set<Int>(minimumCapacity: k)
+    for j in (n - k)..<n {
+        let t = Int(next() % UInt64(j + 1))
+        if !chosen.insert(t).inserted { chosen.insert(j) }
+    }
+    return chosen.sorted()
 }

@@ -1,4 +1,4 @@
-import Tabular
+import Foundation
 
 /// How much the data moved, as the retrain decision reads it.
 public enum DriftSeverity: String, Sendable, Codable, Comparable {
@@ -10,139 +10,169 @@ public enum DriftSeverity: String, Sendable, Codable, Comparable {
     }
 }
 
-/// One column's drift result.
+/// One column's drift result. Every field is documented in docs/drift.md (the `--json` format).
 public struct ColumnDrift: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        /// Tested.
+        case ok
+        /// No value in the reference: only the missing share is compared.
+        case referenceAllMissing = "reference_all_missing"
+        /// No value in the current data: only the missing share is compared.
+        case currentAllMissing = "current_all_missing"
+        /// The column is missing from the current data (a schema change).
+        case missing
+        /// The column changed kind, for example numbers became text (a schema change).
+        case kindChanged = "kind_changed"
+        /// The column is only in the current data (a schema change).
+        case added
+    }
+
     public var column: String
-    public var method: String
+    public var kind: String
+    public var status: Status
+    public var method: DriftMethod?
     public var statistic: Double?
-    public var threshold: Double
+    public var pValue: Double?
+    /// The threshold the verdict used (after any multiple-testing correction).
+    public var threshold: Double?
     public var drifted: Bool
+    /// PSI over the profile's bins, computed for every tested column whatever its method.
+    public var psi: Double?
+    public var missingShareReference: Double?
+    public var missingShareCurrent: Double?
+    public var weight: Double
     public var message: String?
 
-    public init(column: String, method: String, statistic: Double? = nil, threshold: Double, drifted: Bool, message: String? = nil) {
-        self.column = column
-        self.method = method
-        self.statistic = statistic
-        self.threshold = threshold
-        self.drifted = drifted
-        self.message = message
+    enum CodingKeys: String, CodingKey {
+        case column, kind, status, method, statistic, threshold, drifted, psi, weight, message
+        case pValue = "p_value", missingShareReference = "missing_share_reference"
+        case missingShareCurrent = "missing_share_current"
     }
 }
 
-/// The result of a drift check of new batches against the production model's reference.
+/// Concept drift seen through the production model's performance on newly labelled rows.
+public struct PerformanceDrift: Sendable, Codable, Equatable {
+    public var metric: String
+    /// The production model's value when it was evaluated, and on the new rows.
+    public var reference: Double
+    public var current: Double
+    public var referenceRows: Int
+    public var currentRows: Int
+    /// One-sided p-value of "the metric fell" (two-proportion z-test for accuracy).
+    public var pValue: Double
+    public var minDrop: Double
+    public var alpha: Double
+    public var drifted: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case metric, reference, current, drifted, alpha
+        case referenceRows = "reference_rows", currentRows = "current_rows", pValue = "p_value", minDrop = "min_drop"
+    }
+}
+
+/// An online detector's result on the production model's per-row error stream.
+public struct OnlineDetection: Sendable, Codable, Equatable {
+    public var detector: String
+    /// Rows of this check at which the detector fired (0-based, in file order).
+    public var rows: [Int]
+    /// Whether a detection counts as concept drift for the verdict.
+    public var decisive: Bool
+
+    public init(detector: String, rows: [Int], decisive: Bool) {
+        self.detector = detector
+        self.rows = rows
+        self.decisive = decisive
+    }
+}
+
+/// The result of a drift check: per-column results, schema changes, label and prediction drift,
+/// concept drift, and the verdict.
 public struct DriftReport: Sendable, Codable, Equatable {
+    /// Feature columns, most drifted first.
     public var columns: [ColumnDrift]
-    /// Columns in the reference missing from the new data, or new columns in the data.
+    /// Label and prediction drift (reported; not counted in the share).
+    public var targets: [ColumnDrift]
     public var schemaChanges: [String]
-    /// Concept drift: the production model's accuracy on the new labelled rows, and at promotion.
-    public var accuracyNow: Double?
-    public var accuracyAtPromotion: Double?
-    public var conceptDrift: Bool
+    public var performance: PerformanceDrift?
+    public var online: [OnlineDetection]
+    /// Weighted share of drifted feature columns among those compared.
+    public var driftedShare: Double
     public var severity: DriftSeverity
     /// One line for logs and tables.
     public var summary: String
 
+    enum CodingKeys: String, CodingKey {
+        case columns, targets, performance, online, severity, summary
+        case schemaChanges = "schema_changes", driftedShare = "drifted_share"
+    }
+
     public var driftedColumns: [ColumnDrift] { columns.filter(\.drifted) }
 
-    public init(columns: [ColumnDrift], schemaChanges: [String], accuracyNow: Double? = nil, accuracyAtPromotion: Double? = nil, conceptDrift: Bool, severity: DriftSeverity, summary: String) {
-        self.columns = columns
-        self.schemaChanges = schemaChanges
-        self.accuracyNow = accuracyNow
-        self.accuracyAtPromotion = accuracyAtPromotion
-        self.conceptDrift = conceptDrift
-        self.severity = severity
-        self.summary = summary
+    public var conceptDrift: Bool {
+        performance?.drifted == true || online.contains { $0.decisive && !$0.rows.isEmpty }
     }
-}
-
-/// Thresholds that turn per-column statistics into a verdict.
-public struct DriftPolicy: Sendable {
-    public var threshold: @Sendable (String) -> Double
-    public var severePSI: Double
-    public var severeShare: Double
-    public var maxAccuracyDrop: Double?
 
     public init(
-        threshold: @escaping @Sendable (String) -> Double, severePSI: Double, severeShare: Double,
-        maxAccuracyDrop: Double?
+        columns: [ColumnDrift], targets: [ColumnDrift] = [], schemaChanges: [String] = [],
+        performance: PerformanceDrift? = nil, online: [OnlineDetection] = [], policy: DriftPolicy
     ) {
-        self.threshold = threshold
-        self.severePSI = severePSI
-        self.severeShare = severeShare
-        self.maxAccuracyDrop = maxAccuracyDrop
+        self.columns = columns.sorted(by: ColumnDrift.moreDrifted)
+        self.targets = targets
+        self.schemaChanges = schemaChanges
+        self.performance = performance
+        self.online = online
+        let compared = columns.filter { $0.status != .added }
+        let total = compared.reduce(0) { $0 + $1.weight }
+        let drifted = compared.filter(\.drifted)
+        driftedShare = total > 0 ? drifted.reduce(0) { $0 + $1.weight } / total : 0
+        let maxDriftedPSI = drifted.compactMap(\.psi).max() ?? 0
+        let concept = performance?.drifted == true || online.contains { $0.decisive && !$0.rows.isEmpty }
+        var severity = DriftSeverity.none
+        if !drifted.isEmpty { severity = .moderate }
+        if !schemaChanges.isEmpty || concept || maxDriftedPSI >= policy.severePSI
+            || (!drifted.isEmpty && driftedShare >= policy.severeShare)
+        {
+            severity = .severe
+        }
+        self.severity = severity
+        var parts: [String] = []
+        if !schemaChanges.isEmpty { parts.append("schema changed: " + schemaChanges.joined(separator: "; ")) }
+        if !drifted.isEmpty {
+            let top = drifted.sorted(by: ColumnDrift.moreDrifted).prefix(3).map(\.shortDescription)
+            parts.append("\(drifted.count)/\(compared.count) columns drifted (\(top.joined(separator: ", ")))")
+        }
+        if let p = performance, p.drifted {
+            parts.append(
+                "production \(p.metric) fell from \(round4(p.reference)) to \(round4(p.current)) on labelled new data (p = \(sci(p.pValue)))")
+        }
+        for o in online where o.decisive && !o.rows.isEmpty {
+            parts.append("\(o.detector) detected a change in production's errors at row \(o.rows[0])")
+        }
+        if parts.isEmpty { parts.append("no drift in \(compared.count) columns") }
+        summary = "\(severity.rawValue): " + parts.joined(separator: "; ")
     }
 }
 
-/// Compares new data with reference profiles, column by column.
-public enum DriftDetector {
-    /// Checks `current` against `reference`. Each column is computed on its own: a column missing
-    /// from the new data, or of another kind, is a schema change and the others carry on.
-    /// `accuracyNow`/`accuracyAtPromotion` feed the concept-drift check when labels are present;
-    /// `schemaChanges` are changes the caller found (new columns, new label values).
-    public static func check(
-        reference: [ColumnProfile], current: DataTable, policy: DriftPolicy, accuracyNow: Double? = nil,
-        accuracyAtPromotion: Double? = nil, schemaChanges: [String] = []
-    ) -> DriftReport {
-        var columns: [ColumnDrift] = []
-        var schema = schemaChanges
-        for profile in reference {
-            let threshold = policy.threshold(profile.name)
-            guard let column = current.column(profile.name) else {
-                schema.append("column \"\(profile.name)\" is missing from the new data")
-                continue
-            }
-            guard column.kind == profile.kind else {
-                schema.append("column \"\(profile.name)\" was \(profile.kind.rawValue) and is now \(column.kind.rawValue)")
-                continue
-            }
-            if current.rowCount == 0 {
-                columns.append(ColumnDrift(column: profile.name, method: "psi", statistic: nil, threshold: threshold, drifted: false, message: "no rows"))
-                continue
-            }
-            let value = psi(reference: profile.counts, current: profile.binCounts(column))
-            var message: String? = nil
-            if profile.kind == .categorical {
-                let counts = profile.binCounts(column)
-                let unseen = counts[counts.count - 2]
-                if unseen > 0 { message = "\(unseen) value\(unseen == 1 ? "" : "s") in categories the reference never had" }
-            }
-            if profile.kind == .numeric, profile.edges.isEmpty {
-                message = "reference column was all missing"
-            }
-            columns.append(ColumnDrift(
-                column: profile.name, method: "psi", statistic: value, threshold: threshold, drifted: value >= threshold,
-                message: message))
-        }
-        let drifted = columns.filter(\.drifted)
-        let share = columns.isEmpty ? 0 : Double(drifted.count) / Double(columns.count)
-        let maxPSI = columns.compactMap(\.statistic).max() ?? 0
-        // Severity by size counts only columns that drifted by their own threshold.
-        let maxDriftedPSI = drifted.compactMap(\.statistic).max() ?? 0
-        var concept = false
-        if let limit = policy.maxAccuracyDrop, let now = accuracyNow, let then = accuracyAtPromotion, then - now > limit {
-            concept = true
-        }
-        var severity: DriftSeverity = .none
-        if !drifted.isEmpty { severity = .moderate }
-        if !schema.isEmpty || concept || maxDriftedPSI >= policy.severePSI || (!drifted.isEmpty && share >= policy.severeShare) {
-            severity = .severe
-        }
-        var parts: [String] = []
-        if !schema.isEmpty { parts.append("schema changed: " + schema.joined(separator: "; ")) }
-        if !drifted.isEmpty {
-            let top = drifted.sorted { ($0.statistic ?? 0) > ($1.statistic ?? 0) }.prefix(3)
-                .map { "\($0.column) PSI \(round4($0.statistic ?? 0))" }
-            parts.append("\(drifted.count)/\(columns.count) columns drifted (\(top.joined(separator: ", ")))")
-        }
-        if concept, let now = accuracyNow, let then = accuracyAtPromotion {
-            parts.append("production accuracy fell from \(round4(then)) to \(round4(now)) on labelled new data")
-        }
-        if parts.isEmpty { parts.append("no drift (max PSI \(round4(maxPSI)))") }
-        return DriftReport(
-            columns: columns.sorted { ($0.drifted ? 1 : 0, $0.statistic ?? 0) > ($1.drifted ? 1 : 0, $1.statistic ?? 0) },
-            schemaChanges: schema, accuracyNow: accuracyNow, accuracyAtPromotion: accuracyAtPromotion,
-            conceptDrift: concept, severity: severity, summary: "\(severity.rawValue): " + parts.joined(separator: "; "))
+extension ColumnDrift {
+    /// Drifted first, then schema problems, then by PSI.
+    static func moreDrifted(_ a: ColumnDrift, _ b: ColumnDrift) -> Bool {
+        if a.drifted != b.drifted { return a.drifted }
+        return (a.psi ?? -1, a.column) > (b.psi ?? -1, b.column)
+    }
+
+    var shortDescription: String {
+        guard let method, let statistic else { return "\(column) \(status.rawValue)" }
+        if method.isPValueTest, let p = pValue { return "\(column) \(method.rawValue) p=\(sci(p))" }
+        return "\(column) \(method.rawValue) \(round4(statistic))"
     }
 }
 
 func round4(_ x: Double) -> String { String((x * 10000).rounded() / 10000) }
+
+/// A p-value for people: 4 decimals, or scientific when tiny.
+func sci(_ p: Double) -> String {
+    if p == 0 { return "0" }
+    if p >= 0.0001 { return round4(p) }
+    let e = Int((log10(p)).rounded(.down))
+    return "\(String(format: "%.1f", p / pow(10, Double(e))))e\(e)"
+}

@@ -1,3 +1,4 @@
+import Drift
 import Evaluation
 
 /// A validated retrain job, decoded from `Jobs/<name>.toml`. Paths are resolved against the job
@@ -46,21 +47,28 @@ public struct ScheduleSettings: Sendable, Equatable {
 }
 
 public struct DriftSettings: Sendable, Equatable {
-    /// Reference-quantile bins per numeric column.
-    public var bins: Int
-    /// PSI at or above which a column has drifted.
-    public var psiThreshold: Double
-    /// Per-column PSI thresholds that override `psiThreshold`.
-    public var columnThresholds: [String: Double]
-    /// Any column's PSI at or above this makes the drift severe.
-    public var severePSI: Double
-    /// A share of drifted columns at or above this makes the drift severe.
-    public var severeShare: Double
-    /// Concept drift: the production model's accuracy on labelled new rows may fall at most this far
-    /// below its accuracy at promotion; `nil` turns the check off.
-    public var maxAccuracyDrop: Double?
+    /// Feature drift: methods, thresholds, per-column settings, correction, severity.
+    public var policy: DriftPolicy
+    /// Concept drift from the production model's accuracy on labelled new rows; `nil` = off.
+    public var performance: Performance?
+    /// Online detectors on the production model's per-row errors.
+    public var adwin: OnlineUse
+    public var pageHinkley: OnlineUse
 
-    public func threshold(for column: String) -> Double { columnThresholds[column] ?? psiThreshold }
+    public struct Performance: Sendable, Equatable {
+        /// Smallest fall of accuracy that counts.
+        public var minDrop: Double
+        /// Significance level of the one-sided two-proportion z-test.
+        public var pValue: Double
+    }
+
+    public enum OnlineUse: String, Sendable, Equatable, CaseIterable {
+        /// A detection is concept drift.
+        case decisive
+        /// Run and report only.
+        case report
+        case off
+    }
 }
 
 public struct TrainingSettings: Sendable, Equatable {

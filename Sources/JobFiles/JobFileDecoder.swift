@@ -1,4 +1,6 @@
 import Crypto
+import Drift
+import Tabular
 import Evaluation
 import TOMLKit
 
@@ -152,39 +154,85 @@ private struct Decoding {
 
     var defaultDrift: DriftSettings {
         DriftSettings(
-            bins: 10, psiThreshold: 0.1, columnThresholds: [:], severePSI: 0.25, severeShare: 0.5, maxAccuracyDrop: 0.05)
+            policy: DriftPolicy(), performance: .init(minDrop: 0.02, pValue: 0.01), adwin: .decisive, pageHinkley: .report)
     }
 
     func drift(_ r: TOMLReader) -> DriftSettings {
         var d = defaultDrift
-        d.bins = r.int("bins", in: 2...1000) ?? d.bins
-        d.psiThreshold = r.double("psi_threshold", in: 0.000_001...100, what: "a positive number") ?? d.psiThreshold
-        d.severePSI = r.double("severe_psi", in: 0.000_001...100, what: "a positive number") ?? d.severePSI
-        d.severeShare = r.double("severe_share", in: 0...1) ?? d.severeShare
-        if let v = r.value("max_accuracy_drop") {
-            if v.type == .bool, v.bool == false {
-                d.maxAccuracyDrop = nil
-            } else if let x = TOMLReader.number(v), (0...1).contains(x) {
-                d.maxAccuracyDrop = x
+        var p = d.policy
+        p.bins = r.int("bins", in: 2...1000) ?? p.bins
+        p.sampleSize = r.int("sample_size", in: 100...10_000_000) ?? p.sampleSize
+        p.numericMethod = method(r, "numeric_method", kind: .numeric) ?? p.numericMethod
+        p.categoricalMethod = method(r, "categorical_method", kind: .categorical) ?? p.categoricalMethod
+        p.missingShareChange = r.double("missing_share_change", in: 0...1) ?? p.missingShareChange
+        p.severeShare = r.double("severe_share", in: 0...1) ?? p.severeShare
+        p.severePSI = r.double("severe_psi", in: 0.000_001...100, what: "a positive number") ?? p.severePSI
+        if let name = r.string("correction") {
+            if let c = DriftPolicy.Correction(rawValue: name) {
+                p.correction = c
             } else {
-                r.wrong("max_accuracy_drop", "a number between 0 and 1, or false to turn the check off", v)
+                log.add(r.keyPath("correction"), "unknown correction \"\(name)\" (available: \(DriftPolicy.Correction.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
+        }
+        if let t = r.table("thresholds") {
+            for m in DriftMethod.allCases {
+                if let x = t.double(m.rawValue, in: m.isPValueTest ? 0...1 : 0.000_001...1000, what: m.isPValueTest ? "a p-value between 0 and 1" : "a positive number") {
+                    p.thresholds[m] = x
+                }
+            }
+            t.finish(known: DriftMethod.allCases.map(\.rawValue))
         }
         if let columns = r.table("columns") {
             for column in columns.keys {
                 guard let c = columns.table(column) else { continue }
-                if let t = c.double("psi_threshold", in: 0.000_001...100, what: "a positive number") {
-                    d.columnThresholds[column] = t
-                }
-                c.finish()
+                var settings = DriftPolicy.ColumnSettings()
+                settings.method = method(c, "method", kind: nil)
+                let range: ClosedRange<Double> = settings.method?.isPValueTest == true ? 0...1 : 0.000_001...1000
+                settings.threshold = c.double("threshold", in: range, what: settings.method?.isPValueTest == true ? "a p-value between 0 and 1" : "a positive number")
+                settings.weight = c.double("weight", in: 0...1000, what: "a weight of at least 0") ?? 1
+                c.finish(known: ["method", "threshold", "weight"])
+                p.columns[column] = settings
             }
             columns.finish()
         }
-        r.finish()
-        if d.severePSI < d.psiThreshold {
-            log.add(r.keyPath("severe_psi"), "must be at least drift.psi_threshold (\(fmt(d.psiThreshold)))")
+        if let perf = r.table("performance") {
+            let enabled = perf.bool("enabled") ?? true
+            let minDrop = perf.double("min_drop", in: 0...1) ?? 0.02
+            let pValue = perf.double("p_value", in: 0...1, what: "a p-value between 0 and 1") ?? 0.01
+            if let metric = perf.string("metric"), metric != "accuracy" {
+                log.add(perf.keyPath("metric"), "only \"accuracy\" is implemented for performance drift so far, not \"\(metric)\"")
+            }
+            perf.finish(known: ["enabled", "metric", "min_drop", "p_value"])
+            d.performance = enabled ? .init(minDrop: minDrop, pValue: pValue) : nil
         }
+        if let online = r.table("online") {
+            for (key, name) in [("adwin", "adwin"), ("page_hinkley", "page_hinkley")] {
+                guard let v = online.string(key) else { continue }
+                guard let use = DriftSettings.OnlineUse(rawValue: v) else {
+                    log.add(online.keyPath(key), "expected \"decisive\", \"report\" or \"off\", got \"\(v)\"")
+                    continue
+                }
+                if name == "adwin" { d.adwin = use } else { d.pageHinkley = use }
+            }
+            online.finish(known: ["adwin", "page_hinkley"])
+        }
+        r.finish(known: [
+            "bins", "sample_size", "numeric_method", "categorical_method", "thresholds", "columns", "missing_share_change",
+            "correction", "severe_share", "severe_psi", "performance", "online",
+        ])
+        d.policy = p
         return d
+    }
+
+    /// A method name; `"auto"` is `nil`. With `kind`, the method must apply to that kind of column.
+    func method(_ r: TOMLReader, _ key: String, kind: ColumnKindName?) -> DriftMethod? {
+        guard let name = r.string(key), name != "auto" else { return nil }
+        let choices = DriftMethod.allCases.filter { kind == nil || $0.applies(to: kind!.kind) }
+        guard let m = DriftMethod(rawValue: name), choices.contains(m) else {
+            log.add(r.keyPath(key), "unknown method \"\(name)\" (available: auto, \(choices.map(\.rawValue).joined(separator: ", ")))")
+            return nil
+        }
+        return m
     }
 
     var defaultTraining: TrainingSettings {
@@ -261,8 +309,15 @@ private struct Decoding {
     }
 
     func crossCheck(_ data: DataSettings, _ drift: DriftSettings) {
+        for (column, settings) in drift.policy.columns.sorted(by: { $0.key < $1.key }) {
+            guard let m = settings.method else { continue }
+            let kind: ColumnKind = data.categorical.contains(column) ? .categorical : .numeric
+            if !m.applies(to: kind) {
+                log.add("drift.columns.\(column).method", "\(m.rawValue) does not apply to a \(kind.rawValue) column")
+            }
+        }
         if let features = data.features {
-            for column in drift.columnThresholds.keys.sorted() where !features.contains(column) {
+            for column in drift.policy.columns.keys.sorted() where !features.contains(column) {
                 log.add("drift.columns.\(column)", "\"\(column)\" is not one of data.features")
             }
         }
@@ -356,4 +411,10 @@ extension String {
         let digits = Array("0123456789abcdef")
         self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
     }
+}
+
+/// The two column kinds, for choosing drift methods in job files.
+enum ColumnKindName {
+    case numeric, categorical
+    var kind: ColumnKind { self == .numeric ? .numeric : .categorical }
 }

@@ -271,3 +271,26 @@ public struct RequestRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
         self.runID = runID
     }
 }
+
+/// The saved state of a job's online drift detectors (JSON), for the production version they watch.
+public struct OnlineDetectorRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "online_detector"
+    public var job: String
+    public var version: Int
+    public var state: String
+    /// Error-stream rows seen so far.
+    public var rows: Int
+    public var updatedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case job, version, state, rows, updatedAt = "updated_at"
+    }
+
+    public init(job: String, version: Int, state: String, rows: Int, updatedAt: Date) {
+        self.job = job
+        self.version = version
+        self.state = state
+        self.rows = rows
+        self.updatedAt = updatedAt
+    }
+}

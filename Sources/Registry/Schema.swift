@@ -119,6 +119,17 @@ enum Schema {
                 t.column("run_id", .integer).references("run")
             }
         }
+        m.registerMigration("v2") { db in
+            // The online detectors' state on the production model's error stream, per job; reset
+            // when the model in production changes.
+            try db.create(table: "online_detector") { t in
+                t.primaryKey("job", .text).references("job", onDelete: .restrict)
+                t.column("version", .integer).notNull()
+                t.column("state", .text).notNull()
+                t.column("rows", .integer).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+        }
         return m
     }
 }

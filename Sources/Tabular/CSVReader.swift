@@ -12,6 +12,10 @@ public struct CSVOptions: Sendable {
     public var required: [String]
     /// Field values that mean "missing" (compared after trimming spaces for numeric columns).
     public var missingTokens: Set<String>
+    /// When true, a numeric column that holds a value that is not a number becomes a categorical
+    /// column (its earlier numbers kept as text) instead of failing the file: for inferring column
+    /// types, and for reporting "numbers became text" as a schema change of that column alone.
+    public var textFallback = false
 
     public static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
 
@@ -139,6 +143,7 @@ private struct Parser {
         var numericSlot = [Int](repeating: -1, count: names.count)
         var categoricalSlot = [Int](repeating: -1, count: names.count)
         var loaded: [(name: String, kind: ColumnKind, slot: Int)] = []
+        var loadedIndex = [Int](repeating: -1, count: names.count)
         var numeric: [[Double]] = []
         var codes: [[Int32]] = []
         var levels: [[String]] = []
@@ -146,10 +151,12 @@ private struct Parser {
         for (c, name) in names.enumerated() {
             switch options.kind(name) {
             case .numeric?:
+                loadedIndex[c] = loaded.count
                 numericSlot[c] = numeric.count
                 loaded.append((name, .numeric, numeric.count))
                 numeric.append([])
             case .categorical?:
+                loadedIndex[c] = loaded.count
                 categoricalSlot[c] = codes.count
                 loaded.append((name, .categorical, codes.count))
                 codes.append([])
@@ -185,9 +192,32 @@ private struct Parser {
                         "row has more than the header's \(names.count) fields")
                 }
                 if numericSlot[c] >= 0 {
-                    let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
-                    numeric[numericSlot[c]].append(value)
-                } else if categoricalSlot[c] >= 0 {
+                    do {
+                        let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
+                        numeric[numericSlot[c]].append(value)
+                    } catch let error as DataError where options.textFallback && error.code == .badNumber {
+                        // From here on this column is text: earlier numbers become their text.
+                        let values = numeric[numericSlot[c]]
+                        numeric[numericSlot[c]] = []
+                        var table: [String: Int32] = [:]
+                        var names_: [String] = []
+                        let converted: [Int32] = values.map { x in
+                            if x.isNaN { return -1 }
+                            let t = formatNumber(x)
+                            if let code = table[t] { return code }
+                            names_.append(t)
+                            table[t] = Int32(names_.count - 1)
+                            return Int32(names_.count - 1)
+                        }
+                        numericSlot[c] = -1
+                        categoricalSlot[c] = codes.count
+                        loaded[loadedIndex[c]] = (names[c], .categorical, codes.count)
+                        codes.append(converted)
+                        levels.append(names_)
+                        lookup.append(table)
+                    }
+                }
+                if categoricalSlot[c] >= 0 {
                     let s = categoricalSlot[c]
                     guard let text = unescaped(f) else {
                         throw DataError(.badEncoding, file: file, line: rowLine, column: names[c], "value is not valid UTF-8")

@@ -226,14 +226,8 @@ struct RunsCommand: ParsableCommand {
         if let e = r.error { print("  error:     \(e)") }
         print("  job file:  sha256 \(r.jobFileHash.prefix(12))…")
         if let drift = d.drift {
-            print("\ndrift: \(drift.summary)")
-            if !drift.columns.isEmpty {
-                print(table(
-                    ["COLUMN", "METHOD", "STATISTIC", "THRESHOLD", "DRIFTED", "NOTE"],
-                    drift.columns.map {
-                        [$0.column, $0.method, show($0.statistic), show($0.threshold), $0.drifted ? "yes" : "no", $0.message ?? ""]
-                    }))
-            }
+            print("\ndrift:")
+            print(render(drift))
         }
         if !d.gate.isEmpty {
             print("\ngate:")

@@ -15,66 +15,168 @@ struct DriftDetectorTests {
         return (0..<n).map { _ in (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) + shift }
     }
 
-    let policy = DriftPolicy(threshold: { _ in 0.1 }, severePSI: 0.25, severeShare: 0.5, maxAccuracyDrop: 0.05)
-
-    func reference() -> [ColumnProfile] {
-        [
-            ColumnProfile(name: "a", column: .numeric(normal(5000, shift: 0, seed: 1)), bins: 10),
-            ColumnProfile(name: "b", column: .numeric(normal(5000, shift: 0, seed: 2)), bins: 10),
-            ColumnProfile(name: "c", column: .numeric(normal(5000, shift: 0, seed: 3)), bins: 10),
-        ]
+    var policy: DriftPolicy {
+        var p = DriftPolicy()
+        p.numericMethod = .psi
+        return p
     }
 
-    func table(_ shifts: [Double]) -> DataTable {
-        DataTable(names: ["a", "b", "c"], columns: shifts.enumerated().map { .numeric(normal(3000, shift: $1, seed: UInt64(10 + $0))) })
+    func reference(_ n: Int = 5000) -> [ColumnProfile] {
+        ["a", "b", "c"].enumerated().map { i, name in
+            ColumnProfile(name: name, column: .numeric(normal(n, shift: 0, seed: UInt64(i + 1))), bins: 10)
+        }
+    }
+
+    func table(_ shifts: [Double], n: Int = 3000) -> DataTable {
+        DataTable(names: ["a", "b", "c"], columns: shifts.enumerated().map { .numeric(normal(n, shift: $1, seed: UInt64(10 + $0))) })
+    }
+
+    func report(_ ref: [ColumnProfile], _ cur: DataTable, _ policy: DriftPolicy, concept: PerformanceDrift? = nil) -> DriftReport {
+        let c = DriftDetector.compare(reference: ref, current: cur, policy: policy)
+        return DriftReport(columns: c.columns, schemaChanges: c.schemaChanges, performance: concept, policy: policy)
     }
 
     @Test("the same distribution is no drift")
     func noDrift() {
-        let r = DriftDetector.check(reference: reference(), current: table([0, 0, 0]), policy: policy)
+        let r = report(reference(), table([0, 0, 0]), policy)
         #expect(r.severity == .none)
         #expect(r.driftedColumns.isEmpty)
     }
 
     @Test("one column moderately shifted is moderate drift")
     func moderate() {
-        let r = DriftDetector.check(reference: reference(), current: table([0.45, 0, 0]), policy: policy)
+        let r = report(reference(), table([0.45, 0, 0]), policy)
         #expect(r.driftedColumns.map(\.column) == ["a"])
         #expect(r.severity == .moderate)
     }
 
-    @Test("a column shifted far is severe drift")
+    @Test("a drifted column far beyond severe_psi is severe drift")
     func severeByPSI() {
-        let r = DriftDetector.check(reference: reference(), current: table([2, 0, 0]), policy: policy)
-        #expect(r.severity == .severe)
+        #expect(report(reference(), table([2, 0, 0]), policy).severity == .severe)
+    }
+
+    @Test("a column over severe_psi that did not drift by its own threshold does not make drift severe")
+    func severeNeedsDriftedColumn() {
+        var p = policy
+        p.columns["a"] = .init(threshold: 50)
+        let r = report(reference(), table([2, 0, 0]), p)
+        #expect(r.severity == .none)
     }
 
     @Test("a missing column is a schema change and severe; the other columns are still checked")
     func schemaChange() {
         let t = DataTable(names: ["a", "b"], columns: [.numeric(normal(100, shift: 0, seed: 5)), .numeric(normal(100, shift: 0, seed: 6))])
-        let r = DriftDetector.check(reference: reference(), current: t, policy: policy)
+        let r = report(reference(), t, policy)
         #expect(r.severity == .severe)
-        #expect(r.schemaChanges.count == 1)
-        #expect(r.columns.count == 2)
+        #expect(r.schemaChanges == ["column \"c\": column is missing from the current data"])
+        #expect(r.columns.filter { $0.status == .ok }.count == 2)
     }
 
-    @Test("a drop of production accuracy beyond the limit is concept drift even without feature drift")
+    @Test("a numeric column that now holds text is a schema change of that column alone")
+    func kindChanged() {
+        var t = table([0, 0, 0])
+        t = DataTable(names: t.names, columns: [t.columns[0], t.columns[1], .categorical(codes: (0..<3000).map { Int32($0 % 2) }, levels: ["x", "y"])])
+        let r = report(reference(), t, policy)
+        let c = r.columns.first { $0.column == "c" }
+        #expect(c?.status == .kindChanged)
+        #expect(c?.message == "was numeric, now text")
+        #expect(r.columns.first { $0.column == "a" }?.status == .ok)
+    }
+
+    @Test("a significant drop of accuracy is concept drift even without feature drift")
     func conceptDrift() {
-        let r = DriftDetector.check(
-            reference: reference(), current: table([0, 0, 0]), policy: policy, accuracyNow: 0.6, accuracyAtPromotion: 0.8)
-        #expect(r.conceptDrift)
-        #expect(r.severity == .severe)
-        let small = DriftDetector.check(
-            reference: reference(), current: table([0, 0, 0]), policy: policy, accuracyNow: 0.78, accuracyAtPromotion: 0.8)
-        #expect(!small.conceptDrift)
+        let big = DriftDetector.accuracyDrop(reference: 0.8, referenceRows: 1000, current: 0.6, currentRows: 1000, minDrop: 0.02, alpha: 0.01)
+        #expect(big.drifted)
+        #expect(report(reference(), table([0, 0, 0]), policy, concept: big).severity == .severe)
+        let noise = DriftDetector.accuracyDrop(reference: 0.8, referenceRows: 50, current: 0.76, currentRows: 50, minDrop: 0.02, alpha: 0.01)
+        #expect(!noise.drifted, "a 4-point fall on 50 rows is not significant")
+        #expect(noise.pValue > 0.01)
+    }
+
+    @Test("the accuracy-drop p-value is the one-sided two-proportion z-test")
+    func accuracyZTest() {
+        // 0.8 on 1000 rows vs 0.75 on 800 rows: pooled p = 0.7778, se = 0.01972, z = -2.5355.
+        let d = DriftDetector.accuracyDrop(reference: 0.8, referenceRows: 1000, current: 0.75, currentRows: 800, minDrop: 0, alpha: 1)
+        #expect(abs(d.pValue - 0.005614943326458332) < 1e-12)
     }
 
     @Test("a category never seen in the reference is counted in its own bucket and reported")
     func unseenCategory() {
         let ref = ColumnProfile(name: "k", column: .categorical(codes: [0, 1, 0, 1], levels: ["x", "y"]), bins: 10)
         let t = DataTable(names: ["k"], columns: [.categorical(codes: [0, 1, 2, 2], levels: ["x", "y", "z"])])
-        let r = DriftDetector.check(reference: [ref], current: t, policy: policy)
+        let r = report([ref], t, policy)
         #expect(ref.binCounts(t.columns[0]) == [1, 1, 2, 0])
         #expect(r.columns[0].message?.contains("2 values in categories the reference never had") == true)
+    }
+
+    @Test("all-missing and constant columns get their own status and the others carry on")
+    func isolatedColumns() {
+        let ref = [
+            ColumnProfile(name: "empty", column: .numeric([.nan, .nan]), bins: 10),
+            ColumnProfile(name: "const", column: .numeric([3, 3, 3, 3]), bins: 10),
+            ColumnProfile(name: "ok", column: .numeric([1, 2, 3, 4]), bins: 10),
+        ]
+        let cur = DataTable(names: ["empty", "const", "ok"], columns: [.numeric([1, 2]), .numeric([.nan, .nan]), .numeric([1, 2])])
+        let r = report(ref, cur, DriftPolicy())
+        let byName = Dictionary(uniqueKeysWithValues: r.columns.map { ($0.column, $0) })
+        #expect(byName["empty"]?.status == .referenceAllMissing)
+        #expect(byName["empty"]?.drifted == true, "missing share went from 100% to 0%")
+        #expect(byName["const"]?.status == .currentAllMissing)
+        #expect(byName["ok"]?.status == .ok)
+        #expect(byName["ok"]?.method == .chi2, "4 distinct values are too few for KS")
+    }
+
+    @Test("methods are chosen by column type and reference size, as Evidently does")
+    func automaticMethods() {
+        let small = ColumnProfile(name: "x", column: .numeric(normal(1000, shift: 0, seed: 1)), bins: 10)
+        let large = ColumnProfile(name: "x", column: .numeric(normal(1001, shift: 0, seed: 1)), bins: 10)
+        let fewValues = ColumnProfile(name: "x", column: .numeric((0..<5000).map { Double($0 % 5) }), bins: 10)
+        let cat = ColumnProfile(name: "k", column: .categorical(codes: [0, 1], levels: ["a", "b"]), bins: 10)
+        #expect(DriftMethod.automatic(for: small) == .ks)
+        #expect(DriftMethod.automatic(for: large) == .wasserstein)
+        #expect(DriftMethod.automatic(for: fewValues) == .js)
+        #expect(DriftMethod.automatic(for: cat) == .chi2)
+    }
+
+    @Test("Bonferroni and Benjamini–Hochberg change which p-value tests count as drift")
+    func multipleTesting() {
+        func column(_ name: String, _ p: Double) -> ColumnDrift {
+            ColumnDrift(column: name, kind: "numeric", status: .ok, method: .ks, statistic: 0, pValue: p, threshold: 0.05, drifted: p <= 0.05, weight: 1)
+        }
+        let ps = [0.001, 0.012, 0.03, 0.04, 0.2]
+        var none = DriftPolicy()
+        var cols = ps.enumerated().map { column("c\($0)", $1) }
+        DriftDetector.applyCorrection(&cols, policy: none)
+        #expect(cols.filter(\.drifted).count == 4)
+        none.correction = .bonferroni
+        cols = ps.enumerated().map { column("c\($0)", $1) }
+        DriftDetector.applyCorrection(&cols, policy: none)
+        #expect(cols.filter(\.drifted).map(\.column) == ["c0"])
+        #expect(cols[0].threshold == 0.01)
+        none.correction = .benjaminiHochberg
+        cols = ps.enumerated().map { column("c\($0)", $1) }
+        DriftDetector.applyCorrection(&cols, policy: none)
+        // BH at 0.05 with m = 5: 0.001 ≤ 0.01, 0.012 ≤ 0.02, 0.03 ≤ 0.03, 0.04 ≤ 0.04 → the first four.
+        #expect(cols.filter(\.drifted).map(\.column) == ["c0", "c1", "c2", "c3"])
+    }
+
+    @Test("the weighted share of drifted columns uses the per-column weights")
+    func weightedShare() {
+        var p = policy
+        p.columns["a"] = .init(weight: 3)
+        let r = report(reference(), table([2, 0, 0]), p)
+        #expect(abs(r.driftedShare - 0.6) < 1e-12)
+    }
+
+    @Test("a reference sample is bounded, sorted and reproducible")
+    func referenceSample() {
+        let values = normal(50_000, shift: 0, seed: 3)
+        let a = ColumnProfile(name: "x", column: .numeric(values), bins: 10, sampleSize: 1000, seed: 9)
+        let b = ColumnProfile(name: "x", column: .numeric(values), bins: 10, sampleSize: 1000, seed: 9)
+        #expect(a.sample.values.count == 1000)
+        #expect(a.sample.values == a.sample.values.sorted())
+        #expect(a == b)
+        let json = try! JSONEncoder().encode(a)
+        #expect(try! JSONDecoder().decode(ColumnProfile.self, from: json) == a)
     }
 }

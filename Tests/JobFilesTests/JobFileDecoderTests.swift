@@ -1,5 +1,6 @@
 import Evaluation
 import Foundation
+import Drift
 import Testing
 
 @testable import JobFiles
@@ -98,9 +99,11 @@ struct ValidJobFileTests {
         #expect(config.data.holdout == .fraction(0.2))
         #expect(config.data.settleSeconds == 2)
         #expect(config.schedule.interval == 15 * 60)
-        #expect(config.drift.threshold(for: "tenure_months") == 0.2)
-        #expect(config.drift.threshold(for: "plan") == 0.1)
-        #expect(config.drift.maxAccuracyDrop == 0.05)
+        #expect(config.drift.policy.threshold(for: "tenure_months", method: .wasserstein) == 0.2)
+        #expect(config.drift.policy.threshold(for: "plan", method: .js) == 0.1)
+        #expect(config.drift.performance == .init(minDrop: 0.02, pValue: 0.01))
+        #expect(config.drift.adwin == .decisive)
+        #expect(config.drift.pageHinkley == .report)
         #expect(config.training.seed == 7)
         #expect(config.training.windowRows == 50_000)
         #expect(config.training.maxIncrementalGenerations == 3)
@@ -169,11 +172,46 @@ struct ValidJobFileTests {
         #expect(config.data.holdout == .file(dir.path + "/eval.csv"))
     }
 
-    @Test("max_accuracy_drop = false turns the concept-drift check off")
-    func accuracyDropOff() throws {
+    @Test("drift.performance.enabled = false turns the concept-drift check off")
+    func performanceOff() throws {
         let dir = try JobDir()
-        let config = try dir.load(job("[drift]\nmax_accuracy_drop = false"))
-        #expect(config.drift.maxAccuracyDrop == nil)
+        let config = try dir.load(job("[drift.performance]\nenabled = false"))
+        #expect(config.drift.performance == nil)
+    }
+
+    @Test("drift methods, thresholds, per-column settings and correction are read")
+    func driftSettings() throws {
+        let dir = try JobDir()
+        let config = try dir.load(job("""
+            [drift]
+            numeric_method = "ks"
+            categorical_method = "chi2"
+            correction = "benjamini_hochberg"
+            missing_share_change = 0.2
+            [drift.thresholds]
+            ks = 0.01
+            [drift.columns.a]
+            method = "psi"
+            threshold = 0.3
+            weight = 2
+            """))
+        let p = config.drift.policy
+        #expect(p.numericMethod == .ks)
+        #expect(p.categoricalMethod == .chi2)
+        #expect(p.correction == .benjaminiHochberg)
+        #expect(p.missingShareChange == 0.2)
+        #expect(p.threshold(for: "x", method: .ks) == 0.01)
+        #expect(p.columns["a"] == .init(method: .psi, threshold: 0.3, weight: 2))
+    }
+
+    @Test("a drift method that does not apply to the column kind is rejected")
+    func driftMethodWrongKind() throws {
+        let dir = try JobDir()
+        let text = job("[drift]\nnumeric_method = \"linf\"")
+        #expect(
+            try dir.problems(text) == [
+                "\(dir.path)/job.toml:\(line("numeric_method", in: text)): drift.numeric_method: unknown method \"linf\" (available: auto, psi, ks, wasserstein, js, chi2)"
+            ])
     }
 
     @Test("integers are accepted where a number is expected")
@@ -213,14 +251,15 @@ struct DefaultsTests {
         #expect(config.schedule == ScheduleSettings(interval: 3600))
     }
 
-    @Test("an absent [drift] uses 10 bins, PSI 0.1, severe PSI 0.25, severe share 0.5, accuracy drop 0.05")
+    @Test("an absent [drift] uses automatic methods, 10 bins, a 10,000-value sample, severe PSI 0.25, severe share 0.5, performance and ADWIN on")
     func driftDefaults() throws {
         let config = try JobDir().load(minimal)
-        #expect(
-            config.drift
-                == DriftSettings(
-                    bins: 10, psiThreshold: 0.1, columnThresholds: [:], severePSI: 0.25, severeShare: 0.5,
-                    maxAccuracyDrop: 0.05))
+        let p = config.drift.policy
+        #expect(p == DriftPolicy())
+        #expect(p.bins == 10 && p.sampleSize == 10_000 && p.numericMethod == nil && p.categoricalMethod == nil)
+        #expect(p.severePSI == 0.25 && p.severeShare == 0.5 && p.missingShareChange == 0.1 && p.correction == .none)
+        #expect(config.drift.performance == .init(minDrop: 0.02, pValue: 0.01))
+        #expect(config.drift.adwin == .decisive && config.drift.pageHinkley == .report)
     }
 
     @Test("an absent [training] uses logistic regression, l2 1, 500 iterations, seed 0, 100k rows, incremental")
@@ -242,9 +281,9 @@ struct DefaultsTests {
     @Test("keys left out of a present table keep their defaults")
     func partialTables() throws {
         let config = try JobDir().load(job("[drift]\nbins = 20\n[training.params]\nmax_iter = 50\n[gate]\nthreshold = 0.3"))
-        #expect(config.drift.bins == 20)
-        #expect(config.drift.psiThreshold == 0.1)
-        #expect(config.drift.severePSI == 0.25)
+        #expect(config.drift.policy.bins == 20)
+        #expect(config.drift.policy.severeShare == 0.5)
+        #expect(config.drift.policy.severePSI == 0.25)
         #expect(config.training.maxIterations == 50)
         #expect(config.training.l2 == 1)
         #expect(config.training.windowRows == 100_000)
@@ -415,20 +454,20 @@ struct ProblemTests {
     @Test("a PSI threshold of zero is not a positive number")
     func psiThresholdZero() throws {
         let dir = try JobDir()
-        let text = job("[drift]\npsi_threshold = 0")
+        let text = job("[drift.thresholds]\npsi = 0")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("psi_threshold", in: text)): drift.psi_threshold: expected a positive number, got 0"
+                "\(dir.path)/job.toml:\(line("psi = 0", in: text)): drift.thresholds.psi: expected a positive number, got 0"
             ])
     }
 
-    @Test("a severe PSI below the PSI threshold is reported")
-    func severeBelowThreshold() throws {
+    @Test("a p-value threshold above 1 is rejected")
+    func pValueThresholdAboveOne() throws {
         let dir = try JobDir()
-        let text = job("[drift]\npsi_threshold = 0.3\nsevere_psi = 0.2")
+        let text = job("[drift.thresholds]\nks = 5")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("severe_psi", in: text)): drift.severe_psi: must be at least drift.psi_threshold (0.3)"
+                "\(dir.path)/job.toml:\(line("ks = 5", in: text)): drift.thresholds.ks: expected a p-value between 0 and 1, got 5"
             ])
     }
 
@@ -601,7 +640,7 @@ struct ProblemTests {
     func driftColumnNotInFeatures() throws {
         let dir = try JobDir()
         let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nfeatures = [\"a\"]")
-            + "[drift.columns.b]\npsi_threshold = 0.2\n"
+            + "[drift.columns.b]\nthreshold = 0.2\n"
         #expect(
             try dir.problems(text) == [
                 "\(dir.path)/job.toml:\(line("[drift.columns.b]", in: text)): drift.columns.b: \"b\" is not one of data.features"

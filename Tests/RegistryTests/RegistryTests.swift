@@ -28,14 +28,14 @@ struct RegistryTests {
     @Test("a new database is migrated from empty to the current schema, in WAL mode with foreign keys on")
     func migratesFromEmpty() throws {
         let r = try Registry(path: dbPath)
-        #expect(try r.schemaVersions() == ["v1"])
+        #expect(try r.schemaVersions() == ["v1", "v2"])
         let (mode, fk) = try r.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
         #expect(mode == "wal")
         #expect(fk == 1)
         let tables = try r.read { db in try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'") }
-        for t in ["job", "run", "batch", "incoming_file", "model_version", "gate_result", "production_event", "request"] {
+        for t in ["job", "run", "batch", "incoming_file", "model_version", "gate_result", "production_event", "request", "online_detector"] {
             #expect(tables.contains(t), "\(t)")
         }
     }

@@ -1,0 +1,68 @@
+import Drift
+import Foundation
+import JobFiles
+import Registry
+import Tabular
+
+/// The drift check of new rows against the production model: feature drift, schema changes,
+/// label and prediction drift, concept drift through accuracy, and the online detectors.
+public struct DriftCheck {
+    let job: JobConfig
+    let production: ProductionModel
+    let schema: DataSchema
+    let registry: Registry
+
+    /// The report, and the online detectors' state after these rows (to save with the run).
+    func run(on data: DataTable) throws -> (report: DriftReport, online: OnlineDetectorRecord?) {
+        let policy = job.drift.policy
+        let version = production.record.version
+        var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(version))" }
+        var performance: PerformanceDrift? = nil
+        var online: [OnlineDetection] = []
+        var onlineRecord: OnlineDetectorRecord? = nil
+        var targets: [ColumnDrift] = []
+        if let label = production.reference.label, let column = data.column(label.name) {
+            targets.append(DriftDetector.column(label, column, policy: policy))
+        }
+        do {
+            let labels = try production.model.labels.encode(data)
+            let scores = try production.model.predictProbabilities(data)
+            let errors = zip(labels, scores).map { $0 != ($1 >= job.gate.threshold) }
+            let accuracy = Double(errors.filter { !$0 }.count) / Double(max(errors.count, 1))
+            if let p = job.drift.performance {
+                performance = DriftDetector.accuracyDrop(
+                    reference: production.metrics.accuracy, referenceRows: production.metrics.rows, current: accuracy,
+                    currentRows: errors.count, minDrop: p.minDrop, alpha: p.pValue)
+            }
+            var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
+            online = monitor.feed(errors, settings: job.drift)
+            onlineRecord = monitor.record(job: job.name, version: version, rows: seen + errors.count)
+            if let prediction = production.reference.prediction {
+                targets.append(DriftDetector.column(prediction, .numeric(scores), policy: policy))
+            }
+        } catch {
+            changes.append("production v\(version) cannot score the new data: \(error)")
+        }
+        let compared = DriftDetector.compare(reference: production.reference.columns, current: data, policy: policy)
+        let report = DriftReport(
+            columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
+            performance: performance, online: online, policy: policy)
+        return (report, onlineRecord)
+    }
+
+    /// `updater drift JOB`: the job's pending batches (or else its newest accepted batch) against the
+    /// production model, without training or recording anything.
+    public static func latest(job: JobConfig, registry: Registry) throws -> (report: DriftReport, batches: [BatchRecord]) {
+        guard let production = try ProductionModel.load(job: job.name, registry: registry) else {
+            throw CycleError("\(job.name) has no model in production: there is no reference to compare with")
+        }
+        var batches = try registry.pendingBatches(job: job.name)
+        if batches.isEmpty, let last = try registry.consumedBatches(job: job.name).last { batches = [last] }
+        guard !batches.isEmpty else { throw CycleError("\(job.name) has no batches to check") }
+        let schema = try DataSchema(job: job, production: production.model, newestBatch: batches.last?.storedPath)
+        let tables = try batches.map { try schema.load($0.storedPath, shownAs: $0.path) }
+        let data = tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
+        let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: data).report
+        return (report, batches)
+    }
+}

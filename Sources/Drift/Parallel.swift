@@ -1,0 +1,21 @@
+import Dispatch
+
+/// `items.map(body)` computed on every core (`DispatchQueue.concurrentPerform`), order preserved.
+func parallelMap<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) -> R) -> [R] {
+    var out = [R?](repeating: nil, count: items.count)
+    out.withUnsafeMutableBufferPointer { buffer in
+        let base = DisjointWrites(buffer.baseAddress!)
+        DispatchQueue.concurrentPerform(iterations: items.count) { i in
+            base.pointer.advanced(by: i).pointee = body(items[i])
+        }
+    }
+    return out.map { $0! }
+}
+
+/// A pointer shared by concurrent workers that each write their own element and never read
+/// another's; the caller reads only after all finished. That discipline, not the type, makes it
+/// safe, hence `@unchecked Sendable`.
+struct DisjointWrites<T>: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<T>
+    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}

@@ -1,0 +1,28 @@
+import Tabular
+
+/// Everything a later drift check needs about the data a model was trained on, stored with the
+/// model version: the features' profiles, the label's, and the profile of the model's own scores on
+/// its evaluation rows (for prediction drift).
+public struct ReferenceProfile: Sendable, Codable, Equatable {
+    public var columns: [ColumnProfile]
+    public var label: ColumnProfile?
+    public var prediction: ColumnProfile?
+
+    public init(columns: [ColumnProfile], label: ColumnProfile? = nil, prediction: ColumnProfile? = nil) {
+        self.columns = columns
+        self.label = label
+        self.prediction = prediction
+    }
+
+    /// Profiles every column of `table` named in `features` (in parallel).
+    public init(table: DataTable, features: [String], label: String?, scores: [Double]?, policy: DriftPolicy, seed: UInt64) {
+        let named = features.compactMap { name in table.column(name).map { (name, $0) } }
+        columns = parallelMap(named) { name, column in
+            ColumnProfile(name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
+        }
+        self.label = label.flatMap { name in table.column(name).map { ColumnProfile(name: name, column: $0, bins: policy.bins) } }
+        prediction = scores.map {
+            ColumnProfile(name: "prediction", column: .numeric($0), bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
+        }
+    }
+}
