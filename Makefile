@@ -3,7 +3,7 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test clean
+.PHONY: deps build demo test bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -17,6 +17,12 @@ demo: build
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Benchmarks print their figures and the ratio against their peer; they need Python with numpy,
+# scipy and pandas (pip install numpy scipy pandas) for data generation and the peer.
+bench: deps
+	$(SWIFT) build -c release
+	python3 Benchmarks/drift_bench.py
 
 clean:
 	rm -rf .build .updater .updater-demo

@@ -87,9 +87,21 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
         switch column {
         case .numeric(let values):
             var counts = [Int](repeating: 0, count: edges.count + 2)
+            let missingBin = edges.count + 1
             edges.withUnsafeBufferPointer { e in
-                for x in values {
-                    counts[x.isNaN ? e.count + 1 : lowerBound(e, x)] += 1
+                counts.withUnsafeMutableBufferPointer { c in
+                    values.withUnsafeBufferPointer { v in
+                        if e.count <= 32 {
+                            // Few edges: count the edges below x without branches (vectorises).
+                            for x in v {
+                                var bin = 0
+                                for edge in e { bin &+= edge < x ? 1 : 0 }
+                                c[x.isNaN ? missingBin : bin] &+= 1
+                            }
+                        } else {
+                            for x in v { c[x.isNaN ? missingBin : lowerBound(e, x)] &+= 1 }
+                        }
+                    }
                 }
             }
             return counts
@@ -104,13 +116,6 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
             return counts
         }
     }
-}
-
-/// The non-missing values, sorted.
-func sortedPresent(_ values: [Double]) -> [Double] {
-    var out = values.filter { !$0.isNaN }
-    out.sort()
-    return out
 }
 
 /// Mean and population standard deviation (two-pass, for accuracy).

@@ -31,18 +31,13 @@ public struct DataTable: Sendable, Equatable {
             switch (columns[i], o) {
             case (.numeric(let a), .numeric(let b)):
                 merged.append(.numeric(a + b))
-            case (.categorical(let ca, let la), .categorical(let cb, let lb)):
-                var levels = la
-                var index = Dictionary(uniqueKeysWithValues: la.enumerated().map { ($1, Int32($0)) })
-                let remap: [Int32] = lb.map { level in
-                    if let i = index[level] { return i }
-                    levels.append(level)
-                    index[level] = Int32(levels.count - 1)
-                    return Int32(levels.count - 1)
-                }
-                merged.append(.categorical(codes: ca + cb.map { $0 < 0 ? -1 : remap[Int($0)] }, levels: levels))
-            default:
-                preconditionFailure("column \(name) changes kind")
+            case (.categorical, .categorical):
+                merged.append(columns[i].appending(o))
+            case (.numeric(let a), .categorical):
+                // One part of a file turned to text (CSVOptions.textFallback): all of it is text.
+                merged.append(Column.numeric(a).asText.appending(o))
+            case (.categorical, .numeric(let b)):
+                merged.append(columns[i].appending(Column.numeric(b).asText))
             }
         }
         return DataTable(names: names, columns: merged)
@@ -62,4 +57,38 @@ extension DataTable {
 
     /// An empty table with the same columns.
     public var emptyCopy: DataTable { rows([]) }
+}
+
+extension Column {
+    /// Numbers as text (their shortest form), missing kept missing.
+    var asText: Column {
+        guard case .numeric(let values) = self else { return self }
+        var index: [String: Int32] = [:]
+        var levels: [String] = []
+        let codes: [Int32] = values.map { x in
+            if x.isNaN { return -1 }
+            let t = formatNumber(x)
+            if let c = index[t] { return c }
+            levels.append(t)
+            index[t] = Int32(levels.count - 1)
+            return Int32(levels.count - 1)
+        }
+        return .categorical(codes: codes, levels: levels)
+    }
+
+    /// Two categorical columns one after the other, levels merged in order of first appearance.
+    func appending(_ other: Column) -> Column {
+        guard case .categorical(let ca, let la) = self, case .categorical(let cb, let lb) = other else {
+            preconditionFailure("categorical columns only")
+        }
+        var levels = la
+        var index = Dictionary(uniqueKeysWithValues: la.enumerated().map { ($1, Int32($0)) })
+        let remap: [Int32] = lb.map { level in
+            if let i = index[level] { return i }
+            levels.append(level)
+            index[level] = Int32(levels.count - 1)
+            return Int32(levels.count - 1)
+        }
+        return .categorical(codes: ca + cb.map { $0 < 0 ? -1 : remap[Int($0)] }, levels: levels)
+    }
 }

@@ -180,3 +180,22 @@ struct DriftDetectorTests {
         #expect(try! JSONDecoder().decode(ColumnProfile.self, from: json) == a)
     }
 }
+
+@Suite("Sorting columns")
+struct SortingTests {
+    @Test("the radix sort agrees with the standard sort, with negatives, zeros, infinities and missing values")
+    func radixSortAgrees() {
+        var state: UInt64 = 42
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state
+        }
+        var values: [Double] = (0..<50_000).map { _ in Double(Int64(bitPattern: next()) >> 20) / 1e6 }
+        values += [0, -0.0, .infinity, -.infinity, .nan, .nan, 1e-310, -1e-310, .greatestFiniteMagnitude]
+        values += (0..<5000).map { _ in Double(next() % 7) }  // ties
+        let expected = values.filter { !$0.isNaN }.sorted()
+        let sorted = sortedPresent(values)
+        #expect(sorted.count == expected.count)
+        #expect(zip(sorted, expected).allSatisfy { $0 == $1 })
+    }
+}

@@ -550,3 +550,59 @@ struct CSVTableTests {
         #expect(table.rowCount == 3)
     }
 }
+
+@Suite("CSV: large files and type fallback")
+struct CSVLargeFileTests {
+    /// A file large enough to be parsed in parallel chunks, with quoted newlines and commas.
+    func bigCSV(rows: Int) -> String {
+        var lines = ["id,x,note"]
+        for i in 0..<rows {
+            let note = i % 7 == 0 ? "\"multi\nline, \"\"quoted\"\"\"" : "n\(i % 13)"
+            lines.append("\(i),\(Double(i) / 4),\(note)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    @Test("a file parsed in parallel chunks equals the same rows parsed one by one")
+    func parallelChunksAgree() throws {
+        let text = bigCSV(rows: 300_000)
+        #expect(text.utf8.count > 4 << 20, "large enough to be cut into chunks")
+        let options = CSVOptions { $0 == "note" ? .categorical : .numeric }
+        let table = try CSVReader.parse(Array(text.utf8), file: "big.csv", options: options)
+        #expect(table.rowCount == 300_000)
+        guard case .numeric(let x)? = table.column("x"), case .categorical(let codes, let levels)? = table.column("note") else {
+            Issue.record("wrong kinds")
+            return
+        }
+        #expect(x.enumerated().allSatisfy { $0.element == Double($0.offset) / 4 })
+        for i in [0, 1, 7, 149_999, 150_000, 299_999] {
+            let expected = i % 7 == 0 ? "multi\nline, \"quoted\"" : "n\(i % 13)"
+            #expect(levels[Int(codes[i])] == expected, "row \(i)")
+        }
+    }
+
+    @Test("an error in a later chunk reports its true line number")
+    func errorLineInLaterChunk() throws {
+        var text = bigCSV(rows: 300_000)
+        text += "300000,oops,n1\n"
+        // Every 7th row spans two lines, so the last row starts at line 1 + 300000 + 42858 + 1.
+        let expectedLine = 1 + 300_000 + (300_000 + 6) / 7 + 1
+        let options = CSVOptions { $0 == "note" ? .categorical : .numeric }
+        #expect(throws: DataError(.badNumber, file: "big.csv", line: expectedLine, column: "x", "\"oops\" is not a number")) {
+            try CSVReader.parse(Array(text.utf8), file: "big.csv", options: options)
+        }
+    }
+
+    @Test("with textFallback a numeric column holding text becomes categorical, keeping earlier values as text")
+    func textFallback() throws {
+        var options = CSVOptions { _ in .numeric }
+        options.textFallback = true
+        let table = try CSVReader.parse(Array("a,b\n1,2\n1.5,x\n,3\n".utf8), file: "t.csv", options: options)
+        guard case .numeric(let a)? = table.column("a") else {
+            Issue.record("column a should stay numeric")
+            return
+        }
+        #expect(a[0] == 1 && a[1] == 1.5 && a[2].isNaN)
+        #expect(table.column("b") == .categorical(codes: [0, 1, 2], levels: ["2", "x", "3"]))
+    }
+}
