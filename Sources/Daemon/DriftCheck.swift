@@ -50,19 +50,26 @@ public struct DriftCheck {
         return (report, onlineRecord)
     }
 
-    /// `updater drift JOB`: the job's pending batches (or else its newest accepted batch) against the
-    /// production model, without training or recording anything.
-    public static func latest(job: JobConfig, registry: Registry) throws -> (report: DriftReport, batches: [BatchRecord]) {
+    /// `updater drift JOB`: the job's new data (pending batches and settled files in the incoming
+    /// directory that no run has read yet; else its newest accepted batch) against the production
+    /// model, without training or recording anything.
+    public static func latest(job: JobConfig, registry: Registry) throws -> (report: DriftReport, files: [String], version: Int) {
         guard let production = try ProductionModel.load(job: job.name, registry: registry) else {
             throw CycleError("\(job.name) has no model in production: there is no reference to compare with")
         }
-        var batches = try registry.pendingBatches(job: job.name)
-        if batches.isEmpty, let last = try registry.consumedBatches(job: job.name).last { batches = [last] }
-        guard !batches.isEmpty else { throw CycleError("\(job.name) has no batches to check") }
-        let schema = try DataSchema(job: job, production: production.model, newestBatch: batches.last?.storedPath)
-        let tables = try batches.map { try schema.load($0.storedPath, shownAs: $0.path) }
+        var files = try registry.pendingBatches(job: job.name).map { (stored: $0.storedPath, shown: $0.path) }
+        for path in try IncomingScanner.settledFiles(job) {
+            guard let stamp = Files.stamp(path),
+                try !registry.isKnownFile(job: job.name, path: path, size: stamp.size, mtimeNs: stamp.mtimeNs)
+            else { continue }
+            files.append((path, path))
+        }
+        if files.isEmpty, let last = try registry.consumedBatches(job: job.name).last { files = [(last.storedPath, last.path)] }
+        guard !files.isEmpty else { throw CycleError("\(job.name) has no data to check") }
+        let schema = try DataSchema(job: job, production: production.model, newestBatch: files.last?.stored)
+        let tables = try files.map { try schema.load($0.stored, shownAs: $0.shown) }
         let data = tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
         let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: data).report
-        return (report, batches)
+        return (report, files.map(\.shown), production.record.version)
     }
 }

@@ -12,24 +12,32 @@ struct IncomingScanner {
     let state: StateDirectory
     let log: Log
 
-    /// Registers every settled, unseen file; returns the number of new batches.
-    @discardableResult
-    func scan(_ job: JobConfig, now: Date = Date()) throws -> Int {
+    /// The `.csv` files in the job's incoming directory (not hidden), in name order, that have not
+    /// been modified for `data.settle_time`.
+    static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Log = .silent) throws -> [String] {
         let dir = job.data.incoming
         guard Files.isDirectory(dir) else { throw FileError(dir, "incoming directory does not exist") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
             !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".csv")
         }.sorted()
-        var added = 0
         let settleNs = Int64(job.data.settleSeconds * 1e9)
         let nowNs = Int64(now.timeIntervalSince1970 * 1e9)
-        for name in names {
-            let path = dir + "/" + name
-            guard let before = Files.stamp(path) else { continue }
-            if nowNs - before.mtimeNs < settleNs {
+        return names.map { dir + "/" + $0 }.filter { path in
+            guard let stamp = Files.stamp(path) else { return false }
+            if nowNs - stamp.mtimeNs < settleNs {
                 log(.debug, "\(job.name): \(path) is still changing; read later")
-                continue
+                return false
             }
+            return true
+        }
+    }
+
+    /// Registers every settled, unseen file; returns the number of new batches.
+    @discardableResult
+    func scan(_ job: JobConfig, now: Date = Date()) throws -> Int {
+        var added = 0
+        for path in try Self.settledFiles(job, now: now, log: log) {
+            guard let before = Files.stamp(path) else { continue }
             if try registry.isKnownFile(job: job.name, path: path, size: before.size, mtimeNs: before.mtimeNs) { continue }
             let bytes: [UInt8]
             do {

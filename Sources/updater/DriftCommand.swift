@@ -61,7 +61,7 @@ struct DriftCommand: ParsableCommand {
                 let result = try DriftCheck.latest(job: config, registry: registry)
                 report = result.report
                 if !output.json {
-                    print("\(name): \(result.batches.count) batch\(result.batches.count == 1 ? "" : "es") (\(result.batches.map(\.path).joined(separator: ", "))) against production")
+                    print("\(name): \(result.files.count) file\(result.files.count == 1 ? "" : "s") (\(result.files.joined(separator: ", "))) against production v\(result.version)")
                 }
             } catch {
                 throw fail("\(error)")
