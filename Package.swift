@@ -32,6 +32,7 @@ let package = Package(
             dependencies: [
                 "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
         .executableTarget(

@@ -1,6 +1,7 @@
 import Drift
 import Evaluation
 import Foundation
+import GRDB
 import JobFiles
 import Registry
 import Tabular
@@ -236,17 +237,10 @@ public struct UpdateCycle: Sendable {
         let decisionKind = decision.kind
         let onlineState = ctx.online
         try registry.write { db in
-            if let onlineState { try onlineState.save(db) }
+            try Self.markConsumed(db, consumedBatches, runID: runID, online: onlineState)
             var v = version
             try v.insert(db)
             for var g in gateRows { try g.insert(db) }
-            for (batch, rows) in consumedBatches {
-                var b = batch
-                b.status = .consumed
-                b.rowCount = rows
-                b.runID = runID
-                try b.update(db)
-            }
             if var run = try RunRecord.fetchOne(db, key: runID) {
                 run.candidateVersion = number
                 run.decision = decisionKind
@@ -386,15 +380,19 @@ public struct UpdateCycle: Sendable {
     /// Marks the accepted batches consumed, together with the online detectors' new state.
     func consume(_ accepted: [(batch: BatchRecord, table: DataTable)], runID: Int64, online: OnlineDetectorRecord?) throws {
         let batches = accepted.map { ($0.batch, $0.table.rowCount) }
-        try registry.write { db in
-            if let online { try online.save(db) }
-            for (batch, rows) in batches {
-                var b = batch
-                b.status = .consumed
-                b.rowCount = rows
-                b.runID = runID
-                try b.update(db)
-            }
+        try registry.write { db in try Self.markConsumed(db, batches, runID: runID, online: online) }
+    }
+
+    /// Inside a write transaction: batches consumed by `runID` with their row counts, and the
+    /// online detectors' state that includes their rows, so the two never disagree.
+    static func markConsumed(_ db: Database, _ batches: [(BatchRecord, Int)], runID: Int64, online: OnlineDetectorRecord?) throws {
+        if let online { try online.save(db) }
+        for (batch, rows) in batches {
+            var b = batch
+            b.status = .consumed
+            b.rowCount = rows
+            b.runID = runID
+            try b.update(db)
         }
     }
 

@@ -246,18 +246,10 @@ private struct Parser {
                         numeric[numericSlot[c]].append(value)
                     } catch let error as DataError where options.textFallback && error.code == .badNumber {
                         // From here on this column is text: earlier numbers become their text.
-                        let values = numeric[numericSlot[c]]
+                        guard case .categorical(let converted, let names_) = Column.numeric(numeric[numericSlot[c]]).asText
+                        else { preconditionFailure("asText is categorical") }
                         numeric[numericSlot[c]] = []
-                        var table: [String: Int32] = [:]
-                        var names_: [String] = []
-                        let converted: [Int32] = values.map { x in
-                            if x.isNaN { return -1 }
-                            let t = formatNumber(x)
-                            if let code = table[t] { return code }
-                            names_.append(t)
-                            table[t] = Int32(names_.count - 1)
-                            return Int32(names_.count - 1)
-                        }
+                        let table = Dictionary(uniqueKeysWithValues: names_.enumerated().map { ($1, Int32($0)) })
                         numericSlot[c] = -1
                         categoricalSlot[c] = codes.count
                         loaded[loadedIndex[c]] = (names[c], .categorical, codes.count)
