@@ -21,8 +21,10 @@ public struct DriftCheck {
         var online: [OnlineDetection] = []
         var onlineRecord: OnlineDetectorRecord? = nil
         var targets: [ColumnDrift] = []
-        if let label = production.reference.label, let column = data.column(label.name) {
-            targets.append(DriftDetector.column(label, column, policy: policy))
+        if let label = production.reference.label {
+            let (result, change) = DriftDetector.label(label, data.column(label.name), policy: policy)
+            targets.append(result)
+            if let change { changes.append(change) }
         }
         do {
             let labels = try production.model.labels.encode(data)

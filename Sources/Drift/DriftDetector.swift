@@ -147,6 +147,20 @@ public enum DriftDetector {
         }
     }
 
+    /// The label's drift result, and a schema change when the label has values the reference never
+    /// had (a new class) or is missing.
+    public static func label(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> (ColumnDrift, String?) {
+        let result = column(profile, current, policy: policy)
+        if result.status != .ok { return (result, "label \"\(profile.name)\": \(result.message ?? result.status.rawValue)") }
+        guard case .categorical(let codes, let levels)? = current else { return (result, nil) }
+        let known = Set(profile.categories)
+        var seen = Set<Int32>()
+        for c in codes where c >= 0 { seen.insert(c) }
+        let new = seen.map { levels[Int($0)] }.filter { !known.contains($0) }.sorted()
+        guard !new.isEmpty else { return (result, nil) }
+        return (result, "label \"\(profile.name)\" has new classes: \(new.prefix(5).map { "\"\($0)\"" }.joined(separator: ", "))")
+    }
+
     /// Concept drift from accuracy: the production model's accuracy on `currentRows` new labelled
     /// rows against its accuracy on `referenceRows` evaluation rows when it was evaluated. Drift when
     /// it fell by at least `minDrop` and a one-sided two-proportion z-test gives p ≤ `alpha`.

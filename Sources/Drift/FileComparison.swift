@@ -35,13 +35,12 @@ public enum FileComparison {
         let compared = DriftDetector.compare(
             reference: profiles.columns, current: featureTable, policy: policy, reportAddedColumns: true)
         var targets: [ColumnDrift] = []
+        var schemaChanges = compared.schemaChanges
         if let labelProfile = profiles.label {
-            if let column = currentTable.column(labelProfile.name) {
-                targets.append(DriftDetector.column(labelProfile, column, policy: policy))
-            } else {
-                targets.append(DriftDetector.column(labelProfile, nil, policy: policy))
-            }
+            let (result, change) = DriftDetector.label(labelProfile, currentTable.column(labelProfile.name), policy: policy)
+            targets.append(result)
+            if let change { schemaChanges.append(change) }
         }
-        return DriftReport(columns: compared.columns, targets: targets, schemaChanges: compared.schemaChanges, policy: policy)
+        return DriftReport(columns: compared.columns, targets: targets, schemaChanges: schemaChanges, policy: policy)
     }
 }

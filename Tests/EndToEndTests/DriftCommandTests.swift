@@ -44,6 +44,20 @@ struct DriftCommandTests {
         #expect(rows.first?.hasPrefix("x") == true)
     }
 
+    @Test("a label with a class the reference never had is a schema change")
+    func labelNewClass() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 300, seed: 1), to: "ref.csv")
+        let current = Synthetic.csv(rows: 300, seed: 2).replacingOccurrences(of: ",yes\n", with: ",maybe\n")
+        try ws.write(current, to: "cur.csv")
+        let r = try ws.run(
+            ["drift", "--reference", ws.root + "/ref.csv", "--current", ws.root + "/cur.csv", "--categorical", "colour",
+             "--label", "y", "--exclude", "id", "--json"], global: false)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(report["schema_changes"] as? [String] == ["label \"y\" has new classes: \"maybe\""])
+        #expect(report["severity"] as? String == "severe")
+    }
+
     @Test("small files use p-value tests and a correction can be chosen")
     func smallFilesUsePValues() throws {
         let ws = try Workspace()
