@@ -19,10 +19,12 @@ test: deps
 	$(SWIFT) test --skip-build
 
 # Benchmarks print their figures and the ratio against their peer; they need Python with numpy,
-# scipy and pandas (pip install numpy scipy pandas) for data generation and the peer.
+# scipy, pandas and scikit-learn (pip install numpy scipy pandas scikit-learn) for data generation
+# and the peers.
 bench: deps
 	$(SWIFT) build -c release
 	python3 Benchmarks/drift_bench.py
+	python3 Benchmarks/training_bench.py
 
 clean:
 	rm -rf .build .updater .updater-demo

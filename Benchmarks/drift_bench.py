@@ -21,7 +21,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# Some machines here set OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a
+# current numpy, so the peer runs without them (this process only; tests and CI keep them).
+os.environ.pop("OPENBLAS_CORETYPE", None)
+os.environ.pop("OPENBLAS_L2_SIZE", None)
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".build-bench"

@@ -44,18 +44,29 @@ public struct LabelEncoding: Sendable, Codable, Equatable {
     /// is neither class, naming the row (1-based data row).
     public func encode(_ table: DataTable) throws -> [Bool] {
         guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
+        guard case .categorical(let codes, let levels) = col else {
+            return try (0..<table.rowCount).map { try value(col.string(at: $0), row: $0) }
+        }
+        // Decide once per level, then per row by code.
+        let decided = try levels.map { level -> Bool? in
+            level == positive ? true : level == negative ? false : nil
+        }
         var out = [Bool](repeating: false, count: table.rowCount)
-        for row in 0..<table.rowCount {
-            guard let v = col.string(at: row) else {
-                throw TrainingError("label \"\(column)\" is missing in data row \(row + 1)")
+        for (row, code) in codes.enumerated() {
+            guard code >= 0, let v = decided[Int(code)] else {
+                out[row] = try value(code < 0 ? nil : levels[Int(code)], row: row)
+                continue
             }
-            if v == positive {
-                out[row] = true
-            } else if v != negative {
-                throw TrainingError(
-                    "label \"\(column)\" has the new value \"\(v)\" in data row \(row + 1) (the model knows \"\(negative)\" and \"\(positive)\")")
-            }
+            out[row] = v
         }
         return out
+    }
+
+    private func value(_ v: String?, row: Int) throws -> Bool {
+        guard let v else { throw TrainingError("label \"\(column)\" is missing in data row \(row + 1)") }
+        if v == positive { return true }
+        if v == negative { return false }
+        throw TrainingError(
+            "label \"\(column)\" has the new value \"\(v)\" in data row \(row + 1) (the model knows \"\(negative)\" and \"\(positive)\")")
     }
 }

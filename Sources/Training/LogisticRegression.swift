@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Tabular
 
@@ -79,24 +80,30 @@ public enum LogisticRegressionTrainer {
         let center = prior?.coefficients ?? [Double](repeating: 0, count: d)
         let start = (prior?.coefficients ?? center) + [prior?.intercept ?? 0]
         let l2 = options.l2
+        // The loss and gradient over all rows, split into one block of rows per core; each block
+        // sums into its own preallocated buffer, so the hot loop allocates nothing.
+        let blocks = min(max(1, ProcessInfo.processInfo.activeProcessorCount), max(1, n / 20_000))
+        var partialGradients = [Double](repeating: 0, count: blocks * (d + 1))
+        var partialLosses = [Double](repeating: 0, count: blocks)
+        let yValues = y.map { $0 ? 1.0 : 0.0 }
         let objective: ([Double], inout [Double]) -> Double = { w, grad in
-            for j in 0...d { grad[j] = 0 }
-            var loss = 0.0
             x.withUnsafeBufferPointer { xs in
                 w.withUnsafeBufferPointer { ws in
-                    grad.withUnsafeMutableBufferPointer { gs in
-                        for r in 0..<n {
-                            let row = r * d
-                            var z = ws[d]
-                            for j in 0..<d { z += ws[j] * xs[row + j] }
-                            // log(1 + e^z) − y·z, computed without overflow.
-                            loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - (y[r] ? z : 0)
-                            let residual = sigmoid(z) - (y[r] ? 1 : 0)
-                            for j in 0..<d { gs[j] += residual * xs[row + j] }
-                            gs[d] += residual
+                    yValues.withUnsafeBufferPointer { ys in
+                        partialGradients.withUnsafeMutableBufferPointer { pg in
+                            partialLosses.withUnsafeMutableBufferPointer { pl in
+                                let shared = LogisticBlocks(x: xs, w: ws, y: ys, gradients: pg, losses: pl, n: n, d: d, blocks: blocks)
+                                DispatchQueue.concurrentPerform(iterations: blocks) { b in shared.run(block: b) }
+                            }
                         }
                     }
                 }
+            }
+            var loss = 0.0
+            for j in 0...d { grad[j] = 0 }
+            for b in 0..<blocks {
+                loss += partialLosses[b]
+                for j in 0...d { grad[j] += partialGradients[b * (d + 1) + j] }
             }
             for j in 0..<d {
                 let delta = w[j] - center[j]
@@ -110,6 +117,41 @@ public enum LogisticRegressionTrainer {
         let model = LogisticModel(
             preprocessor: preprocessor, labels: labels, coefficients: Array(result.x[0..<d]), intercept: result.x[d])
         return Outcome(model: model, iterations: result.iterations, converged: result.converged, objective: result.value)
+    }
+}
+
+/// One evaluation's shared inputs and per-block outputs. Each worker reads the shared buffers and
+/// writes only its own block's slots, and the caller reads them after all have finished, which is
+/// what makes the `@unchecked Sendable` safe.
+struct LogisticBlocks: @unchecked Sendable {
+    let x: UnsafeBufferPointer<Double>
+    let w: UnsafeBufferPointer<Double>
+    let y: UnsafeBufferPointer<Double>
+    let gradients: UnsafeMutableBufferPointer<Double>
+    let losses: UnsafeMutableBufferPointer<Double>
+    let n: Int, d: Int, blocks: Int
+
+    func run(block b: Int) {
+        let lower = n * b / blocks, upper = n * (b + 1) / blocks
+        let g = gradients.baseAddress! + b * (d + 1)
+        for j in 0...d { g[j] = 0 }
+        let bias = w[d]
+        var loss = 0.0
+        var gBias = 0.0
+        for r in lower..<upper {
+            let row = x.baseAddress! + r * d
+            var z = bias
+            for j in 0..<d { z += w[j] * row[j] }
+            // log(1 + e^z) − y·z and σ(z) from one exponential, without overflow.
+            let e = exp(-abs(z))
+            loss += max(z, 0) + log1p(e) - y[r] * z
+            let p = z >= 0 ? 1 / (1 + e) : e / (1 + e)
+            let residual = p - y[r]
+            for j in 0..<d { g[j] += residual * row[j] }
+            gBias += residual
+        }
+        g[d] = gBias
+        losses[b] = loss
     }
 }
 

@@ -36,17 +36,18 @@ public struct Preprocessor: Sendable, Codable, Equatable {
             guard let column = table.column(name) else { throw TrainingError("feature column \"\(name)\" is missing") }
             switch column {
             case .numeric(let values):
-                var n = 0.0, mean = 0.0, m2 = 0.0
+                // Two passes (sum, then squared deviations): exact enough and vectorisable.
+                var n = 0, sum = 0.0
                 for x in values where !x.isNaN {
                     n += 1
-                    let d = x - mean
-                    mean += d / n
-                    m2 += d * (x - mean)
+                    sum += x
                 }
-                let std = n > 0 ? (m2 / n).squareRoot() : 0
+                let mean = n > 0 ? sum / Double(n) : 0
+                var squares = 0.0
+                for x in values where !x.isNaN { squares += (x - mean) * (x - mean) }
+                let std = n > 0 ? (squares / Double(n)).squareRoot() : 0
                 numeric.append(Numeric(
-                    name: name, mean: n > 0 ? mean : 0, scale: std > 1e-12 ? std : 1,
-                    missingIndicator: n < Double(values.count)))
+                    name: name, mean: mean, scale: std > 1e-12 ? std : 1, missingIndicator: n < values.count))
             case .categorical(let codes, let levels):
                 var seen = [Bool](repeating: false, count: levels.count)
                 for c in codes where c >= 0 { seen[Int(c)] = true }

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Daemon
+import Foundation
+import Tabular
+import Training
+
+struct PredictCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Score a CSV file with a job's production model, one of its versions, or an artifact file.",
+        discussion: """
+            Writes a CSV with a `score` column (the probability of the positive class), one row per input row, in order; --keep copies input columns in front of it. The input needs the model's feature columns; others are ignored. A missing value is imputed as in training; a category never seen in training goes to the unseen bucket.
+
+            Example:
+              updater predict churn --input today.csv --keep customer_id --output scores.csv
+              updater predict churn --version 2 --input today.csv
+              updater predict /tmp/m/model.updater --input today.csv
+            """)
+
+    @Argument(help: "A job name, or the path of an artifact file.") var model: String
+    @Option(name: .long, help: "The CSV file to score.") var input: String
+    @Option(name: .long, help: "Write here instead of standard output.") var output: String?
+    @Option(name: .long, help: "With a job: the version to use (default: the one in production).") var version: Int?
+    @Option(name: .long, help: "Comma-separated input columns to copy into the output.") var keep: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        do {
+            let artifact = try resolveArtifact()
+            let model = try ModelArtifact.decode(artifact)
+            let kept = (keep ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let kinds = Dictionary(uniqueKeysWithValues: model.preprocessor.numeric.map { ($0.name, ColumnKind.numeric) }
+                + model.preprocessor.categorical.map { ($0.name, ColumnKind.categorical) })
+            let table = try CSVReader.read(file: input, options: CSVOptions(required: model.features + kept) { name in
+                kinds[name] ?? (kept.contains(name) ? .categorical : nil)
+            })
+            let scores = try model.predictProbabilities(table)
+            var out = (kept.map(csvField) + ["score"]).joined(separator: ",") + "\n"
+            for r in 0..<table.rowCount {
+                let cells = kept.map { csvField(table.column($0)?.string(at: r) ?? "") } + [String(scores[r])]
+                out += cells.joined(separator: ",") + "\n"
+            }
+            if let output {
+                try Files.writeAtomically(Array(out.utf8), to: output)
+            } else {
+                FileHandle.standardOutput.write(Data(out.utf8))
+            }
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+
+    /// The artifact bytes: a file path, or a job's production (or --version) artifact, verified.
+    func resolveArtifact() throws -> [UInt8] {
+        if model.contains("/") || model.hasSuffix(".updater") || model.hasSuffix(".model") {
+            return try Files.read(model)
+        }
+        let name = try checkedJobName(model)
+        let registry = try common.state.openExistingRegistry()
+        guard let job = try registry.job(name) else { throw ValidationError("unknown job \"\(name)\"") }
+        guard let number = version ?? job.productionVersion else { throw ValidationError("\(name) has no model in production") }
+        guard let record = try registry.version(name, number) else { throw ValidationError("\(name) has no version \(number)") }
+        return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
+    }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+func csvField(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
