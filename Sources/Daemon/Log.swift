@@ -38,6 +38,25 @@ public struct Log: Sendable {
         }
     }
 
+    /// This log, with every line also appended to the file at `path` (a run's log file).
+    public func teeing(to path: String) -> Log {
+        let original = sink
+        return Log(minimum: minimum, journald: journald) { line in
+            original(line)
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+            guard fd >= 0 else { return }
+            var bytes = Array(line.utf8)
+            _ = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }
+    }
+
+    init(minimum: Level, journald: Bool, sink: @escaping @Sendable (String) -> Void) {
+        self.minimum = minimum
+        self.journald = journald
+        self.sink = sink
+    }
+
     /// A log that drops everything.
     public static var silent: Log { Log(minimum: .error, sink: { _ in }) }
 

@@ -1,44 +1,60 @@
+import Dispatch
 import Foundation
 import JobFiles
 import Registry
 import Synchronization
+import Tabular
 
-/// `updater run`: checks each job on its interval (and at once when `updater trigger` asked),
-/// one cycle at a time, until SIGTERM or SIGINT. A failing job never stops the others.
+/// `updater run`: checks each job on its interval (and at once when `updater trigger` asked).
+/// Jobs run side by side, one cycle per job at a time (a run that comes due while the job's
+/// previous one is still going is coalesced into the next check); their trainings share the
+/// training engine's limit. SIGTERM or SIGINT stop scheduling, stop the trainings in progress (their
+/// runs are marked interrupted and retried after a restart) and wait for the cycles to end.
 public final class RunLoop: Sendable {
     let cycle: UpdateCycle
     let jobs: [JobConfig]
     let stopRequested = Atomic<Bool>(false)
+    private let running = Mutex<Set<String>>([])
 
     public init(cycle: UpdateCycle, jobs: [JobConfig]) {
         self.cycle = cycle
         self.jobs = jobs
     }
 
-    /// Runs one cycle of every job.
+    /// Runs one cycle of every job, side by side, and returns when all are done.
     @discardableResult
     public func runOnce() -> [CycleOutcome] {
-        jobs.map { cycle.run($0) }
+        parallelMap(jobs) { [cycle] job in cycle.run(job) }
     }
 
-    public func stop() { stopRequested.store(true, ordering: .relaxed) }
+    public func stop() {
+        stopRequested.store(true, ordering: .relaxed)
+        cycle.engine.shutdown()
+    }
 
-    /// Runs until ``stop()``; returns after the cycle in progress finishes.
+    /// Runs until ``stop()``; returns once the cycles in progress have ended.
     public func run() {
         var due: [String: Date] = [:]
         let log = cycle.log
-        log(.info, "watching \(jobs.count) job\(jobs.count == 1 ? "" : "s"): \(jobs.map(\.name).joined(separator: ", "))")
+        let group = DispatchGroup()
+        log(.info, "watching \(jobs.count) job\(jobs.count == 1 ? "" : "s"): \(jobs.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
         while !stopRequested.load(ordering: .relaxed) {
             let now = Date()
             for job in jobs where !stopRequested.load(ordering: .relaxed) {
                 let requested = (try? cycle.registry.pendingRequests(job: job.name).isEmpty == false) ?? false
-                if requested || now >= due[job.name, default: .distantPast] {
+                guard requested || now >= due[job.name, default: .distantPast] else { continue }
+                let started = running.withLock { $0.insert(job.name).inserted }
+                guard started else { continue }  // still running: coalesced
+                due[job.name] = now.addingTimeInterval(job.schedule.interval)
+                DispatchQueue.global().async(group: group) { [self] in
                     cycle.run(job)
-                    due[job.name] = Date().addingTimeInterval(job.schedule.interval)
+                    self.running.withLock { _ = $0.remove(job.name) }
                 }
             }
             for _ in 0..<10 where !stopRequested.load(ordering: .relaxed) { usleep(100_000) }
         }
-        log(.info, "stopping")
+        log(.info, "stopping: waiting for \(running.withLock { $0.count }) run(s) in progress")
+        group.wait()
+        log(.info, "stopped")
     }
 }

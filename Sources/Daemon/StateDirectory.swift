@@ -8,6 +8,7 @@ import Registry
 /// STATE/batches/JOB/SHA256.csv     a copy of every registered batch, by content
 /// STATE/lock                       held by the `updater run` using this directory
 /// STATE/models/JOB/vN.model        every model version's artifact
+/// STATE/runs/JOB/RUN/run.log        each run's log
 /// ```
 public struct StateDirectory: Sendable {
     public let path: String
@@ -34,6 +35,9 @@ public struct StateDirectory: Sendable {
     public func batchPath(job: String, sha256: String) -> String { "\(path)/batches/\(job)/\(sha256).csv" }
 
     public func artifactPath(job: String, version: Int) -> String { "\(path)/models/\(job)/v\(version).model" }
+
+    /// A run's own directory: its log file, and an external trainer's spec, data and outputs.
+    public func runDirectory(job: String, run: Int64) -> String { "\(path)/runs/\(job)/\(run)" }
 
     /// Creates the directory if needed and opens the registry.
     public func openRegistry() throws -> Registry {

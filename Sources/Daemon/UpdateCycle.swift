@@ -36,14 +36,17 @@ public struct CycleOutcome: Sendable, Equatable {
 public struct UpdateCycle: Sendable {
     public let registry: Registry
     public let state: StateDirectory
-    public let log: Log
+    public var log: Log
+    /// The training engine every job of this daemon trains through.
+    public let engine: TrainingEngine
     /// Who promotions are attributed to in the production history.
     public var actor = "updater"
 
-    public init(registry: Registry, state: StateDirectory, log: Log) {
+    public init(registry: Registry, state: StateDirectory, log: Log, engine: TrainingEngine = TrainingEngine()) {
         self.registry = registry
         self.state = state
         self.log = log
+        self.engine = engine
     }
 
     public func run(_ job: JobConfig, now: Date = Date()) -> CycleOutcome {
@@ -59,15 +62,22 @@ public struct UpdateCycle: Sendable {
             let full = requests.contains(where: \.full)
             let trigger = requests.isEmpty ? "new_data" : (full ? "manual_full" : "manual")
             let runID = try startRun(job, trigger: trigger, requests: requests, now: now)
-            log(.info, "\(job.name): run \(runID) started (\(trigger), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
+            // Everything this run logs also goes to its own log file, shown by `updater runs --run N`.
+            var scoped = self
+            let logPath = state.runDirectory(job: job.name, run: runID) + "/run.log"
+            try Files.makeDirectories(Files.directory(of: logPath))
+            scoped.log = log.teeing(to: logPath)
+            try registry.write { db in try db.execute(sql: "UPDATE run SET log_path = ? WHERE id = ?", arguments: [logPath, runID]) }
+            scoped.log(.info, "\(job.name): run \(runID) started (\(trigger), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
             var context = RunContext(job: job, runID: runID, trigger: trigger, forceFull: full, pending: pending)
             do {
-                let outcome = try execute(&context)
-                return outcome
+                return try scoped.execute(&context)
             } catch {
                 let message = "\(error)"
-                try? finishRun(runID, state: .failed, decision: context.decision, reason: context.reason, drift: context.drift, error: message)
-                log(.error, "\(job.name): run \(runID) failed: \(message)")
+                // Stopped by a shutdown: the run is interrupted and its batches are retried after a restart.
+                let state: RunRecord.State = engine.isShuttingDown ? .interrupted : .failed
+                try? finishRun(runID, state: state, decision: context.decision, reason: context.reason, drift: context.drift, error: message)
+                scoped.log(.error, "\(job.name): run \(runID) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
                 return CycleOutcome(job: job.name, kind: .failed, runID: runID, version: nil, message: message)
             }
         } catch {
@@ -142,56 +152,101 @@ public struct UpdateCycle: Sendable {
                 message: decision.reason)
         }
 
-        // 5. Assemble the training rows.
+        // 5. The rows every candidate is judged on: held-out rows of the new batches; without new
+        // batches (a manual retrain), those of the newest earlier batches; or the holdout file.
         let older = try olderWindow(job, schema: schema)
-        let newTrainTable = newTrain.isEmpty ? nil : newTrain.dropFirst().reduce(newTrain[0]) { $0.appending($1) }
-        var sources = (older.batches + accepted.map(\.batch.sha256)).map { "\($0):train" }
-        var trainTable: DataTable
-        let incremental = decision.kind == "incremental"
-        if incremental, let parent = production {
-            let k = Int((job.training.replayFraction * Double(parent.record.trainingRows)).rounded())
-            let replayRows = sampleIndexes(older.train?.rowCount ?? 0, k, seed: job.training.seed ^ UInt64(ctx.runID))
-            let replay = older.train?.rows(replayRows)
-            sources.append("replay:\(replayRows.count):seed:\(job.training.seed ^ UInt64(ctx.runID))")
-            guard let base = newTrainTable ?? replay else { throw CycleError("no training rows") }
-            trainTable = newTrainTable != nil && replay != nil ? base.appending(replay!) : base
-        } else {
-            let parts = [older.train, newTrainTable].compactMap { $0 }
-            guard let first = parts.first else { throw CycleError("no training rows: no accepted batches yet") }
-            trainTable = parts.dropFirst().reduce(first) { $0.appending($1) }
-            if trainTable.rowCount > job.training.windowRows {
-                trainTable = trainTable.rows(Array((trainTable.rowCount - job.training.windowRows)..<trainTable.rowCount))
-                sources.append("tail:\(job.training.windowRows)")
-            }
-        }
-        let fingerprint = Files.sha256(sources.joined(separator: "\n"))
-
-        // 6. Train.
-        let options = LogisticRegressionTrainer.Options(l2: job.training.l2, maxIterations: job.training.maxIterations)
-        let started = Date()
-        let outcome: LogisticRegressionTrainer.Outcome
-        if incremental, let parent = production {
-            outcome = try LogisticRegressionTrainer.update(parent.model, on: trainTable, options: options)
-        } else {
-            let labels = try LabelEncoding.infer(from: trainTable, column: job.data.label, positive: job.data.positiveLabel)
-            outcome = try LogisticRegressionTrainer.fit(trainTable, features: schema.features, labels: labels, options: options)
-        }
-        log(.info, "\(job.name): run \(ctx.runID): trained on \(trainTable.rowCount) rows in \(String(format: "%.2f", Date().timeIntervalSince(started)))s (\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged"))")
-
-        // 7. Evaluate the candidate and production on the same rows.
-        // Held-out rows of the new batches; without new batches (a manual retrain), those of the newest
-        // earlier batches. Held-out rows are never trained on.
         let evalTable: DataTable
         switch job.data.holdout {
         case .file(let path): evalTable = try schema.load(path, shownAs: path)
         case .fraction:
             let parts = newEval.isEmpty ? older.eval : newEval
-            evalTable = parts.first.map { first in parts.dropFirst().reduce(first) { $0.appending($1) } } ?? trainTable.emptyCopy
+            guard let first = parts.first ?? newTrain.first?.emptyCopy ?? older.train?.emptyCopy else {
+                throw CycleError("no training rows: no accepted batches yet")
+            }
+            evalTable = parts.dropFirst().reduce(first) { $0.appending($1) }
         }
+        let inputs = CandidateInputs(
+            production: production, schema: schema, older: older, newTrain: concatenated(newTrain),
+            newBatches: accepted.map(\.batch.sha256), evalTable: evalTable)
+
+        // 6–9. Train, evaluate, gate and record a candidate; an incremental candidate that fails the
+        // gate is followed by a full retrain in the same run.
+        var incremental = decision.kind == "incremental"
+        var candidate = try makeCandidate(incremental: incremental, inputs, &ctx, consuming: accepted)
+        if !candidate.passed && incremental {
+            incremental = false
+            ctx.decision = "full"
+            ctx.reason = (ctx.reason ?? "") + "; incremental v\(candidate.version) failed the gate → full retrain"
+            log(.info, "\(job.name): run \(ctx.runID): incremental v\(candidate.version) failed the gate → full retrain")
+            candidate = try makeCandidate(incremental: false, inputs, &ctx, consuming: [])
+        }
+
+        // 10. Promote or reject.
+        let number = candidate.version
+        guard candidate.passed else {
+            try finishRun(ctx.runID, state: .rejected, decision: ctx.decision, reason: ctx.reason, drift: ctx.drift, error: "gate failed: \(candidate.failures)")
+            return CycleOutcome(job: job.name, kind: .rejected, runID: ctx.runID, version: number, message: "v\(number) rejected by the gate: \(candidate.failures)")
+        }
+        let from = production?.record.version
+        let deployPath = job.deploy.path
+        let stored = try registry.version(job.name, number)!
+        _ = try registry.moveProduction(
+            job: job.name, to: number, action: .promote, actor: actor,
+            reason: "\(ctx.decision ?? "full") run \(ctx.runID): gate passed", runID: ctx.runID, expectedFrom: .some(from)
+        ) { try Publisher.publish(stored, to: deployPath) }
+        try finishRun(ctx.runID, state: .succeeded, decision: ctx.decision, reason: ctx.reason, drift: ctx.drift, error: nil)
+        let change = from.map { "v\($0) → v\(number)" } ?? "v\(number)"
+        log(.info, "\(job.name): run \(ctx.runID): promoted \(change) to \(deployPath)")
+        return CycleOutcome(job: job.name, kind: .promoted, runID: ctx.runID, version: number, message: "promoted \(change)")
+    }
+
+    /// What every candidate of a run is built from and judged on.
+    struct CandidateInputs {
+        var production: ProductionModel?
+        var schema: DataSchema
+        var older: (train: DataTable?, eval: [DataTable], batches: [String])
+        var newTrain: DataTable?
+        var newBatches: [String]
+        var evalTable: DataTable
+    }
+
+    struct Candidate {
+        var version: Int
+        var passed: Bool
+        var failures: String
+    }
+
+    /// Trains one candidate through the engine, evaluates it and production on the same rows, gates it
+    /// and records it (artifact first, so a record always points at a complete file). The first
+    /// candidate of a run also consumes the run's batches, in the same transaction.
+    func makeCandidate(
+        incremental: Bool, _ inputs: CandidateInputs, _ ctx: inout RunContext,
+        consuming accepted: [(batch: BatchRecord, table: DataTable)]
+    ) throws -> Candidate {
+        let job = ctx.job
+        let production = inputs.production
+        let training = try trainingTable(incremental: incremental, inputs, job: job, runID: ctx.runID)
+        let trainTable = training.table
+
+        // Train.
+        let seed = job.training.seed
+        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
+            let options = LogisticRegressionTrainer.Options(
+                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop)
+            if incremental, let parent = production {
+                return try LogisticRegressionTrainer.update(parent.model, on: trainTable, options: options)
+            }
+            let labels = try LabelEncoding.infer(from: trainTable, column: job.data.label, positive: job.data.positiveLabel)
+            return try LogisticRegressionTrainer.fit(trainTable, features: inputs.schema.features, labels: labels, options: options)
+        }
+        log(.info, "\(job.name): run \(ctx.runID): trained \(incremental ? "incrementally" : "from scratch") on \(trainTable.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged"), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
+
+        // Evaluate the candidate and production on the same rows.
+        let evalTable = inputs.evalTable
         let candidate = outcome.model
-        let evalLabels = try candidate.labels.encode(evalTable)
+        let candidateScores = try candidate.predictProbabilities(evalTable)
         let candidateMetrics = BinaryMetrics(
-            labels: evalLabels, scores: try candidate.predictProbabilities(evalTable), threshold: job.gate.threshold)
+            labels: try candidate.labels.encode(evalTable), scores: candidateScores, threshold: job.gate.threshold)
         var baselineMetrics: BinaryMetrics? = nil
         var baselineProblem: String? = nil
         if let production {
@@ -205,37 +260,37 @@ public struct UpdateCycle: Sendable {
             }
         }
 
-        // 8. Gate.
+        // Gate.
         let baseline: Gate.Baseline =
             if let baselineMetrics { .production(baselineMetrics) } else if let baselineProblem { .unavailable(baselineProblem) } else { .none }
         let results = Gate.evaluate(job.gate.rules, candidate: candidateMetrics, baseline: baseline, minRows: job.gate.minRows)
         let passed = results.allSatisfy(\.passed)
 
-        // 9. Record the version (artifact first, so a record always points at a complete file).
+        // Record.
         let number = try nextVersion(job.name)
         let parent = incremental ? production?.record : nil
         let artifact = try ModelArtifact.encode(candidate, metadata: [
             "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
-            "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": fingerprint,
+            "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": training.window,
             "job_file_sha256": job.fileHash,
         ])
         let artifactPath = state.artifactPath(job: job.name, version: number)
         try Files.writeAtomically(artifact, to: artifactPath)
         let reference = ReferenceProfile(
-            table: trainTable, features: schema.features, label: job.data.label,
-            scores: try candidate.predictProbabilities(evalTable), policy: job.drift.policy, seed: job.training.seed)
+            table: trainTable, features: inputs.schema.features, label: job.data.label, scores: candidateScores,
+            policy: job.drift.policy, seed: seed)
         let version = VersionRecord(
             id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
-            trainingRows: trainTable.rowCount, dataFingerprint: fingerprint, jobFileHash: job.fileHash,
+            trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
             metrics: json(candidateMetrics), baselineMetrics: baselineMetrics.map { json($0) },
             artifactPath: artifactPath, artifactSHA256: Files.sha256(artifact), reference: json(reference),
             status: passed ? .passed : .rejected, createdAt: Date())
         let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
         let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
         let runID = ctx.runID
-        let decisionKind = decision.kind
-        let onlineState = ctx.online
+        let decisionKind = incremental ? "incremental" : "full"
+        let onlineState = accepted.isEmpty ? nil : ctx.online
         try registry.write { db in
             try Self.markConsumed(db, consumedBatches, runID: runID, online: onlineState)
             var v = version
@@ -244,30 +299,50 @@ public struct UpdateCycle: Sendable {
             if var run = try RunRecord.fetchOne(db, key: runID) {
                 run.candidateVersion = number
                 run.decision = decisionKind
+                run.seed = Int64(bitPattern: seed)
+                run.trainingRows = trainTable.rowCount
+                run.windowFingerprint = training.window
+                run.replayFingerprint = training.replay
+                run.wallSeconds = usage.wallSeconds
+                run.cpuSeconds = usage.cpuSeconds
+                run.peakMemoryBytes = usage.peakMemoryBytes
                 try run.update(db)
             }
         }
-        let summary = results.map { "\($0.metric): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }
-            .joined(separator: "; ")
+        let summary = results.map { "\($0.metric): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }.joined(separator: "; ")
         log(.info, "\(job.name): run \(ctx.runID): v\(number) gate \(passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
+        let failures = results.filter { !$0.passed }.map { "\($0.metric): \($0.reason)" }.joined(separator: "; ")
+        return Candidate(version: number, passed: passed, failures: failures)
+    }
 
-        // 10. Promote or reject.
-        guard passed else {
-            let failed = results.filter { !$0.passed }.map { "\($0.metric): \($0.reason)" }.joined(separator: "; ")
-            try finishRun(ctx.runID, state: .rejected, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: "gate failed: \(failed)")
-            return CycleOutcome(job: job.name, kind: .rejected, runID: ctx.runID, version: number, message: "v\(number) rejected by the gate: \(failed)")
+    /// The rows a candidate trains on, with fingerprints of exactly which: a full training takes the
+    /// newest `training.window_rows` training rows of every batch in the window; an incremental one
+    /// the new batches' training rows plus a replay sample of the older window (`replay_fraction` of
+    /// the parent's training rows, drawn with the seed and the run).
+    func trainingTable(incremental: Bool, _ inputs: CandidateInputs, job: JobConfig, runID: Int64) throws
+        -> (table: DataTable, window: String, replay: String?)
+    {
+        let t = job.training
+        var sources = (inputs.older.batches + inputs.newBatches).map { "\($0):train" }
+        if incremental, let parent = inputs.production {
+            let k = Int((t.replayFraction * Double(parent.record.trainingRows)).rounded())
+            let replaySeed = t.seed ^ UInt64(runID)
+            let replayRows = sampleIndexes(inputs.older.train?.rowCount ?? 0, k, seed: replaySeed)
+            let replay = inputs.older.train.map { $0.rows(replayRows) }
+            let replayFingerprint = Files.sha256((inputs.older.batches.map { "\($0):train" } + ["replay:\(replayRows.count):seed:\(replaySeed)"]).joined(separator: "\n"))
+            let parts = [inputs.newTrain, replay].compactMap { $0 }
+            guard let first = parts.first else { throw CycleError("no training rows") }
+            let table = parts.dropFirst().reduce(first) { $0.appending($1) }
+            return (table, Files.sha256(inputs.newBatches.map { "\($0):train" }.joined(separator: "\n")), replayFingerprint)
         }
-        let from = production?.record.version
-        let deployPath = job.deploy.path
-        let stored = try registry.version(job.name, number)!
-        _ = try registry.moveProduction(
-            job: job.name, to: number, action: .promote, actor: actor,
-            reason: "\(decision.kind) run \(ctx.runID): gate passed", runID: ctx.runID, expectedFrom: .some(from)
-        ) { try Publisher.publish(stored, to: deployPath) }
-        try finishRun(ctx.runID, state: .succeeded, decision: decision.kind, reason: decision.reason, drift: ctx.drift, error: nil)
-        let change = from.map { "v\($0) → v\(number)" } ?? "v\(number)"
-        log(.info, "\(job.name): run \(ctx.runID): promoted \(change) to \(deployPath)")
-        return CycleOutcome(job: job.name, kind: .promoted, runID: ctx.runID, version: number, message: "promoted \(change)")
+        let parts = [inputs.older.train, inputs.newTrain].compactMap { $0 }
+        guard let first = parts.first else { throw CycleError("no training rows: no accepted batches yet") }
+        var table = parts.dropFirst().reduce(first) { $0.appending($1) }
+        if table.rowCount > t.windowRows {
+            table = table.rows(Array((table.rowCount - t.windowRows)..<table.rowCount))
+            sources.append("tail:\(t.windowRows)")
+        }
+        return (table, Files.sha256(sources.joined(separator: "\n")), nil)
     }
 
     struct Decision {
@@ -305,7 +380,9 @@ public struct UpdateCycle: Sendable {
         var eval: [DataTable] = []
         var hashes: [String] = []
         var count = 0
+        let oldest = job.training.windowDays.map { Date().addingTimeInterval(-Double($0) * 86_400) } ?? .distantPast
         for batch in try registry.consumedBatches(job: job.name).reversed() where count < job.training.windowRows {
+            guard batch.firstSeenAt >= oldest else { break }
             do {
                 let split = holdoutSplit(try schema.load(batch.storedPath, shownAs: batch.path), sha256: batch.sha256, job: job)
                 train.append(split.train)
@@ -432,6 +509,12 @@ public struct UpdateCycle: Sendable {
             log(.error, "\(job.name): cannot restore production v\(number) at \(job.deploy.path): \(error)")
         }
     }
+}
+
+/// Rows of several tables one after the other, or nil when there are none.
+func concatenated(_ tables: [DataTable]) -> DataTable? {
+    guard let first = tables.first else { return nil }
+    return tables.dropFirst().reduce(first) { $0.appending($1) }
 }
 
 struct CycleError: Error, CustomStringConvertible {

@@ -89,6 +89,10 @@ public struct TrainingSettings: Sendable, Equatable {
     public var replayFraction: Double
     /// After this many incremental generations in a row, the next update is full.
     public var maxIncrementalGenerations: Int
+    /// A full retrain uses only batches that arrived in the last `windowDays` days (nil = no limit).
+    public var windowDays: Int?
+    /// A training that runs longer than this (seconds) is stopped and its run fails.
+    public var timeLimit: Double
 }
 
 public struct GateSettings: Sendable, Equatable {

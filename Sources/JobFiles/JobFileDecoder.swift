@@ -238,7 +238,7 @@ private struct Decoding {
     var defaultTraining: TrainingSettings {
         TrainingSettings(
             model: .logisticRegression, l2: 1.0, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
-            replayFraction: 0.2, maxIncrementalGenerations: 5)
+            replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
     }
 
     func training(_ r: TOMLReader) -> TrainingSettings {
@@ -254,6 +254,8 @@ private struct Decoding {
         }
         t.seed = r.int("seed", in: 0...Int.max).map { UInt64($0) } ?? t.seed
         t.windowRows = r.int("window_rows", in: 10...Int.max) ?? t.windowRows
+        t.windowDays = r.int("window_days", in: 1...100_000) ?? t.windowDays
+        t.timeLimit = r.duration("time_limit") ?? t.timeLimit
         if let p = r.table("params") {
             t.l2 = p.double("l2", in: 0...1e12, what: "a number of at least 0") ?? t.l2
             t.maxIterations = p.int("max_iter", in: 1...1_000_000) ?? t.maxIterations

@@ -87,16 +87,34 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
     public var startedAt: Date?
     public var finishedAt: Date?
     public var error: String?
+    /// The seed of the training's random choices (holdout split, replay sample).
+    public var seed: Int64?
+    public var trainingRows: Int?
+    /// SHA-256 over the training window's batches and row selection, and over the replay sample.
+    public var windowFingerprint: String?
+    public var replayFingerprint: String?
+    /// Training cost: wall time, CPU time (the process's, so overlapping trainings share it) and
+    /// the peak resident memory (the process's high-water mark, or the external trainer's own).
+    public var wallSeconds: Double?
+    public var cpuSeconds: Double?
+    public var peakMemoryBytes: Int64?
+    /// The run's log file (its log lines and an external trainer's output).
+    public var logPath: String?
+    public var cancelRequestedAt: Date?
+    public var cancelRequestedBy: String?
 
     enum CodingKeys: String, CodingKey {
         case id, job, trigger, state, decision, reason, driftReport = "drift_report", jobFileHash = "job_file_hash"
         case candidateVersion = "candidate_version", createdAt = "created_at", startedAt = "started_at"
-        case finishedAt = "finished_at", error
+        case finishedAt = "finished_at", error, seed, trainingRows = "training_rows"
+        case windowFingerprint = "window_fingerprint", replayFingerprint = "replay_fingerprint"
+        case wallSeconds = "wall_seconds", cpuSeconds = "cpu_seconds", peakMemoryBytes = "peak_memory_bytes"
+        case logPath = "log_path", cancelRequestedAt = "cancel_requested_at", cancelRequestedBy = "cancel_requested_by"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public init(id: Int64? = nil, job: String, trigger: String, state: State, decision: String? = nil, reason: String? = nil, driftReport: String? = nil, jobFileHash: String, candidateVersion: Int? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, error: String? = nil) {
+    public init(id: Int64? = nil, job: String, trigger: String, state: State, decision: String? = nil, reason: String? = nil, driftReport: String? = nil, jobFileHash: String, candidateVersion: Int? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, error: String? = nil, seed: Int64? = nil, trainingRows: Int? = nil, windowFingerprint: String? = nil, replayFingerprint: String? = nil, wallSeconds: Double? = nil, cpuSeconds: Double? = nil, peakMemoryBytes: Int64? = nil, logPath: String? = nil, cancelRequestedAt: Date? = nil, cancelRequestedBy: String? = nil) {
         self.id = id
         self.job = job
         self.trigger = trigger
@@ -110,6 +128,16 @@ public struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutableP
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.error = error
+        self.seed = seed
+        self.trainingRows = trainingRows
+        self.windowFingerprint = windowFingerprint
+        self.replayFingerprint = replayFingerprint
+        self.wallSeconds = wallSeconds
+        self.cpuSeconds = cpuSeconds
+        self.peakMemoryBytes = peakMemoryBytes
+        self.logPath = logPath
+        self.cancelRequestedAt = cancelRequestedAt
+        self.cancelRequestedBy = cancelRequestedBy
     }
 }
 

@@ -236,3 +236,27 @@ extension Registry {
         }
     }
 }
+
+extension Registry {
+    /// Asks a running run to stop (`updater cancel`); the training engine sees it within a second.
+    /// Returns the run as it was; throws if there is no such run.
+    @discardableResult
+    public func requestCancel(run id: Int64, actor: String, now: Date = Date()) throws -> RunRecord {
+        try db.write { db in
+            guard var run = try RunRecord.fetchOne(db, key: id) else { throw RegistryError("there is no run \(id)") }
+            if run.state == .running || run.state == .queued, run.cancelRequestedAt == nil {
+                run.cancelRequestedAt = now
+                run.cancelRequestedBy = actor
+                try run.update(db)
+            }
+            return run
+        }
+    }
+
+    /// Who asked to cancel run `id`, if anyone did.
+    public func cancelRequest(run id: Int64) throws -> String? {
+        try db.read { db in
+            try String.fetchOne(db, sql: "SELECT cancel_requested_by FROM run WHERE id = ? AND cancel_requested_at IS NOT NULL", arguments: [id])
+        }
+    }
+}

@@ -130,6 +130,21 @@ enum Schema {
                 t.column("updated_at", .datetime).notNull()
             }
         }
+        m.registerMigration("v3") { db in
+            // What the training engine records about each run.
+            try db.alter(table: "run") { t in
+                t.add(column: "seed", .integer)
+                t.add(column: "training_rows", .integer)
+                t.add(column: "window_fingerprint", .text)
+                t.add(column: "replay_fingerprint", .text)
+                t.add(column: "wall_seconds", .double)
+                t.add(column: "cpu_seconds", .double)
+                t.add(column: "peak_memory_bytes", .integer)
+                t.add(column: "log_path", .text)
+                t.add(column: "cancel_requested_at", .datetime)
+                t.add(column: "cancel_requested_by", .text)
+            }
+        }
         return m
     }
 }

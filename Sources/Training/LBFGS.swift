@@ -6,12 +6,16 @@ struct LBFGS {
     var memory = 10
     var maxIterations = 500
     var gradientTolerance = 1e-6
+    /// Asked before every iteration; a reason stops the minimisation (time limit, cancellation).
+    var shouldStop: () -> String? = { nil }
 
     struct Result {
         var x: [Double]
         var value: Double
         var iterations: Int
         var converged: Bool
+        /// Why the minimisation was stopped early, if it was.
+        var stopped: String? = nil
     }
 
     /// `f(x, &gradient)` returns the objective at `x` and writes its gradient.
@@ -26,6 +30,9 @@ struct LBFGS {
         var iteration = 0
         while iteration < maxIterations {
             if maxAbs(g) <= gradientTolerance { return Result(x: x, value: fx, iterations: iteration, converged: true) }
+            if let reason = shouldStop() {
+                return Result(x: x, value: fx, iterations: iteration, converged: false, stopped: reason)
+            }
             iteration += 1
             // Two-loop recursion: d = −H·g.
             for i in 0..<n { d[i] = -g[i] }

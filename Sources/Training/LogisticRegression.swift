@@ -42,9 +42,13 @@ public enum LogisticRegressionTrainer {
     public struct Options: Sendable {
         public var l2: Double
         public var maxIterations: Int
-        public init(l2: Double = 1.0, maxIterations: Int = 500) {
+        /// Asked before every iteration; a reason (a time limit, a cancellation) stops the training,
+        /// which then throws ``TrainingError`` with that reason.
+        public var shouldStop: @Sendable () -> String?
+        public init(l2: Double = 1.0, maxIterations: Int = 500, shouldStop: @escaping @Sendable () -> String? = { nil }) {
             self.l2 = l2
             self.maxIterations = maxIterations
+            self.shouldStop = shouldStop
         }
     }
 
@@ -112,8 +116,11 @@ public enum LogisticRegressionTrainer {
             }
             return loss
         }
-        let solver = LBFGS(memory: 10, maxIterations: options.maxIterations, gradientTolerance: 1e-8 * Double(max(n, 1)))
+        let solver = LBFGS(
+            memory: 10, maxIterations: options.maxIterations, gradientTolerance: 1e-8 * Double(max(n, 1)),
+            shouldStop: options.shouldStop)
         let result = solver.minimize(start, objective)
+        if let reason = result.stopped { throw TrainingError("training stopped after \(result.iterations) iterations: \(reason)") }
         let model = LogisticModel(
             preprocessor: preprocessor, labels: labels, coefficients: Array(result.x[0..<d]), intercept: result.x[d])
         return Outcome(model: model, iterations: result.iterations, converged: result.converged, objective: result.value)

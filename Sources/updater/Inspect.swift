@@ -225,9 +225,22 @@ struct RunsCommand: ParsableCommand {
         if let v = r.candidateVersion { print("  candidate: v\(v)") }
         if let e = r.error { print("  error:     \(e)") }
         print("  job file:  sha256 \(r.jobFileHash.prefix(12))…")
+        if let rows = r.trainingRows {
+            print("  training:  \(rows) rows, seed \(r.seed.map(String.init) ?? "-"), window \(r.windowFingerprint?.prefix(12) ?? "-")…\(r.replayFingerprint.map { ", replay \($0.prefix(12))…" } ?? "")")
+        }
+        if let wall = r.wallSeconds {
+            let memory = r.peakMemoryBytes.map { String(format: "%.0f MB", Double($0) / 1_048_576) } ?? "-"
+            print("  cost:      \(String(format: "%.2f", wall)) s wall, \(String(format: "%.2f", r.cpuSeconds ?? 0)) s CPU, peak memory \(memory)")
+        }
+        if let by = r.cancelRequestedBy { print("  cancelled: requested by \(by) at \(show(r.cancelRequestedAt))") }
         if let drift = d.drift {
             print("\ndrift:")
             print(render(drift))
+        }
+        if let path = r.logPath, let text = try? String(contentsOfFile: path, encoding: .utf8) {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+            print("\nlog (\(path), last \(min(lines.count, 15)) of \(lines.count) lines):")
+            for line in lines.suffix(15) { print("  \(line)") }
         }
         if !d.gate.isEmpty {
             print("\ngate:")

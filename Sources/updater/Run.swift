@@ -26,6 +26,9 @@ struct Run: ParsableCommand {
     @Flag(name: .long, help: "Run one cycle of every job and exit.")
     var once = false
 
+    @Option(name: .long, help: "Trainings at once, across all jobs (default: half the cores, at least 1).")
+    var maxTrainings: Int?
+
     @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
     var logLevel: String = "info"
 
@@ -60,7 +63,9 @@ struct Run: ParsableCommand {
             throw fail("\(error)")
         }
         defer { withExtendedLifetime(lock) {} }
-        let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log), jobs: set.jobs)
+        if let n = maxTrainings, n < 1 { throw ValidationError("--max-trainings must be at least 1") }
+        let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
+        let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set.jobs)
         if once {
             let outcomes = loop.runOnce()
             for o in outcomes {

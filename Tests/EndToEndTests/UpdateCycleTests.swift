@@ -168,3 +168,48 @@ struct UpdateCycleTests {
         #expect(r.stdout.contains("slow: promoted"), "\(r.output)")
     }
 }
+
+@Suite("Retrain policy, through the binary")
+struct RetrainPolicyTests {
+    @Test("an incremental candidate that fails the gate is followed by a full retrain in the same run")
+    func incrementalFailureFallsBackToFull() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 2000, seed: 99), to: "jobs/holdout.csv")
+        try ws.addJob(
+            "fallback",
+            extra: "",
+            gate: Workspace.defaultGate + """
+
+                [drift.performance]
+                enabled = false
+                [drift.online]
+                adwin = "off"
+                page_hinkley = "off"
+                [training.incremental]
+                replay_fraction = 0.0
+                """)
+        // Use the fixed holdout file, so both candidates are judged on clean rows.
+        let jobFile = ws.root + "/jobs/fallback.toml"
+        let text = try String(contentsOfFile: jobFile, encoding: .utf8).replacingOccurrences(of: "holdout = 0.25", with: "holdout = \"holdout.csv\"")
+        try ws.write(text, to: "jobs/fallback.toml")
+        try ws.write(Synthetic.csv(rows: 3000, seed: 11), to: "incoming/fallback/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        // A moderate shift of x1 alone, and every label "yes": warm-started on it alone, the model
+        // learns to say yes to everything and fails the gate; a full retrain on the whole window passes.
+        let batch = Synthetic.csv(rows: 300, seed: 12, shift: 0.35, shiftX2: false, firstID: 5000)
+            .replacingOccurrences(of: ",no\n", with: ",yes\n")
+        try ws.write(batch, to: "incoming/fallback/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("moderate drift → incremental update of v1"), "\(r.stderr)")
+        #expect(r.stderr.contains("incremental v2 failed the gate → full retrain"), "\(r.stderr)")
+        #expect(r.stdout.contains("promoted v1 → v3"), "\(r.output)")
+        let versions = (try ws.json(["versions", "fallback"]) as? [String: Any])?["versions"] as? [[String: Any]] ?? []
+        #expect(versions.map { $0["mode"] as? String } == ["full", "incremental", "full"])
+        #expect(versions.map { $0["status"] as? String } == ["passed", "rejected", "passed"])
+        let run = (try ws.json(["runs", "fallback", "--run", "2"]) as? [String: Any])?["run"] as? [String: Any]
+        #expect(run?["decision"] as? String == "full")
+        #expect(run?["wall_seconds"] as? Double != nil)
+        #expect((run?["log_path"] as? String)?.hasSuffix("/runs/fallback/2/run.log") == true)
+    }
+}

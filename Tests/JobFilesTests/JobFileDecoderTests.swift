@@ -265,11 +265,17 @@ struct DefaultsTests {
     @Test("an absent [training] uses logistic regression, l2 1, 500 iterations, seed 0, 100k rows, incremental")
     func trainingDefaults() throws {
         let config = try JobDir().load(minimal)
-        #expect(
-            config.training
-                == TrainingSettings(
-                    model: .logisticRegression, l2: 1, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
-                    replayFraction: 0.2, maxIncrementalGenerations: 5))
+        let expected = TrainingSettings(
+            model: .logisticRegression, l2: 1, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
+        #expect(config.training == expected)
+    }
+
+    @Test("window_days and time_limit are read")
+    func trainingLimits() throws {
+        let config = try JobDir().load(job("[training]\nwindow_days = 30\ntime_limit = \"10m\""))
+        #expect(config.training.windowDays == 30)
+        #expect(config.training.timeLimit == 600)
     }
 
     @Test("an absent [gate] has no rules, threshold 0.5 and at least 30 rows")
