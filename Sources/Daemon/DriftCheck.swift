@@ -13,7 +13,8 @@ public struct DriftCheck {
     let registry: Registry
 
     /// The report, and the online detectors' state after these rows (to save with the run).
-    func run(on data: DataTable) throws -> (report: DriftReport, online: OnlineDetectorRecord?) {
+    /// `online: false` leaves the detectors out (for rows they have already seen).
+    func run(on data: DataTable, online useOnline: Bool = true) throws -> (report: DriftReport, online: OnlineDetectorRecord?) {
         let policy = job.drift.policy
         let version = production.record.version
         var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(version))" }
@@ -21,7 +22,9 @@ public struct DriftCheck {
         var online: [OnlineDetection] = []
         var onlineRecord: OnlineDetectorRecord? = nil
         var targets: [ColumnDrift] = []
-        if let label = production.reference.label {
+        if let problem = production.referenceProblem { changes.append(problem) }
+        let reference = production.reference ?? ReferenceProfile(columns: [])
+        if let label = reference.label {
             let (result, change) = DriftDetector.label(label, data.column(label.name), policy: policy)
             targets.append(result)
             if let change { changes.append(change) }
@@ -36,16 +39,18 @@ public struct DriftCheck {
                     reference: production.metrics.accuracy, referenceRows: production.metrics.rows, current: accuracy,
                     currentRows: errors.count, minDrop: p.minDrop, alpha: p.pValue)
             }
-            var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
-            online = monitor.feed(errors, settings: job.drift)
-            onlineRecord = monitor.record(job: job.name, version: version, rows: seen + errors.count)
-            if let prediction = production.reference.prediction {
+            if useOnline {
+                var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
+                online = monitor.feed(errors, settings: job.drift, referenceErrorRate: 1 - production.metrics.accuracy)
+                onlineRecord = try monitor.record(job: job.name, version: version, rows: seen + errors.count)
+            }
+            if let prediction = reference.prediction {
                 targets.append(DriftDetector.column(prediction, .numeric(scores), policy: policy))
             }
         } catch {
             changes.append("production v\(version) cannot score the new data: \(error)")
         }
-        let compared = DriftDetector.compare(reference: production.reference.columns, current: data, policy: policy)
+        let compared = DriftDetector.compare(reference: reference.columns, current: data, policy: policy)
         let report = DriftReport(
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
@@ -66,12 +71,14 @@ public struct DriftCheck {
             else { continue }
             files.append((path, path))
         }
+        // Without new data, the newest accepted batch; the online detectors have already seen it.
+        let alreadySeen = files.isEmpty
         if files.isEmpty, let last = try registry.consumedBatches(job: job.name).last { files = [(last.storedPath, last.path)] }
         guard !files.isEmpty else { throw CycleError("\(job.name) has no data to check") }
         let schema = try DataSchema(job: job, production: production.model, newestBatch: files.last?.stored)
         let tables = try files.map { try schema.load($0.stored, shownAs: $0.shown) }
         let data = tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
-        let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: data).report
+        let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: data, online: !alreadySeen).report
         return (report, files.map(\.shown), production.record.version)
     }
 }

@@ -8,7 +8,8 @@ import Registry
 /// whenever another version goes into production.
 struct OnlineMonitor: Codable {
     var adwin = ADWIN()
-    var pageHinkley = PageHinkley()
+    /// Only a rise of the error rate matters, so Page–Hinkley watches for increases alone.
+    var pageHinkley = PageHinkley(mode: .up)
 
     /// Loads the saved state for `job` if it watches `version`, else a fresh monitor.
     static func load(job: String, version: Int, registry: Registry) throws -> (monitor: OnlineMonitor, rows: Int) {
@@ -20,22 +21,29 @@ struct OnlineMonitor: Codable {
     }
 
     /// Feeds `errors` in order; returns each enabled detector's detections (row indexes into `errors`).
-    mutating func feed(_ errors: [Bool], settings: DriftSettings) -> [OnlineDetection] {
+    /// ADWIN detects a change either way; a detection only counts as decisive when these rows' error
+    /// rate is above `referenceErrorRate` (the production model's when it was evaluated): a model
+    /// that got better is no reason to retrain.
+    mutating func feed(_ errors: [Bool], settings: DriftSettings, referenceErrorRate: Double) -> [OnlineDetection] {
         var adwinRows: [Int] = [], phRows: [Int] = []
         for (i, e) in errors.enumerated() {
             let x = e ? 1.0 : 0.0
             if settings.adwin != .off, adwin.update(x) { adwinRows.append(i) }
             if settings.pageHinkley != .off, pageHinkley.update(x) { phRows.append(i) }
         }
+        let errorRate = Double(errors.filter { $0 }.count) / Double(max(errors.count, 1))
+        let worse = errorRate > referenceErrorRate
         var out: [OnlineDetection] = []
-        if settings.adwin != .off { out.append(OnlineDetection(detector: "adwin", rows: adwinRows, decisive: settings.adwin == .decisive)) }
+        if settings.adwin != .off {
+            out.append(OnlineDetection(detector: "adwin", rows: adwinRows, decisive: settings.adwin == .decisive && worse))
+        }
         if settings.pageHinkley != .off {
             out.append(OnlineDetection(detector: "page_hinkley", rows: phRows, decisive: settings.pageHinkley == .decisive))
         }
         return out
     }
 
-    func record(job: String, version: Int, rows: Int) -> OnlineDetectorRecord {
-        OnlineDetectorRecord(job: job, version: version, state: json(self), rows: rows, updatedAt: Date())
+    func record(job: String, version: Int, rows: Int) throws -> OnlineDetectorRecord {
+        OnlineDetectorRecord(job: job, version: version, state: try json(self), rows: rows, updatedAt: Date())
     }
 }

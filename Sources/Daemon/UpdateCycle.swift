@@ -283,8 +283,8 @@ public struct UpdateCycle: Sendable {
             id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
             trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
-            metrics: json(candidateMetrics), baselineMetrics: baselineMetrics.map { json($0) },
-            artifactPath: artifactPath, artifactSHA256: Files.sha256(artifact), reference: json(reference),
+            metrics: try json(candidateMetrics), baselineMetrics: try baselineMetrics.map { try json($0) },
+            artifactPath: artifactPath, artifactSHA256: Files.sha256(artifact), reference: try json(reference),
             status: passed ? .passed : .rejected, createdAt: Date())
         let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
         let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
@@ -430,7 +430,7 @@ public struct UpdateCycle: Sendable {
     }
 
     func finishRun(_ id: Int64, state: RunRecord.State, decision: String?, reason: String?, drift: DriftReport?, error: String?) throws {
-        let driftJSON = drift.map { json($0) }
+        let driftJSON = try drift.map { try json($0) }
         try registry.write { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { return }
             run.state = state

@@ -121,7 +121,8 @@ public struct DriftReport: Sendable, Codable, Equatable {
         self.schemaChanges = schemaChanges
         self.performance = performance
         self.online = online
-        let compared = columns.filter { $0.status != .added }
+        // Columns with weight 0 are reported but never move the verdict.
+        let compared = columns.filter { $0.status != .added && $0.weight > 0 }
         let total = compared.reduce(0) { $0 + $1.weight }
         let drifted = compared.filter(\.drifted)
         driftedShare = total > 0 ? drifted.reduce(0) { $0 + $1.weight } / total : 0
@@ -160,7 +161,17 @@ extension ColumnDrift {
         return (a.psi ?? -1, a.column) > (b.psi ?? -1, b.column)
     }
 
+    /// Whether the column's test (not its missing share) found drift.
+    var testDrifted: Bool {
+        guard let threshold else { return false }
+        if let p = pValue { return p <= threshold }
+        return (statistic ?? -.infinity) >= threshold
+    }
+
     var shortDescription: String {
+        if drifted, !testDrifted, let a = missingShareReference, let b = missingShareCurrent {
+            return "\(column) missing \(percent(a))→\(percent(b))"
+        }
         guard let method, let statistic else { return "\(column) \(status.rawValue)" }
         if method.isPValueTest, let p = pValue { return "\(column) \(method.rawValue) p=\(sci(p))" }
         return "\(column) \(method.rawValue) \(round4(statistic))"

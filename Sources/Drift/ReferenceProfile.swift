@@ -17,12 +17,23 @@ public struct ReferenceProfile: Sendable, Codable, Equatable {
     /// Profiles every column of `table` named in `features` (in parallel).
     public init(table: DataTable, features: [String], label: String?, scores: [Double]?, policy: DriftPolicy, seed: UInt64) {
         let named = features.compactMap { name in table.column(name).map { (name, $0) } }
+        // Each column samples its own positions, so sampling errors are not shared between columns.
         columns = parallelMap(named) { name, column in
-            ColumnProfile(name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
+            ColumnProfile(name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed ^ stableHash(name))
         }
         self.label = label.flatMap { name in table.column(name).map { ColumnProfile(name: name, column: $0, bins: policy.bins) } }
         prediction = scores.map {
             ColumnProfile(name: "prediction", column: .numeric($0), bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
         }
     }
+}
+
+/// FNV-1a of a name: the same in every process (unlike `hashValue`).
+func stableHash(_ text: String) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in text.utf8 {
+        h ^= UInt64(b)
+        h = h &* 0x100_0000_01b3
+    }
+    return h
 }

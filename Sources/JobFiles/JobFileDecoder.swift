@@ -164,7 +164,7 @@ private struct Decoding {
         p.sampleSize = r.int("sample_size", in: 100...10_000_000) ?? p.sampleSize
         p.numericMethod = method(r, "numeric_method", kind: .numeric) ?? p.numericMethod
         p.categoricalMethod = method(r, "categorical_method", kind: .categorical) ?? p.categoricalMethod
-        p.missingShareChange = r.double("missing_share_change", in: 0...1) ?? p.missingShareChange
+        p.missingShareChange = r.double("missing_share_change", in: 0.000_001...1, what: "a share above 0 and at most 1") ?? p.missingShareChange
         p.severeShare = r.double("severe_share", in: 0...1) ?? p.severeShare
         p.severePSI = r.double("severe_psi", in: 0.000_001...100, what: "a positive number") ?? p.severePSI
         if let name = r.string("correction") {
@@ -190,6 +190,9 @@ private struct Decoding {
                 let range: ClosedRange<Double> = settings.method?.isPValueTest == true ? 0...1 : 0.000_001...1000
                 settings.threshold = c.double("threshold", in: range, what: settings.method?.isPValueTest == true ? "a p-value between 0 and 1" : "a positive number")
                 settings.weight = c.double("weight", in: 0...1000, what: "a weight of at least 0") ?? 1
+                if settings.threshold != nil, settings.method == nil {
+                    log.add(c.keyPath("threshold"), "give method too: a threshold means a distance or a p-value depending on the method")
+                }
                 c.finish(known: ["method", "threshold", "weight"])
                 p.columns[column] = settings
             }

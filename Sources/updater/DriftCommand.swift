@@ -43,6 +43,23 @@ struct DriftCommand: ParsableCommand {
             throw ValidationError("give either a JOB or --reference/--current, not both")
         }
         if !(2...1000).contains(bins) { throw ValidationError("--bins must be between 2 and 1000") }
+        if job != nil, numericMethod != "auto" || categoricalMethod != "auto" || correction != "none" || bins != 10 {
+            throw ValidationError("with a JOB the methods, correction and bins come from its job file ([drift])")
+        }
+        _ = try policy()
+    }
+
+    /// The drift policy the flags describe (two-file mode).
+    func policy() throws -> DriftPolicy {
+        var policy = DriftPolicy()
+        policy.bins = bins
+        policy.numericMethod = try method(numericMethod, "--numeric-method", kind: .numeric)
+        policy.categoricalMethod = try method(categoricalMethod, "--categorical-method", kind: .categorical)
+        guard let c = DriftPolicy.Correction(rawValue: correction) else {
+            throw ValidationError("--correction must be none, bonferroni or benjamini_hochberg, not \"\(correction)\"")
+        }
+        policy.correction = c
+        return policy
     }
 
     func run() throws {
@@ -67,14 +84,7 @@ struct DriftCommand: ParsableCommand {
                 throw fail("\(error)")
             }
         } else {
-            var policy = DriftPolicy()
-            policy.bins = bins
-            policy.numericMethod = try method(numericMethod, "--numeric-method", kind: .numeric)
-            policy.categoricalMethod = try method(categoricalMethod, "--categorical-method", kind: .categorical)
-            guard let c = DriftPolicy.Correction(rawValue: correction) else {
-                throw ValidationError("--correction must be none, bonferroni or benjamini_hochberg")
-            }
-            policy.correction = c
+            let policy = try self.policy()
             do {
                 report = try FileComparison.compare(
                     reference: reference!, current: current!, categorical: list(categorical), label: label,

@@ -199,3 +199,31 @@ struct SortingTests {
         #expect(zip(sorted, expected).allSatisfy { $0 == $1 })
     }
 }
+
+@Suite("Drift verdict details")
+struct DriftVerdictDetailTests {
+    @Test("a drifted column of weight 0 is reported but does not move the verdict")
+    func weightZero() {
+        var p = DriftPolicy()
+        p.numericMethod = .psi
+        p.columns["a"] = .init(weight: 0)
+        let ref = [ColumnProfile(name: "a", column: .numeric((0..<2000).map { Double($0 % 100) }), bins: 10)]
+        let cur = DataTable(names: ["a"], columns: [.numeric((0..<2000).map { Double($0 % 100) + 50 })])
+        let c = DriftDetector.compare(reference: ref, current: cur, policy: p)
+        let r = DriftReport(columns: c.columns, policy: p)
+        #expect(r.columns[0].drifted)
+        #expect(r.severity == .none)
+    }
+
+    @Test("a column that drifted only through its missing share is summarised by its missing share")
+    func missingShareSummary() {
+        var p = DriftPolicy()
+        p.numericMethod = .wasserstein  // compares present values only
+        let values = (0..<2000).map { Double($0 % 100) }
+        let ref = [ColumnProfile(name: "a", column: .numeric(values), bins: 10)]
+        let cur = DataTable(names: ["a"], columns: [.numeric(values.enumerated().map { $0.offset % 4 == 0 ? .nan : $0.element })])
+        let c = DriftDetector.compare(reference: ref, current: cur, policy: p)
+        let r = DriftReport(columns: c.columns, policy: p)
+        #expect(r.summary.contains("a missing 0.0%→25.0%"), "\(r.summary)")
+    }
+}

@@ -86,7 +86,11 @@ struct DriftCommandTests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("nope.csv: cannot open"))
         r = try ws.run(["drift", "--reference", "a", "--current", "b", "--numeric-method", "linf"], global: false)
+        #expect(r.status == 64)
         #expect(r.stderr.contains("--numeric-method must be auto, psi, ks, wasserstein, js, chi2"))
+        r = try ws.run(["drift", "somejob", "--correction", "bonferroni"], global: false)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("with a JOB the methods, correction and bins come from its job file"))
     }
 
     @Test("a job's latest batch is checked against production without recording anything, and runs keep their report")

@@ -194,6 +194,8 @@ struct ValidJobFileTests {
             method = "psi"
             threshold = 0.3
             weight = 2
+            [drift.columns.b]
+            weight = 0
             """))
         let p = config.drift.policy
         #expect(p.numericMethod == .ks)
@@ -202,6 +204,16 @@ struct ValidJobFileTests {
         #expect(p.missingShareChange == 0.2)
         #expect(p.threshold(for: "x", method: .ks) == 0.01)
         #expect(p.columns["a"] == .init(method: .psi, threshold: 0.3, weight: 2))
+    }
+
+    @Test("a per-column threshold without its method is rejected, since its meaning depends on the method")
+    func columnThresholdNeedsMethod() throws {
+        let dir = try JobDir()
+        let text = job("[drift.columns.a]\nthreshold = 0.3")
+        #expect(
+            try dir.problems(text) == [
+                "\(dir.path)/job.toml:\(line("threshold = 0.3", in: text)): drift.columns.a.threshold: give method too: a threshold means a distance or a p-value depending on the method"
+            ])
     }
 
     @Test("a drift method that does not apply to the column kind is rejected")
@@ -646,7 +658,7 @@ struct ProblemTests {
     func driftColumnNotInFeatures() throws {
         let dir = try JobDir()
         let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nfeatures = [\"a\"]")
-            + "[drift.columns.b]\nthreshold = 0.2\n"
+            + "[drift.columns.b]\nweight = 2\n"
         #expect(
             try dir.problems(text) == [
                 "\(dir.path)/job.toml:\(line("[drift.columns.b]", in: text)): drift.columns.b: \"b\" is not one of data.features"
