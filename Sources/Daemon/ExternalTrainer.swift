@@ -210,6 +210,15 @@ public struct ExternalTrainer: Sendable {
         /// The largest resident set of the trainer or of any descendant it waited for (Linux `ru_maxrss`).
         public var peakMemoryBytes: Int
         public var logPath: String
+
+        public init(scores: [Double], modelDirectory: String, wallSeconds: Double, cpuSeconds: Double, peakMemoryBytes: Int, logPath: String) {
+            self.scores = scores
+            self.modelDirectory = modelDirectory
+            self.wallSeconds = wallSeconds
+            self.cpuSeconds = cpuSeconds
+            self.peakMemoryBytes = peakMemoryBytes
+            self.logPath = logPath
+        }
     }
 
     public var command: [String]
@@ -277,6 +286,7 @@ public struct ExternalTrainer: Sendable {
         }
         try Files.writeAtomically(specBytes, to: specPath)
 
+        if cancelled() { throw failure(.cancelled, "cancelled before the trainer started", tail: false) }
         let env = try childEnvironment(runDirectory: runDir, specPath: specPath, fail: { failure(.spawnFailed, $0, tail: false) })
         let executable = try resolveExecutable(path: env["PATH"] ?? "", fail: { failure(.spawnFailed, $0, tail: false) })
 
@@ -354,10 +364,10 @@ public struct ExternalTrainer: Sendable {
             break
         }
         if !exited {
-            throw failure(.killedBySignal(signal), "killed by signal \(signal) (\(ExternalTrainer.signalName(signal))) after \(ExternalTrainer.seconds(wall))")
+            throw failure(.killedBySignal(signal), "signal \(signal) (\(ExternalTrainer.signalName(signal))) after \(ExternalTrainer.seconds(wall))")
         }
         if exitCode != 0 {
-            throw failure(.exitStatus(exitCode), "exited with status \(exitCode) after \(ExternalTrainer.seconds(wall))")
+            throw failure(.exitStatus(exitCode), "exit status \(exitCode) after \(ExternalTrainer.seconds(wall))")
         }
 
         // Outputs.
@@ -466,7 +476,7 @@ public struct ExternalTrainer: Sendable {
         var pid: pid_t = 0
         rc = argv.withUnsafeBufferPointer { a in
             envp.withUnsafeBufferPointer { e in
-                posix_spawn(&pid, executable, &actions, &attributes, a.baseAddress, e.baseAddress)
+                posix_spawn(&pid, executable, &actions, &attributes, a.baseAddress!, e.baseAddress!)
             }
         }
         guard rc == 0 else {
@@ -499,13 +509,10 @@ public struct ExternalTrainer: Sendable {
         guard !Files.isDirectory(path), let bytes = try? Files.read(path) else {
             return .missing("the scores file \(path) is not a readable file")
         }
-        var text = Substring(String(decoding: bytes, as: UTF8.self))
-        if text.hasPrefix("\u{FEFF}") { text = text.dropFirst() }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        var lines = splitLines(bytes.starts(with: bom) ? bytes.dropFirst(3) : bytes[...])
         while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
-        func cell(_ s: Substring) -> Substring {
+        func cell(_ s: String) -> Substring {
             var c = s.drop(while: { $0 == " " || $0 == "\t" })
             while let l = c.last, l == " " || l == "\t" { c = c.dropLast() }
             if c.count >= 2, c.first == "\"", c.last == "\"" { c = c.dropFirst().dropLast() }
@@ -527,6 +534,14 @@ public struct ExternalTrainer: Sendable {
             scores.append(v)
         }
         return .scores(scores)
+    }
+
+    /// The lines of `bytes`, split at LF, each without a final CR. (Split bytes, not a String: Swift
+    /// treats CR LF as one Character, so a String split at "\n" leaves CRLF lines joined.)
+    static func splitLines(_ bytes: ArraySlice<UInt8>) -> [String] {
+        bytes.split(separator: 10, omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+        }
     }
 
     /// Whether `directory` holds at least one regular file, at any depth.
@@ -551,9 +566,9 @@ public struct ExternalTrainer: Sendable {
         var buffer = [UInt8](repeating: 0, count: window)
         let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, window, off_t(Int(size) - window)) }
         guard n > 0 else { return "" }
-        var text = String(decoding: buffer[0..<n], as: UTF8.self)
-        if window < Int(size), let nl = text.firstIndex(of: "\n") { text = String(text[text.index(after: nl)...]) }
-        var all = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+        var all = splitLines(buffer[0..<n])
+        if window < Int(size) && all.count > 1 { all.removeFirst() }  // probably cut
+        all = all.map { line in
             let shown = line.split(separator: "\r").last.map(String.init) ?? ""
             return shown.count > 400 ? String(shown.prefix(400)) + "…" : shown
         }
@@ -629,8 +644,8 @@ public struct ExternalTrainerError: Error, CustomStringConvertible, Sendable {
             switch self {
             case .invalidSpec: "invalid trainer spec"
             case .spawnFailed: "could not start"
-            case .exitStatus(let s): "failed (exit status \(s))"
-            case .killedBySignal(let s): "killed by signal \(s)"
+            case .exitStatus: "failed"
+            case .killedBySignal: "was killed"
             case .timedOut: "timed out"
             case .cancelled: "cancelled"
             case .missingScores: "wrote no scores"
