@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@Suite("updater train, predict and cancel, through the binary")
+struct TrainPredictCommandTests {
+    @Test("train writes an artifact that predict scores with, row for row, keeping chosen columns")
+    func trainThenPredict() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 1500, seed: 1), to: "train.csv")
+        try ws.write(Synthetic.csv(rows: 200, seed: 2), to: "score.csv")
+        var r = try ws.run(
+            ["train", "--input", ws.root + "/train.csv", "--label", "y", "--categorical", "colour", "--exclude", "id",
+             "--positive", "yes", "--output", ws.root + "/m"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("trained logistic_regression on 1500 rows"))
+        r = try ws.run(
+            ["predict", ws.root + "/m/model.updater", "--input", ws.root + "/score.csv", "--keep", "id"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n")
+        #expect(lines.first == "id,score")
+        #expect(lines.count == 201)
+        let scores = lines.dropFirst().compactMap { Double($0.split(separator: ",")[1]) }
+        #expect(scores.count == 200 && scores.allSatisfy { $0 > 0 && $0 < 1 })
+        #expect(lines[1].hasPrefix("id0,"))
+
+        // A warm start keeps the parent's columns and writes a new artifact.
+        r = try ws.run(
+            ["train", "--input", ws.root + "/score.csv", "--label", "y", "--warm-start", ws.root + "/m/model.updater",
+             "--output", ws.root + "/m2"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("(incremental,"))
+    }
+
+    @Test("predict uses a job's production model or a named version")
+    func predictJob() throws {
+        let ws = try Workspace()
+        try ws.addJob("p")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/p/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 50, seed: 3), to: "x.csv")
+        var r = try ws.run(["predict", "p", "--input", ws.root + "/x.csv"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.split(separator: "\n").count == 51)
+        let byVersion = try ws.run(["predict", "p", "--version", "1", "--input", ws.root + "/x.csv"])
+        #expect(byVersion.stdout == r.stdout)
+        r = try ws.run(["predict", "p", "--version", "9", "--input", ws.root + "/x.csv"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("p has no version 9"))
+    }
+
+    @Test("bad train arguments and inputs get one clear line")
+    func trainErrors() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 100, seed: 1), to: "t.csv")
+        var r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "y", "--param", "depth=3", "--output", ws.root + "/o"], global: false)
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--param depth: unknown parameter (known: l2, max_iter)"))
+        r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "nope", "--output", ws.root + "/o"], global: false)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("t.csv: line 1, column \"nope\": required column is missing from the header"))
+        r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "y", "--model", "xgboost", "--output", ws.root + "/o"], global: false)
+        #expect(r.stderr.contains("only logistic_regression is built in so far"))
+    }
+
+    @Test("cancel refuses runs that are not running, and unknown runs")
+    func cancelErrors() throws {
+        let ws = try Workspace()
+        try ws.addJob("c")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/c/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        var r = try ws.run(["cancel", "1"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("run 1 of c is not running (it succeeded)"))
+        r = try ws.run(["cancel", "77"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("there is no run 77"))
+    }
+}
