@@ -15,7 +15,7 @@ let package = Package(
     ],
     targets: [
         // Job files: strict TOML decoding into validated job configurations.
-        .target(name: "JobFiles", dependencies: ["Drift", "Tabular", "Evaluation", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "JobFiles", dependencies: ["Drift", "Tabular", "Training", "Evaluation", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto")]),
         // Tabular data: RFC 4180 CSV into contiguous columns.
         .target(name: "Tabular"),
         // Drift: reference statistics and drift measures.
@@ -39,7 +39,7 @@ let package = Package(
             name: "updater",
             dependencies: ["Daemon", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift"]),
+        .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "DriftTests", dependencies: ["Drift"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")]),

@@ -232,7 +232,8 @@ public struct UpdateCycle: Sendable {
         let seed = job.training.seed
         let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
             let options = LogisticRegressionTrainer.Options(
-                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop)
+                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop,
+                classWeights: job.training.classWeights)
             if incremental, let parent = production {
                 return try LogisticRegressionTrainer.update(parent.model, on: trainTable, options: options)
             }

@@ -1,5 +1,6 @@
 import Drift
 import Evaluation
+import Training
 
 /// A validated retrain job, decoded from `Jobs/<name>.toml`. Paths are resolved against the job
 /// file's directory. See docs/jobs.md for every key, its default and meaning.
@@ -77,8 +78,15 @@ public struct TrainingSettings: Sendable, Equatable {
     }
 
     public var model: Model
+    /// An external trainer's command (docs/trainers.md) instead of a built-in model; run in the job
+    /// file's directory.
+    public var command: [String]?
+    /// Environment variables given to the external trainer (besides PATH, HOME, LANG, TMPDIR).
+    public var environment: [String: String]
     /// L2 penalty: the objective is Σ log-loss + l2/2·‖w‖² (scikit-learn's `C = 1/l2`).
     public var l2: Double
+    /// How much each class counts in the loss (imbalanced labels).
+    public var classWeights: ClassWeights
     public var maxIterations: Int
     public var seed: UInt64
     /// A full retrain uses the most recent `windowRows` rows of accepted batches.

@@ -1,5 +1,6 @@
 import Crypto
 import Drift
+import Training
 import Tabular
 import Evaluation
 import TOMLKit
@@ -240,7 +241,7 @@ private struct Decoding {
 
     var defaultTraining: TrainingSettings {
         TrainingSettings(
-            model: .logisticRegression, l2: 1.0, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            model: .logisticRegression, command: nil, environment: [:], l2: 1.0, classWeights: .none, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
             replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
     }
 
@@ -255,10 +256,42 @@ private struct Decoding {
                     "unknown model \"\(m)\" (available: \(TrainingSettings.Model.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
         }
+        if let command = r.stringArray("command") {
+            if command.isEmpty || command[0].isEmpty {
+                log.add(r.keyPath("command"), "expected the trainer's command and its arguments, such as [\"python3\", \"train.py\"]")
+            } else {
+                t.command = command
+            }
+            if r.table["model"] != nil {
+                log.add(r.keyPath("model"), "give either model (built in) or command (an external trainer), not both")
+            }
+        }
+        if let env = r.table("env") {
+            for key in env.keys {
+                if let value = env.string(key) { t.environment[key] = value }
+            }
+            env.finish(known: env.keys)
+        }
         t.seed = r.int("seed", in: 0...Int.max).map { UInt64($0) } ?? t.seed
         t.windowRows = r.int("window_rows", in: 10...Int.max) ?? t.windowRows
         t.windowDays = r.int("window_days", in: 1...100_000) ?? t.windowDays
         t.timeLimit = r.duration("time_limit") ?? t.timeLimit
+        if let v = r.value("class_weight") {
+            if v.type == .string, v.string == "balanced" {
+                t.classWeights = .balanced
+            } else if v.type == .string, v.string == "none" {
+                t.classWeights = .none
+            } else if v.type == .table, let table = r.table("class_weight") {
+                var weights: [String: Double] = [:]
+                for label in table.keys {
+                    if let w = table.double(label, in: 0...1_000_000, what: "a weight of at least 0") { weights[label] = w }
+                }
+                table.finish(known: table.keys)
+                t.classWeights = .explicit(weights)
+            } else {
+                r.wrong("class_weight", "\"balanced\", \"none\" or a table of label = weight", v)
+            }
+        }
         if let p = r.table("params") {
             t.l2 = p.double("l2", in: 0...1e12, what: "a number of at least 0") ?? t.l2
             t.maxIterations = p.int("max_iter", in: 1...1_000_000) ?? t.maxIterations

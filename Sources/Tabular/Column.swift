@@ -52,8 +52,9 @@ public enum Column: Sendable, Equatable {
     }
 }
 
-/// Formats a number without a trailing `.0` for integers, so that labels such as `1` read back as written.
+/// Formats a number in its shortest exact form, without a trailing `.0` for integers, so that
+/// labels such as `1` read back as written.
 public func formatNumber(_ x: Double) -> String {
     if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
-    return String(x)
+    return x.description
 }

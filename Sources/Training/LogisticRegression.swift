@@ -34,10 +34,11 @@ public struct LogisticModel: Sendable, Equatable {
     }
 }
 
-/// Fits ``LogisticModel``s by minimising `Σ log-loss + l2/2 · ‖w − w₀‖²` with L-BFGS, where `w₀` is
+/// Fits ``LogisticModel``s by minimising `Σ s_i · log-loss_i + l2/2 · ‖w − w₀‖²` with L-BFGS, where
+/// `s_i` is the class weight of row i (1 without class weights) and `w₀` is
 /// zero for a full training and the parent's weights for an incremental one (the parent is the
 /// prior, so a small batch moves the model only as far as its evidence warrants). The intercept is
-/// not penalised. With `w₀ = 0` this is scikit-learn's `LogisticRegression(C = 1/l2)`.
+/// not penalised. With `w₀ = 0` this is scikit-learn's `LogisticRegression(C = 1/l2, class_weight=…)`.
 public enum LogisticRegressionTrainer {
     public struct Options: Sendable {
         public var l2: Double
@@ -45,10 +46,16 @@ public enum LogisticRegressionTrainer {
         /// Asked before every iteration; a reason (a time limit, a cancellation) stops the training,
         /// which then throws ``TrainingError`` with that reason.
         public var shouldStop: @Sendable () -> String?
-        public init(l2: Double = 1.0, maxIterations: Int = 500, shouldStop: @escaping @Sendable () -> String? = { nil }) {
+        /// How much each class counts; `.balanced` is scikit-learn's `class_weight="balanced"`.
+        public var classWeights: ClassWeights
+        public init(
+            l2: Double = 1.0, maxIterations: Int = 500, shouldStop: @escaping @Sendable () -> String? = { nil },
+            classWeights: ClassWeights = .none
+        ) {
             self.l2 = l2
             self.maxIterations = maxIterations
             self.shouldStop = shouldStop
+            self.classWeights = classWeights
         }
     }
 
@@ -78,6 +85,10 @@ public enum LogisticRegressionTrainer {
     ) throws -> Outcome {
         guard table.rowCount > 0 else { throw TrainingError("no training rows") }
         let y = try labels.encode(table)
+        // Each row's loss and gradient are multiplied by its class weight (1 without class weights,
+        // which leaves every result bit for bit as it was).
+        let weights = try options.classWeights.rowWeights(
+            y.map { $0 ? 1 : 0 }, classes: [labels.negative, labels.positive])
         let x = try preprocessor.transform(table)
         let d = preprocessor.width
         let n = table.rowCount
@@ -94,10 +105,13 @@ public enum LogisticRegressionTrainer {
             x.withUnsafeBufferPointer { xs in
                 w.withUnsafeBufferPointer { ws in
                     yValues.withUnsafeBufferPointer { ys in
-                        partialGradients.withUnsafeMutableBufferPointer { pg in
-                            partialLosses.withUnsafeMutableBufferPointer { pl in
-                                let shared = LogisticBlocks(x: xs, w: ws, y: ys, gradients: pg, losses: pl, n: n, d: d, blocks: blocks)
-                                DispatchQueue.concurrentPerform(iterations: blocks) { b in shared.run(block: b) }
+                        weights.withUnsafeBufferPointer { ss in
+                            partialGradients.withUnsafeMutableBufferPointer { pg in
+                                partialLosses.withUnsafeMutableBufferPointer { pl in
+                                    let shared = LogisticBlocks(
+                                        x: xs, w: ws, y: ys, s: ss, gradients: pg, losses: pl, n: n, d: d, blocks: blocks)
+                                    DispatchQueue.concurrentPerform(iterations: blocks) { b in shared.run(block: b) }
+                                }
                             }
                         }
                     }
@@ -116,8 +130,10 @@ public enum LogisticRegressionTrainer {
             }
             return loss
         }
+        let totalWeight = weights.reduce(0, +)
+        guard totalWeight > 0 else { throw TrainingError("every training row has class weight 0") }
         let solver = LBFGS(
-            memory: 10, maxIterations: options.maxIterations, gradientTolerance: 1e-8 * Double(max(n, 1)),
+            memory: 10, maxIterations: options.maxIterations, gradientTolerance: 1e-8 * max(totalWeight, 1),
             shouldStop: options.shouldStop)
         let result = solver.minimize(start, objective)
         if let reason = result.stopped { throw TrainingError("training stopped after \(result.iterations) iterations: \(reason)") }
@@ -134,6 +150,8 @@ struct LogisticBlocks: @unchecked Sendable {
     let x: UnsafeBufferPointer<Double>
     let w: UnsafeBufferPointer<Double>
     let y: UnsafeBufferPointer<Double>
+    /// Each row's weight.
+    let s: UnsafeBufferPointer<Double>
     let gradients: UnsafeMutableBufferPointer<Double>
     let losses: UnsafeMutableBufferPointer<Double>
     let n: Int, d: Int, blocks: Int
@@ -151,9 +169,10 @@ struct LogisticBlocks: @unchecked Sendable {
             for j in 0..<d { z += w[j] * row[j] }
             // log(1 + e^z) − y·z and σ(z) from one exponential, without overflow.
             let e = exp(-abs(z))
-            loss += max(z, 0) + log1p(e) - y[r] * z
+            let weight = s[r]
+            loss += weight * (max(z, 0) + log1p(e) - y[r] * z)
             let p = z >= 0 ? 1 / (1 + e) : e / (1 + e)
-            let residual = p - y[r]
+            let residual = weight * (p - y[r])
             for j in 0..<d { g[j] += residual * row[j] }
             gBias += residual
         }

@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Every column but the label and --exclude is a feature: numeric unless listed in --categorical. Writes the artifact (docs/artifact.md) to DIR/model.updater; `updater predict DIR/model.updater --input X.csv` scores with it. With --warm-start, updates that artifact on the new rows instead (an incremental update: its preprocessing is kept and its weights are the prior).
 
-            Parameters (--param KEY=VALUE): l2 (default 1, scikit-learn's C = 1/l2), max_iter (500).
+            Parameters (--param KEY=VALUE): l2 (default 1, scikit-learn's C = 1/l2), max_iter (500), class_weight (none or balanced, as scikit-learn defines it).
 
             Example:
               updater train --input train.csv --label churned --categorical plan,region --exclude customer_id --output /tmp/m
@@ -43,8 +43,13 @@ struct TrainCommand: ParsableCommand {
             case "max_iter":
                 guard let n = Int(parts[1]), n >= 1 else { throw ValidationError("--param max_iter: expected a whole number ≥ 1, got \(parts[1])") }
                 options.maxIterations = n
+            case "class_weight":
+                guard parts[1] == "balanced" || parts[1] == "none" else {
+                    throw ValidationError("--param class_weight: expected balanced or none, got \(parts[1])")
+                }
+                options.classWeights = parts[1] == "balanced" ? .balanced : .none
             default:
-                throw ValidationError("--param \(parts[0]): unknown parameter (known: l2, max_iter)")
+                throw ValidationError("--param \(parts[0]): unknown parameter (known: l2, max_iter, class_weight)")
             }
         }
         let categorical = Set(list(self.categorical) + [label])

@@ -2,6 +2,7 @@ import Evaluation
 import Foundation
 import Drift
 import Testing
+import Training
 
 @testable import JobFiles
 
@@ -278,9 +279,34 @@ struct DefaultsTests {
     func trainingDefaults() throws {
         let config = try JobDir().load(minimal)
         let expected = TrainingSettings(
-            model: .logisticRegression, l2: 1, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            model: .logisticRegression, command: nil, environment: [:], l2: 1, classWeights: .none, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
             replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
         #expect(config.training == expected)
+    }
+
+    @Test("an external trainer's command and environment are read; model and command together are refused")
+    func externalCommand() throws {
+        let config = try JobDir().load(job("[training]\ncommand = [\"python3\", \"train.py\"]\n[training.env]\nEPOCHS = \"3\""))
+        #expect(config.training.command == ["python3", "train.py"])
+        #expect(config.training.environment == ["EPOCHS": "3"])
+        let dir = try JobDir()
+        let text = job("[training]\nmodel = \"logistic_regression\"\ncommand = [\"python3\"]")
+        #expect(
+            try dir.problems(text) == [
+                "\(dir.path)/job.toml:\(line("model =", in: text)): training.model: give either model (built in) or command (an external trainer), not both"
+            ])
+    }
+
+    @Test("class_weight is balanced, none, or a weight per label")
+    func classWeights() throws {
+        #expect(try JobDir().load(job("[training]\nclass_weight = \"balanced\"")).training.classWeights == .balanced)
+        #expect(try JobDir().load(job("[training.class_weight]\nyes = 3\nno = 1")).training.classWeights == .explicit(["yes": 3, "no": 1]))
+        let dir = try JobDir()
+        let text = job("[training]\nclass_weight = \"heavy\"")
+        #expect(
+            try dir.problems(text) == [
+                "\(dir.path)/job.toml:\(line("class_weight", in: text)): training.class_weight: expected \"balanced\", \"none\" or a table of label = weight, got \"heavy\""
+            ])
     }
 
     @Test("window_days and time_limit are read")
