@@ -14,10 +14,11 @@ struct DataSchema: Sendable {
     let label: String
     let categorical: Set<String>
 
-    init(job: JobConfig, production: LogisticModel?, newestBatch: String?) throws {
+    init(job: JobConfig, production: ProductionModel?, newestBatch: String?) throws {
         label = job.data.label
         productionFeatures = production?.features ?? []
-        categorical = Set(job.data.categorical).union(production?.preprocessor.categorical.map(\.name) ?? [])
+        categorical = Set(job.data.categorical).union(
+            production?.model?.preprocessor.categorical.map(\.name) ?? production?.external?.categorical ?? [])
         if let explicit = job.data.features {
             features = explicit
         } else if let newestBatch {

@@ -11,6 +11,7 @@ public struct DriftCheck {
     let production: ProductionModel
     let schema: DataSchema
     let registry: Registry
+    let scorer: Scorer
 
     /// The report, and the online detectors' state after these rows (to save with the run).
     /// `online: false` leaves the detectors out (for rows they have already seen).
@@ -30,8 +31,8 @@ public struct DriftCheck {
             if let change { changes.append(change) }
         }
         do {
-            let labels = try production.model.labels.encode(data)
-            let scores = try production.model.predictProbabilities(data)
+            let labels = try production.labels.encode(data)
+            let scores = try scorer.scores(production, data, purpose: "new-data")
             let errors = zip(labels, scores).map { $0 != ($1 >= job.gate.threshold) }
             let accuracy = Double(errors.filter { !$0 }.count) / Double(max(errors.count, 1))
             if let p = job.drift.performance {
@@ -75,10 +76,14 @@ public struct DriftCheck {
         let alreadySeen = files.isEmpty
         if files.isEmpty, let last = try registry.consumedBatches(job: job.name).last { files = [(last.storedPath, last.path)] }
         guard !files.isEmpty else { throw CycleError("\(job.name) has no data to check") }
-        let schema = try DataSchema(job: job, production: production.model, newestBatch: files.last?.stored)
+        let schema = try DataSchema(job: job, production: production, newestBatch: files.last?.stored)
         let tables = try files.map { try schema.load($0.stored, shownAs: $0.shown) }
         let data = tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
-        let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: data, online: !alreadySeen).report
+        let scratch = NSTemporaryDirectory() + "updater-drift-\(getpid())-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scorer = Scorer(job: job, directory: scratch)
+        let report = try DriftCheck(job: job, production: production, schema: schema, registry: registry, scorer: scorer)
+            .run(on: data, online: !alreadySeen).report
         return (report, files.map(\.shown), production.record.version)
     }
 }

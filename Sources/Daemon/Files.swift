@@ -104,6 +104,45 @@ public enum Files {
         }
     }
 
+    /// SHA-256 over a directory's regular files, by relative path: the lines `PATH<TAB>SHA256` in
+    /// byte order of PATH. Identifies a directory artifact (an external trainer's model) as a file's
+    /// SHA-256 identifies a file. Symbolic links are refused.
+    public static func directoryDigest(_ path: String) throws -> String {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { throw FileError(path, "cannot read the directory") }
+        var lines: [String] = []
+        while let relative = walker.nextObject() as? String {
+            let full = path + "/" + relative
+            var st = stat()
+            guard lstat(full, &st) == 0 else { throw FileError(full, "cannot stat: \(errnoText())") }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: continue
+            case S_IFREG: lines.append("\(relative)\t\(try sha256(of: full))")
+            default: throw FileError(full, "not a regular file (model directories may hold only files and directories)")
+            }
+        }
+        lines.sort { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        return sha256(lines.joined(separator: "\n"))
+    }
+
+    /// Copies a directory tree, then fsyncs every copied file.
+    public static func copyDirectory(_ source: String, to destination: String) throws {
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: destination)
+        } catch {
+            throw FileError(destination, "cannot copy \(source): \(error.localizedDescription)")
+        }
+        if let walker = FileManager.default.enumerator(atPath: destination) {
+            while let relative = walker.nextObject() as? String {
+                let fd = open(destination + "/" + relative, O_RDONLY | O_CLOEXEC)
+                if fd >= 0 {
+                    fsync(fd)
+                    close(fd)
+                }
+            }
+        }
+        syncDirectory(destination)
+    }
+
     public static func makeDirectories(_ path: String) throws {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

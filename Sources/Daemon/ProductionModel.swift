@@ -7,7 +7,10 @@ import Training
 /// The model in production for a job, loaded from its verified artifact.
 struct ProductionModel {
     var record: VersionRecord
-    var model: LogisticModel
+    /// The built-in model; nil for an external trainer's model (see `external`).
+    var model: LogisticModel?
+    /// An external trainer's model: scored by running its trainer in score mode.
+    var external: ExternalModelInfo?
     /// The drift reference; nil when it cannot be read (stored by an older updater, say): the drift
     /// check then reports a schema change, so the next retrain is full and stores a new one.
     var reference: ReferenceProfile?
@@ -19,8 +22,15 @@ struct ProductionModel {
         guard let record = try registry.version(job, number) else {
             throw RegistryError("production version v\(number) of \(job) has no record")
         }
-        let bytes = try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
-        let model = try ModelArtifact.decode(bytes)
+        var model: LogisticModel? = nil
+        var external: ExternalModelInfo? = nil
+        if Files.isDirectory(record.artifactPath) {
+            try Publisher.verifyDirectory(record.artifactPath, digest: record.artifactSHA256, version: number)
+            external = try ExternalModelInfo.read(directory: record.artifactPath)
+        } else {
+            let bytes = try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
+            model = try ModelArtifact.decode(bytes)
+        }
         var reference: ReferenceProfile? = nil
         var problem: String? = nil
         do {
@@ -29,8 +39,14 @@ struct ProductionModel {
             problem = "the drift reference stored with v\(number) cannot be read (\(error)); a full retrain stores a new one"
         }
         let metrics = try decodeJSON(BinaryMetrics.self, record.metrics)
-        return ProductionModel(record: record, model: model, reference: reference, referenceProblem: problem, metrics: metrics)
+        return ProductionModel(
+            record: record, model: model, external: external, reference: reference, referenceProblem: problem, metrics: metrics)
     }
+
+    var labels: LabelEncoding { model?.labels ?? external!.labels }
+
+    /// The columns the model reads.
+    var features: [String] { model?.features ?? external!.features }
 }
 
 /// JSON for the registry: sorted keys, and infinities and NaN (an overflowing sum, say) written as

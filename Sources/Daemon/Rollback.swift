@@ -57,7 +57,11 @@ public enum Rollback {
                 "v\(destination) of \(job.name) was rejected by the gate and never in production; rollback only returns to versions that passed")
         }
         // Verify before touching anything, so a corrupted artifact leaves production as it is.
-        _ = try Publisher.verifiedArtifact(version.artifactPath, sha256: version.artifactSHA256, version: destination)
+        if Files.isDirectory(version.artifactPath) {
+            try Publisher.verifyDirectory(version.artifactPath, digest: version.artifactSHA256, version: destination)
+        } else {
+            _ = try Publisher.verifiedArtifact(version.artifactPath, sha256: version.artifactSHA256, version: destination)
+        }
         let deployPath = job.deployPath
         let why = reason ?? "rollback from v\(current) to v\(destination)"
         let event = try registry.moveProduction(

@@ -36,6 +36,9 @@ public struct StateDirectory: Sendable {
 
     public func artifactPath(job: String, version: Int) -> String { "\(path)/models/\(job)/v\(version).model" }
 
+    /// The artifact directory of a version made by an external trainer.
+    public func artifactDirectory(job: String, version: Int) -> String { "\(path)/models/\(job)/v\(version)" }
+
     /// A run's own directory: its log file, and an external trainer's spec, data and outputs.
     public func runDirectory(job: String, run: Int64) -> String { "\(path)/runs/\(job)/\(run)" }
 

@@ -105,7 +105,8 @@ public struct UpdateCycle: Sendable {
         let job = ctx.job
         let production = try ProductionModel.load(job: job.name, registry: registry)
         let newestBatch = try ctx.pending.last?.storedPath ?? registry.consumedBatches(job: job.name).last?.storedPath
-        let schema = try DataSchema(job: job, production: production?.model, newestBatch: newestBatch)
+        let schema = try DataSchema(job: job, production: production, newestBatch: newestBatch)
+        let scorer = Scorer(job: job, directory: state.runDirectory(job: job.name, run: ctx.runID), runID: ctx.runID)
 
         // 1. Read the new batches; a malformed one is rejected on its own.
         var accepted: [(batch: BatchRecord, table: DataTable)] = []
@@ -133,7 +134,8 @@ public struct UpdateCycle: Sendable {
 
         // 3. Drift check against the production model's reference.
         if let production, let newData {
-            let check = try DriftCheck(job: job, production: production, schema: schema, registry: registry).run(on: newData)
+            let check = try DriftCheck(job: job, production: production, schema: schema, registry: registry, scorer: scorer)
+                .run(on: newData)
             ctx.drift = check.report
             ctx.online = check.online
             log(.info, "\(job.name): run \(ctx.runID): drift \(check.report.summary)")
@@ -167,7 +169,7 @@ public struct UpdateCycle: Sendable {
         }
         let inputs = CandidateInputs(
             production: production, schema: schema, older: older, newTrain: concatenated(newTrain),
-            newBatches: accepted.map(\.batch.sha256), evalTable: evalTable)
+            newBatches: accepted.map(\.batch.sha256), evalTable: evalTable, scorer: scorer)
 
         // 6–9. Train, evaluate, gate and record a candidate; an incremental candidate that fails the
         // gate is followed by a full retrain in the same run.
@@ -208,6 +210,7 @@ public struct UpdateCycle: Sendable {
         var newTrain: DataTable?
         var newBatches: [String]
         var evalTable: DataTable
+        var scorer: Scorer
     }
 
     struct Candidate {
@@ -228,33 +231,26 @@ public struct UpdateCycle: Sendable {
         let training = try trainingTable(incremental: incremental, inputs, job: job, runID: ctx.runID)
         let trainTable = training.table
 
-        // Train.
+        // Train: the built-in engine, or the job's external trainer.
         let seed = job.training.seed
-        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
-            let options = LogisticRegressionTrainer.Options(
-                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop,
-                classWeights: job.training.classWeights)
-            if incremental, let parent = production {
-                return try LogisticRegressionTrainer.update(parent.model, on: trainTable, options: options)
-            }
-            let labels = try LabelEncoding.infer(from: trainTable, column: job.data.label, positive: job.data.positiveLabel)
-            return try LogisticRegressionTrainer.fit(trainTable, features: inputs.schema.features, labels: labels, options: options)
-        }
-        log(.info, "\(job.name): run \(ctx.runID): trained \(incremental ? "incrementally" : "from scratch") on \(trainTable.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged"), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
+        let trained = try job.training.command == nil
+            ? trainBuiltIn(incremental: incremental, trainTable, inputs, ctx)
+            : trainExternal(incremental: incremental, trainTable, training.replayTable, inputs, ctx)
+        let usage = trained.usage
+        log(.info, "\(job.name): run \(ctx.runID): trained \(incremental ? "incrementally" : "from scratch") on \(trainTable.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(trained.note), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
 
         // Evaluate the candidate and production on the same rows.
         let evalTable = inputs.evalTable
-        let candidate = outcome.model
-        let candidateScores = try candidate.predictProbabilities(evalTable)
+        let candidateScores = trained.scores
         let candidateMetrics = BinaryMetrics(
-            labels: try candidate.labels.encode(evalTable), scores: candidateScores, threshold: job.gate.threshold)
+            labels: try trained.labels.encode(evalTable), scores: candidateScores, threshold: job.gate.threshold)
         var baselineMetrics: BinaryMetrics? = nil
         var baselineProblem: String? = nil
         if let production {
             do {
                 baselineMetrics = BinaryMetrics(
-                    labels: try production.model.labels.encode(evalTable),
-                    scores: try production.model.predictProbabilities(evalTable), threshold: job.gate.threshold)
+                    labels: try production.labels.encode(evalTable),
+                    scores: try inputs.scorer.scores(production, evalTable, purpose: "evaluation"), threshold: job.gate.threshold)
             } catch {
                 baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
                 log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
@@ -270,13 +266,27 @@ public struct UpdateCycle: Sendable {
         // Record.
         let number = try nextVersion(job.name)
         let parent = incremental ? production?.record : nil
-        let artifact = try ModelArtifact.encode(candidate, metadata: [
-            "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
-            "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": training.window,
-            "job_file_sha256": job.fileHash,
-        ])
-        let artifactPath = state.artifactPath(job: job.name, version: number)
-        try Files.writeAtomically(artifact, to: artifactPath)
+        let artifactPath: String
+        let artifactDigest: String
+        switch trained.artifact {
+        case .builtIn(let candidate):
+            let artifact = try ModelArtifact.encode(candidate, metadata: [
+                "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
+                "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": training.window,
+                "job_file_sha256": job.fileHash,
+            ])
+            artifactPath = state.artifactPath(job: job.name, version: number)
+            try Files.writeAtomically(artifact, to: artifactPath)
+            artifactDigest = Files.sha256(artifact)
+        case .directory(let output, let info):
+            // The trainer's output directory, with updater's own description of the model, becomes the
+            // version's artifact directory; its digest identifies it.
+            artifactPath = state.artifactDirectory(job: job.name, version: number)
+            try? FileManager.default.removeItem(atPath: artifactPath)
+            try Files.copyDirectory(output, to: artifactPath)
+            try info.write(directory: artifactPath)
+            artifactDigest = try Files.directoryDigest(artifactPath)
+        }
         let reference = ReferenceProfile(
             table: trainTable, features: inputs.schema.features, label: job.data.label, scores: candidateScores,
             policy: job.drift.policy, seed: seed)
@@ -285,7 +295,7 @@ public struct UpdateCycle: Sendable {
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
             trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
             metrics: try json(candidateMetrics), baselineMetrics: try baselineMetrics.map { try json($0) },
-            artifactPath: artifactPath, artifactSHA256: Files.sha256(artifact), reference: try json(reference),
+            artifactPath: artifactPath, artifactSHA256: artifactDigest, reference: try json(reference),
             status: passed ? .passed : .rejected, createdAt: Date())
         let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
         let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
@@ -316,12 +326,98 @@ public struct UpdateCycle: Sendable {
         return Candidate(version: number, passed: passed, failures: failures)
     }
 
+    /// A trained candidate: its scores on the evaluation rows, its label encoding, its cost, and
+    /// what becomes its artifact.
+    struct Trained {
+        enum Artifact {
+            case builtIn(LogisticModel)
+            case directory(String, ExternalModelInfo)
+        }
+        var artifact: Artifact
+        var labels: LabelEncoding
+        var scores: [Double]
+        var usage: TrainingEngine.Usage
+        /// For the log line: iterations, or the trainer.
+        var note: String
+    }
+
+    func trainBuiltIn(incremental: Bool, _ table: DataTable, _ inputs: CandidateInputs, _ ctx: RunContext) throws -> Trained {
+        let job = ctx.job
+        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
+            let options = LogisticRegressionTrainer.Options(
+                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop,
+                classWeights: job.training.classWeights)
+            if incremental, let parent = inputs.production?.model {
+                return try LogisticRegressionTrainer.update(parent, on: table, options: options)
+            }
+            let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+            return try LogisticRegressionTrainer.fit(table, features: inputs.schema.features, labels: labels, options: options)
+        }
+        let model = outcome.model
+        return Trained(
+            artifact: .builtIn(model), labels: model.labels, scores: try model.predictProbabilities(inputs.evalTable),
+            usage: usage, note: "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
+    }
+
+    /// Runs the job's external trainer (docs/trainers.md) through the engine: the rows go to it as
+    /// CSV files in the run's directory; it writes its model files and its scores of the evaluation
+    /// rows (which it gets without their labels), and updater computes every metric from those.
+    func trainExternal(
+        incremental: Bool, _ table: DataTable, _ replay: DataTable?, _ inputs: CandidateInputs, _ ctx: RunContext
+    ) throws -> Trained {
+        let job = ctx.job
+        let command = job.training.command!
+        let labels = try incremental && inputs.production?.external != nil
+            ? inputs.production!.labels
+            : LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+        let features = inputs.schema.features
+        let dir = state.runDirectory(job: job.name, run: ctx.runID) + "/trainer-" + (incremental ? "incremental" : "full")
+        try? FileManager.default.removeItem(atPath: dir)
+        try Files.makeDirectories(dir + "/data")
+        let columns = features + [job.data.label]
+        var data = ExternalTrainer.Spec.Inputs(evaluation: dir + "/data/evaluation.csv")
+        try Files.writeAtomically(CSVWriter.encode(inputs.evalTable, columns: features), to: data.evaluation)
+        var parentDirectory: String? = nil
+        if incremental, let parent = inputs.production, parent.external != nil {
+            // New rows and the replay sample are given apart, as the contract says.
+            let newRows = table.rows(Array(0..<(table.rowCount - (replay?.rowCount ?? 0))))
+            data.newBatches = [dir + "/data/new.csv"]
+            try Files.writeAtomically(CSVWriter.encode(newRows, columns: columns), to: data.newBatches[0])
+            if let replay {
+                data.replay = dir + "/data/replay.csv"
+                try Files.writeAtomically(CSVWriter.encode(replay, columns: columns), to: data.replay!)
+            }
+            parentDirectory = parent.record.artifactPath
+        } else {
+            data.training = dir + "/data/training.csv"
+            try Files.writeAtomically(CSVWriter.encode(table, columns: columns), to: data.training!)
+        }
+        let spec = ExternalTrainer.Spec(
+            job: job.name, run: Int(ctx.runID), mode: parentDirectory == nil ? .full : .incremental, label: job.data.label,
+            classes: [labels.negative, labels.positive], features: features,
+            categorical: job.data.categorical.filter { features.contains($0) }, seed: job.training.seed, data: data,
+            parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
+        let trainer = inputs.scorer.trainer(command)
+        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
+            try trainer.run(spec, runDirectory: dir, expectedRows: inputs.evalTable.rowCount, cancelled: { stop() != nil })
+        }
+        let info = ExternalModelInfo(
+            contractVersion: ExternalTrainer.contractVersion, command: command, labels: labels, features: features,
+            categorical: spec.categorical)
+        // The trainer's own process is measured exactly: its CPU time and peak memory.
+        let cost = TrainingEngine.Usage(
+            wallSeconds: usage.wallSeconds, cpuSeconds: outcome.cpuSeconds, peakMemoryBytes: Int64(outcome.peakMemoryBytes))
+        return Trained(
+            artifact: .directory(outcome.modelDirectory, info), labels: labels, scores: outcome.scores, usage: cost,
+            note: "external trainer \(command[0]), log \(outcome.logPath)")
+    }
+
     /// The rows a candidate trains on, with fingerprints of exactly which: a full training takes the
     /// newest `training.window_rows` training rows of every batch in the window; an incremental one
     /// the new batches' training rows plus a replay sample of the older window (`replay_fraction` of
     /// the parent's training rows, drawn with the seed and the run).
     func trainingTable(incremental: Bool, _ inputs: CandidateInputs, job: JobConfig, runID: Int64) throws
-        -> (table: DataTable, window: String, replay: String?)
+        -> (table: DataTable, window: String, replay: String?, replayTable: DataTable?)
     {
         let t = job.training
         var sources = (inputs.older.batches + inputs.newBatches).map { "\($0):train" }
@@ -334,7 +430,7 @@ public struct UpdateCycle: Sendable {
             let parts = [inputs.newTrain, replay].compactMap { $0 }
             guard let first = parts.first else { throw CycleError("no training rows") }
             let table = parts.dropFirst().reduce(first) { $0.appending($1) }
-            return (table, Files.sha256(inputs.newBatches.map { "\($0):train" }.joined(separator: "\n")), replayFingerprint)
+            return (table, Files.sha256(inputs.newBatches.map { "\($0):train" }.joined(separator: "\n")), replayFingerprint, replay)
         }
         let parts = [inputs.older.train, inputs.newTrain].compactMap { $0 }
         guard let first = parts.first else { throw CycleError("no training rows: no accepted batches yet") }
@@ -343,7 +439,7 @@ public struct UpdateCycle: Sendable {
             table = table.rows(Array((table.rowCount - t.windowRows)..<table.rowCount))
             sources.append("tail:\(t.windowRows)")
         }
-        return (table, Files.sha256(sources.joined(separator: "\n")), nil)
+        return (table, Files.sha256(sources.joined(separator: "\n")), nil, nil)
     }
 
     struct Decision {
@@ -365,6 +461,11 @@ public struct UpdateCycle: Sendable {
             return Decision(kind: "full", reason: "severe drift → full retrain (\(drift.summary))")
         case .moderate:
             if !t.incremental { return Decision(kind: "full", reason: "moderate drift, incremental updates disabled → full retrain") }
+            if (production.external != nil) != (t.command != nil) {
+                return Decision(
+                    kind: "full",
+                    reason: "moderate drift, but the job now trains with \(t.command == nil ? "the built-in model" : "an external trainer") and v\(production.record.version) was not made that way → full retrain")
+            }
             if production.record.generation >= t.maxIncrementalGenerations {
                 return Decision(
                     kind: "full",
@@ -501,8 +602,7 @@ public struct UpdateCycle: Sendable {
         guard let number = try? registry.job(job.name)?.productionVersion,
             let record = try? registry.version(job.name, number)
         else { return }
-        let current = try? Files.sha256(of: job.deploy.path)
-        guard current != record.artifactSHA256 else { return }
+        guard !Publisher.isServing(record, at: job.deploy.path) else { return }
         do {
             try Publisher.publish(record, to: job.deploy.path)
             log(.warning, "\(job.name): \(job.deploy.path) did not hold production v\(number); published it again")

@@ -339,7 +339,9 @@ private struct Decoding {
         r.finish(known: ["path"])
         guard let path else { return nil }
         let resolved = resolve(path)
-        if path.hasSuffix("/") || isDirectory(resolved) {
+        // A link is what updater publishes an external trainer's model directory as; a real
+        // directory there cannot be replaced atomically.
+        if path.hasSuffix("/") || isRealDirectory(resolved) {
             log.add(r.keyPath("path"), "\"\(path)\" is a directory; give the model file's path")
             return nil
         }
@@ -407,6 +409,12 @@ public func absolutePath(_ path: String) -> String {
 func exists(_ path: String) -> Bool {
     var st = stat()
     return stat(path, &st) == 0
+}
+
+/// A directory that is not a symbolic link.
+func isRealDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
 }
 
 func isDirectory(_ path: String) -> Bool {

@@ -62,6 +62,10 @@ struct PredictCommand: ParsableCommand {
         guard let job = try registry.job(name) else { throw ValidationError("unknown job \"\(name)\"") }
         guard let number = version ?? job.productionVersion else { throw ValidationError("\(name) has no model in production") }
         guard let record = try registry.version(name, number) else { throw ValidationError("\(name) has no version \(number)") }
+        if Files.isDirectory(record.artifactPath) {
+            throw ValidationError(
+                "v\(number) of \(name) was made by an external trainer (\(record.artifactPath)); score with that trainer in score mode (docs/trainers.md)")
+        }
         return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
     }
 }

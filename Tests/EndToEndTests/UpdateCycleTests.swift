@@ -213,3 +213,56 @@ struct RetrainPolicyTests {
         #expect((run?["log_path"] as? String)?.hasSuffix("/runs/fallback/2/run.log") == true)
     }
 }
+
+@Suite("External trainers in the update cycle, through the binary")
+struct ExternalTrainerCycleTests {
+    @Test("a job trained by an external command: promote, drift scored by the trainer, rollback, corruption refused")
+    func externalTrainerCycle() throws {
+        let ws = try Workspace()
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let trainer = try String(contentsOf: repo.appendingPathComponent("Jobs/examples/trainer_stdlib.py"), encoding: .utf8)
+        try ws.write(trainer, to: "jobs/trainer_stdlib.py")
+        try ws.addJob("ext", extra: "", gate: Workspace.defaultGate + """
+
+            [training]
+            command = ["python3", "trainer_stdlib.py"]
+            time_limit = "2m"
+            """)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/ext/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("ext: promoted (run 1): promoted v1"), "\(r.output)")
+        // The deploy path is a link to a published copy of the model directory.
+        let deploy = ws.root + "/deploy/ext.model"
+        let target1 = try FileManager.default.destinationOfSymbolicLink(atPath: deploy)
+        #expect(FileManager.default.fileExists(atPath: target1 + "/updater-model.json"))
+        let versions = (try ws.json(["versions", "ext"]) as? [String: Any])?["versions"] as? [[String: Any]] ?? []
+        #expect((versions.first?["artifact_path"] as? String)?.hasSuffix("/models/ext/v1") == true)
+
+        // Shifted data: the drift check scores the new rows with v1 through the trainer's score mode.
+        try ws.write(Synthetic.csv(rows: 1200, seed: 2, shift: 1.5, firstID: 9000), to: "incoming/ext/b2.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("promoted v1 → v2"), "\(r.output)")
+        let detail = try ws.json(["runs", "ext", "--run", "2"]) as? [String: Any]
+        let performance = (detail?["drift"] as? [String: Any])?["performance"] as? [String: Any]
+        #expect(performance?["current_rows"] as? Int == 1200, "production scored every new row")
+        let gate = detail?["gate"] as? [[String: Any]] ?? []
+        #expect(gate.first?["baseline"] as? Double != nil, "production was scored on the evaluation rows")
+        let run = detail?["run"] as? [String: Any]
+        #expect((run?["cpu_seconds"] as? Double ?? 0) > 0)
+
+        // Rollback points the link back at v1's copy.
+        r = try ws.run(["rollback", "ext"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: deploy) == target1)
+
+        // A changed file in v2's directory: its digest no longer matches, rollback to it is refused.
+        let v2 = ws.state + "/models/ext/v2/updater-model.json"
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: v2))
+        r = try ws.run(["rollback", "ext", "--to", "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("artifact of v2 is corrupted"), "\(r.stderr)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: deploy) == target1)
+    }
+}
