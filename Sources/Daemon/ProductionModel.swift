@@ -8,7 +8,7 @@ import Training
 struct ProductionModel {
     var record: VersionRecord
     /// The built-in model; nil for an external trainer's model (see `external`).
-    var model: LogisticModel?
+    var model: Model?
     /// An external trainer's model: scored by running its trainer in score mode.
     var external: ExternalModelInfo?
     /// The drift reference; nil when it cannot be read (stored by an older updater, say): the drift
@@ -22,7 +22,7 @@ struct ProductionModel {
         guard let record = try registry.version(job, number) else {
             throw RegistryError("production version v\(number) of \(job) has no record")
         }
-        var model: LogisticModel? = nil
+        var model: Model? = nil
         var external: ExternalModelInfo? = nil
         if Files.isDirectory(record.artifactPath) {
             try Publisher.verifyDirectory(record.artifactPath, digest: record.artifactSHA256, version: number)
@@ -43,7 +43,16 @@ struct ProductionModel {
             record: record, model: model, external: external, reference: reference, referenceProblem: problem, metrics: metrics)
     }
 
-    var labels: LabelEncoding { model?.labels ?? external!.labels }
+    /// The binary label encoding of the model in production.
+    var labels: LabelEncoding {
+        get throws {
+            if let external { return external.labels }
+            guard let labels = model?.binaryLabels else {
+                throw CycleError("v\(record.version) is a \(model?.target.task.rawValue ?? "?") model; jobs are binary classification so far")
+            }
+            return labels
+        }
+    }
 
     /// The columns the model reads.
     var features: [String] { model?.features ?? external!.features }

@@ -11,7 +11,7 @@ struct Scorer {
     var runID: Int64 = 0
 
     func scores(_ production: ProductionModel, _ table: DataTable, purpose: String) throws -> [Double] {
-        if let model = production.model { return try model.predictProbabilities(table) }
+        if let model = production.model { return try model.positiveProbabilities(table) }
         guard let info = production.external else { throw CycleError("v\(production.record.version) has no model to score with") }
         guard let command = job.training.command else {
             throw CycleError(

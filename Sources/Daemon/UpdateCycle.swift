@@ -330,7 +330,7 @@ public struct UpdateCycle: Sendable {
     /// what becomes its artifact.
     struct Trained {
         enum Artifact {
-            case builtIn(LogisticModel)
+            case builtIn(Model)
             case directory(String, ExternalModelInfo)
         }
         var artifact: Artifact
@@ -347,15 +347,15 @@ public struct UpdateCycle: Sendable {
             let options = LogisticRegressionTrainer.Options(
                 l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop,
                 classWeights: job.training.classWeights)
-            if incremental, let parent = inputs.production?.model {
+            if incremental, let parent = inputs.production?.model?.logistic {
                 return try LogisticRegressionTrainer.update(parent, on: table, options: options)
             }
             let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
             return try LogisticRegressionTrainer.fit(table, features: inputs.schema.features, labels: labels, options: options)
         }
-        let model = outcome.model
+        let model = Model(outcome.model)
         return Trained(
-            artifact: .builtIn(model), labels: model.labels, scores: try model.predictProbabilities(inputs.evalTable),
+            artifact: .builtIn(model), labels: outcome.model.labels, scores: try model.positiveProbabilities(inputs.evalTable),
             usage: usage, note: "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
     }
 

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// ```
 /// bytes 0–7    "UPDMODEL"
-/// bytes 8–11   format version, UInt32 little-endian (1)
+/// bytes 8–11   format version, UInt32 little-endian (2; 1 is still read)
 /// bytes 12–15  header length H, UInt32 little-endian
 /// bytes 16…    header: UTF-8 JSON (keys sorted), H bytes, then zero padding to a multiple of 8
 /// then         the arrays listed in header.arrays, in order, as little-endian float64
@@ -12,13 +12,33 @@ import Foundation
 /// The same model always encodes to the same bytes, so its SHA-256 identifies it.
 public enum ModelArtifact {
     public static let magic: [UInt8] = Array("UPDMODEL".utf8)
-    public static let formatVersion: UInt32 = 1
+    /// Version 2 holds any built-in model (its layers); version 1 (binary logistic regression only)
+    /// is still read.
+    public static let formatVersion: UInt32 = 2
+
+    struct ArrayInfo: Codable {
+        var name: String
+        var count: Int
+    }
+
+    struct LayerShape: Codable {
+        var inputs: Int
+        var outputs: Int
+    }
 
     struct Header: Codable {
-        struct ArrayInfo: Codable {
-            var name: String
-            var count: Int
-        }
+        var model: String
+        var task: String
+        var target: Target
+        var preprocessing: Preprocessor
+        var inputs: [String]
+        var layers: [LayerShape]
+        var arrays: [ArrayInfo]
+        var metadata: [String: String]
+    }
+
+    /// Format 1's header: a binary logistic regression.
+    struct HeaderV1: Codable {
         var model: String
         var task: String
         var label: LabelEncoding
@@ -29,11 +49,18 @@ public enum ModelArtifact {
     }
 
     /// Encodes `model`; `metadata` (job, version, training details) is stored in the header.
-    public static func encode(_ model: LogisticModel, metadata: [String: String] = [:]) throws -> [UInt8] {
+    public static func encode(_ model: Model, metadata: [String: String] = [:]) throws -> [UInt8] {
+        var arrays: [ArrayInfo] = []
+        var values: [Double] = []
+        for (i, layer) in model.layers.enumerated() {
+            arrays.append(ArrayInfo(name: "layer\(i).weights", count: layer.weights.count))
+            arrays.append(ArrayInfo(name: "layer\(i).bias", count: layer.bias.count))
+            values += layer.weights + layer.bias
+        }
         let header = Header(
-            model: "logistic_regression", task: "binary", label: model.labels, preprocessing: model.preprocessor,
-            inputs: model.preprocessor.inputNames,
-            arrays: [.init(name: "coefficients", count: model.coefficients.count), .init(name: "intercept", count: 1)],
+            model: model.kind.rawValue, task: model.target.task.rawValue, target: model.target,
+            preprocessing: model.preprocessor, inputs: model.preprocessor.inputNames,
+            layers: model.layers.map { LayerShape(inputs: $0.inputs, outputs: $0.outputs) }, arrays: arrays,
             metadata: metadata)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -43,29 +70,70 @@ public enum ModelArtifact {
         appendLE(UInt32(json.count), to: &out)
         out += json
         while out.count % 8 != 0 { out.append(0) }
-        for v in model.coefficients + [model.intercept] { appendLE(v.bitPattern, to: &out) }
+        out.reserveCapacity(out.count + 8 * values.count)
+        for v in values { appendLE(v.bitPattern, to: &out) }
         return out
     }
 
-    /// Decodes an artifact; throws ``TrainingError`` naming what is wrong with it.
-    public static func decode(_ bytes: [UInt8]) throws -> LogisticModel {
+    /// Decodes an artifact (format 1 or 2); throws ``TrainingError`` naming what is wrong with it.
+    public static func decode(_ bytes: [UInt8]) throws -> Model {
+        let (version, json, dataStart) = try container(bytes)
+        if version == 1 {
+            let header: HeaderV1 = try decodeHeader(json)
+            guard header.model == "logistic_regression" else { throw TrainingError("unknown model kind \"\(header.model)\"") }
+            let arrays = try readArrays(bytes, header.arrays, from: dataStart)
+            guard let coefficients = arrays["coefficients"], let intercept = arrays["intercept"]?.first,
+                coefficients.count == header.preprocessing.width
+            else { throw TrainingError("model file's arrays do not match its preprocessing") }
+            return Model(LogisticModel(
+                preprocessor: header.preprocessing, labels: header.label, coefficients: coefficients, intercept: intercept))
+        }
+        let header: Header = try decodeHeader(json)
+        guard let kind = ModelKind(rawValue: header.model) else { throw TrainingError("unknown model kind \"\(header.model)\"") }
+        let arrays = try readArrays(bytes, header.arrays, from: dataStart)
+        var layers: [DenseLayer] = []
+        var width = header.preprocessing.width
+        for (i, shape) in header.layers.enumerated() {
+            guard shape.inputs == width, shape.outputs > 0, let w = arrays["layer\(i).weights"], let b = arrays["layer\(i).bias"],
+                w.count == shape.inputs * shape.outputs, b.count == shape.outputs
+            else { throw TrainingError("model file's layer \(i) does not match its shape") }
+            layers.append(DenseLayer(inputs: shape.inputs, outputs: shape.outputs, weights: w, bias: b))
+            width = shape.outputs
+        }
+        guard !layers.isEmpty else { throw TrainingError("model file has no layers") }
+        return Model(kind: kind, preprocessor: header.preprocessing, target: header.target, layers: layers)
+    }
+
+    /// The metadata stored in an artifact's header.
+    public static func metadata(_ bytes: [UInt8]) throws -> [String: String] {
+        let (version, json, _) = try container(bytes)
+        return version == 1 ? (try decodeHeader(json) as HeaderV1).metadata : (try decodeHeader(json) as Header).metadata
+    }
+
+    /// The format version, the header's bytes and where the arrays start.
+    static func container(_ bytes: [UInt8]) throws -> (UInt32, ArraySlice<UInt8>, Int) {
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw TrainingError("not an updater model file") }
         let version = readLE(UInt32.self, bytes, 8)
-        guard version == formatVersion else {
-            throw TrainingError("model file format \(version) is not supported (this updater reads format \(formatVersion))")
+        guard version == 1 || version == 2 else {
+            throw TrainingError("model file format \(version) is not supported (this updater reads formats 1 and 2)")
         }
         let length = Int(readLE(UInt32.self, bytes, 12))
         guard 16 + length <= bytes.count else { throw TrainingError("model file is truncated (header)") }
-        let header: Header
+        return (version, bytes[16..<(16 + length)], (16 + length + 7) / 8 * 8)
+    }
+
+    static func decodeHeader<T: Decodable>(_ json: ArraySlice<UInt8>) throws -> T {
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + length)]))
+            return try JSONDecoder().decode(T.self, from: Data(json))
         } catch {
             throw TrainingError("model file header is malformed: \(error)")
         }
-        guard header.model == "logistic_regression" else { throw TrainingError("unknown model kind \"\(header.model)\"") }
-        var offset = (16 + length + 7) / 8 * 8
+    }
+
+    static func readArrays(_ bytes: [UInt8], _ infos: [ArrayInfo], from start: Int) throws -> [String: [Double]] {
+        var offset = start
         var arrays: [String: [Double]] = [:]
-        for info in header.arrays {
+        for info in infos {
             guard info.count >= 0, offset + 8 * info.count <= bytes.count else {
                 throw TrainingError("model file is truncated (array \(info.name))")
             }
@@ -73,19 +141,7 @@ public enum ModelArtifact {
             offset += 8 * info.count
         }
         guard offset == bytes.count else { throw TrainingError("model file has \(bytes.count - offset) trailing bytes") }
-        guard let coefficients = arrays["coefficients"], let intercept = arrays["intercept"]?.first,
-            coefficients.count == header.preprocessing.width
-        else { throw TrainingError("model file's arrays do not match its preprocessing") }
-        return LogisticModel(
-            preprocessor: header.preprocessing, labels: header.label, coefficients: coefficients, intercept: intercept)
-    }
-
-    /// The metadata stored in an artifact's header.
-    public static func metadata(_ bytes: [UInt8]) throws -> [String: String] {
-        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw TrainingError("not an updater model file") }
-        let length = Int(readLE(UInt32.self, bytes, 12))
-        guard 16 + length <= bytes.count else { throw TrainingError("model file is truncated (header)") }
-        return try JSONDecoder().decode(Header.self, from: Data(bytes[16..<(16 + length)])).metadata
+        return arrays
     }
 }
 

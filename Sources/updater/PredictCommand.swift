@@ -9,7 +9,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Score a CSV file with a job's production model, one of its versions, or an artifact file.",
         discussion: """
-            Writes a CSV with a `score` column (the probability of the positive class), one row per input row, in order; --keep copies input columns in front of it. The input needs the model's feature columns; others are ignored. A missing value is imputed as in training; a category never seen in training goes to the unseen bucket.
+            Writes a CSV with one row per input row, in order: for a binary model a `score` column (the probability of the positive class), for more classes one `p_CLASS` column per class, for a regression model a `prediction` column; --keep copies input columns in front. The input needs the model's feature columns; others are ignored. A missing value is imputed as in training; a category never seen in training goes to the unseen bucket.
 
             Example:
               updater predict churn --input today.csv --keep customer_id --output scores.csv
@@ -34,10 +34,23 @@ struct PredictCommand: ParsableCommand {
             let table = try CSVReader.read(file: input, options: CSVOptions(required: model.features + kept) { name in
                 kinds[name] ?? (kept.contains(name) ? .categorical : nil)
             })
-            let scores = try model.predictProbabilities(table)
-            var out = (kept.map(csvField) + ["score"]).joined(separator: ",") + "\n"
+            let outputs: [String]
+            let values: [Double]
+            let width: Int
+            switch try model.predict(table) {
+            case .values(let v):
+                (outputs, values, width) = (["prediction"], v, 1)
+            case .probabilities(let k, let p):
+                if model.target.task == .binary {
+                    (outputs, values, width) = (["score"], try model.positiveProbabilities(table), 1)
+                } else {
+                    (outputs, values, width) = (model.target.classes.map { "p_" + $0 }, p, k)
+                }
+            }
+            var out = (kept + outputs).map(csvField).joined(separator: ",") + "\n"
             for r in 0..<table.rowCount {
-                let cells = kept.map { csvField(table.column($0)?.string(at: r) ?? "") } + [String(scores[r])]
+                let cells = kept.map { csvField(table.column($0)?.string(at: r) ?? "") }
+                    + (0..<width).map { String(values[r * width + $0]) }
                 out += cells.joined(separator: ",") + "\n"
             }
             if let output {

@@ -1,0 +1,103 @@
+import Foundation
+import Tabular
+
+/// The built-in model kinds.
+public enum ModelKind: String, Sendable, Codable, CaseIterable {
+    /// Binary logistic regression (one sigmoid output).
+    case logisticRegression = "logistic_regression"
+    /// Multinomial logistic regression (softmax over the classes).
+    case softmaxRegression = "softmax_regression"
+    /// Linear least squares with an L2 penalty.
+    case ridge
+    /// A multilayer perceptron: 1–3 ReLU hidden layers, then the task's output.
+    case mlp
+
+    /// The tasks this kind of model can do.
+    public var tasks: [Task] {
+        switch self {
+        case .logisticRegression: [.binary]
+        case .softmaxRegression: [.multiclass, .binary]
+        case .ridge: [.regression]
+        case .mlp: [.binary, .multiclass, .regression]
+        }
+    }
+}
+
+/// A trained model with everything prediction needs: its preprocessing, what it predicts, and its
+/// layers (a linear model is one layer; hidden layers use ReLU, the last the task's link: sigmoid for
+/// a one-output binary model, softmax for classes, identity for regression).
+public struct Model: Sendable, Equatable {
+    public var kind: ModelKind
+    public var preprocessor: Preprocessor
+    public var target: Target
+    public var layers: [DenseLayer]
+
+    public init(kind: ModelKind, preprocessor: Preprocessor, target: Target, layers: [DenseLayer]) {
+        precondition(!layers.isEmpty && layers[0].inputs == preprocessor.width, "the first layer reads the preprocessed inputs")
+        self.kind = kind
+        self.preprocessor = preprocessor
+        self.target = target
+        self.layers = layers
+    }
+
+    /// The feature columns the model reads.
+    public var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
+
+    /// Predictions for every row of `table`.
+    public func predict(_ table: DataTable) throws -> Prediction {
+        var x = try preprocessor.transform(table)
+        for layer in layers.dropLast() {
+            x = hidden(layer, x)
+        }
+        return Training.predict(layers[layers.count - 1], inputs: x, task: target.task)
+    }
+
+    /// For a binary model: the probability of the positive class (`target.classes[1]`) per row.
+    public func positiveProbabilities(_ table: DataTable) throws -> [Double] {
+        guard target.task == .binary else { throw TrainingError("a \(target.task.rawValue) model has no positive class") }
+        guard case .probabilities(let k, let p) = try predict(table) else { throw TrainingError("not a classifier") }
+        return (0..<table.rowCount).map { p[$0 * k + k - 1] }
+    }
+
+    /// A binary model's label encoding (negative, positive).
+    public var binaryLabels: LabelEncoding? {
+        guard target.task == .binary, target.classes.count == 2 else { return nil }
+        return LabelEncoding(column: target.column, negative: target.classes[0], positive: target.classes[1])
+    }
+
+    /// A built-in binary logistic regression as a general model.
+    public init(_ logistic: LogisticModel) {
+        self.init(
+            kind: .logisticRegression, preprocessor: logistic.preprocessor,
+            target: Target(column: logistic.labels.column, task: .binary, classes: [logistic.labels.negative, logistic.labels.positive]),
+            layers: [DenseLayer(inputs: logistic.coefficients.count, outputs: 1, weights: logistic.coefficients, bias: [logistic.intercept])])
+    }
+
+    /// This model as a binary logistic regression, when it is one (for incremental updates).
+    public var logistic: LogisticModel? {
+        guard kind == .logisticRegression, let labels = binaryLabels, layers.count == 1, layers[0].outputs == 1 else { return nil }
+        return LogisticModel(preprocessor: preprocessor, labels: labels, coefficients: layers[0].weights, intercept: layers[0].bias[0])
+    }
+}
+
+/// A hidden layer's ReLU activations for every row (rows × layer.outputs).
+func hidden(_ layer: DenseLayer, _ x: [Double]) -> [Double] {
+    let rows = x.count / layer.inputs
+    var out = [Double](repeating: 0, count: rows * layer.outputs)
+    x.withUnsafeBufferPointer { xs in
+        layer.weights.withUnsafeBufferPointer { w in
+            out.withUnsafeMutableBufferPointer { o in
+                for r in 0..<rows {
+                    let row = xs.baseAddress! + r * layer.inputs
+                    for j in 0..<layer.outputs {
+                        var z = layer.bias[j]
+                        let wj = w.baseAddress! + j * layer.inputs
+                        for i in 0..<layer.inputs { z += wj[i] * row[i] }
+                        o[r * layer.outputs + j] = max(z, 0)
+                    }
+                }
+            }
+        }
+    }
+    return out
+}
