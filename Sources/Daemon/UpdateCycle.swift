@@ -343,20 +343,50 @@ public struct UpdateCycle: Sendable {
 
     func trainBuiltIn(incremental: Bool, _ table: DataTable, _ inputs: CandidateInputs, _ ctx: RunContext) throws -> Trained {
         let job = ctx.job
-        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
-            let options = LogisticRegressionTrainer.Options(
-                l2: job.training.l2, maxIterations: job.training.maxIterations, shouldStop: stop,
-                classWeights: job.training.classWeights)
-            if incremental, let parent = inputs.production?.model?.logistic {
-                return try LogisticRegressionTrainer.update(parent, on: table, options: options)
+        let t = job.training
+        let parent = incremental ? inputs.production?.model : nil
+        let (result, usage) = try engine.train(runID: ctx.runID, timeLimit: t.timeLimit, registry: registry) {
+            stop -> (Model, String) in
+            switch t.model {
+            case .logisticRegression:
+                let options = LogisticRegressionTrainer.Options(
+                    l2: t.l2, maxIterations: t.maxIterations, shouldStop: stop, classWeights: t.classWeights)
+                let outcome: LogisticRegressionTrainer.Outcome
+                if let parent = parent?.logistic {
+                    outcome = try LogisticRegressionTrainer.update(parent, on: table, options: options)
+                } else {
+                    let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+                    outcome = try LogisticRegressionTrainer.fit(table, features: inputs.schema.features, labels: labels, options: options)
+                }
+                return (Model(outcome.model), "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
+            case .mlp:
+                let options = MLPTrainer.Options(
+                    hiddenLayers: t.mlp.hiddenLayers, dropout: t.mlp.dropout, l2: t.mlp.alpha, learningRate: t.mlp.learningRate,
+                    batchSize: t.mlp.batchSize, maxEpochs: t.mlp.maxEpochs, validationFraction: t.mlp.validationFraction,
+                    patience: t.mlp.patience, seed: t.seed, classWeights: t.classWeights, shouldStop: stop)
+                let outcome: MLPTrainer.Outcome
+                let preprocessor: Preprocessor
+                let target: Target
+                if let parent, parent.kind == .mlp, parent.layers.dropLast().map(\.outputs) == t.mlp.hiddenLayers {
+                    (preprocessor, target) = (parent.preprocessor, parent.target)
+                    outcome = try MLPTrainer.update(parent.layers, on: table, preprocessor: preprocessor, target: target, options: options)
+                } else {
+                    let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+                    preprocessor = try Preprocessor.fit(table, features: inputs.schema.features)
+                    target = Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive])
+                    outcome = try MLPTrainer.fit(table, preprocessor: preprocessor, target: target, options: options)
+                }
+                return (
+                    Model(kind: .mlp, preprocessor: preprocessor, target: target, layers: outcome.layers),
+                    "\(outcome.epochs) epochs\(outcome.stoppedEarly ? ", stopped early" : "")"
+                )
             }
-            let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
-            return try LogisticRegressionTrainer.fit(table, features: inputs.schema.features, labels: labels, options: options)
         }
-        let model = Model(outcome.model)
+        let (model, note) = result
+        guard let labels = model.binaryLabels else { throw CycleError("the model is not a binary classifier") }
         return Trained(
-            artifact: .builtIn(model), labels: outcome.model.labels, scores: try model.positiveProbabilities(inputs.evalTable),
-            usage: usage, note: "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
+            artifact: .builtIn(model), labels: labels, scores: try model.positiveProbabilities(inputs.evalTable), usage: usage,
+            note: note)
     }
 
     /// Runs the job's external trainer (docs/trainers.md) through the engine: the rows go to it as
@@ -465,6 +495,11 @@ public struct UpdateCycle: Sendable {
                 return Decision(
                     kind: "full",
                     reason: "moderate drift, but the job now trains with \(t.command == nil ? "the built-in model" : "an external trainer") and v\(production.record.version) was not made that way → full retrain")
+            }
+            if t.command == nil, let kind = production.model?.kind, kind.rawValue != t.model.rawValue {
+                return Decision(
+                    kind: "full",
+                    reason: "moderate drift, but the job now trains \(t.model.rawValue) and v\(production.record.version) is \(kind.rawValue) → full retrain")
             }
             if production.record.generation >= t.maxIncrementalGenerations {
                 return Decision(

@@ -75,6 +75,20 @@ public struct DriftSettings: Sendable, Equatable {
 public struct TrainingSettings: Sendable, Equatable {
     public enum Model: String, Sendable, Equatable, CaseIterable {
         case logisticRegression = "logistic_regression"
+        case mlp
+    }
+
+    /// A multilayer perceptron's settings (`model = "mlp"`), scikit-learn's MLPClassifier defaults.
+    public struct MLP: Sendable, Equatable {
+        public var hiddenLayers = [32]
+        public var dropout = 0.0
+        public var alpha = 1e-4
+        public var learningRate = 1e-3
+        public var batchSize = 200
+        public var maxEpochs = 200
+        public var patience = 10
+        public var validationFraction = 0.1
+        public init() {}
     }
 
     public var model: Model
@@ -87,6 +101,7 @@ public struct TrainingSettings: Sendable, Equatable {
     public var l2: Double
     /// How much each class counts in the loss (imbalanced labels).
     public var classWeights: ClassWeights
+    public var mlp: MLP
     public var maxIterations: Int
     public var seed: UInt64
     /// A full retrain uses the most recent `windowRows` rows of accepted batches.

@@ -241,7 +241,7 @@ private struct Decoding {
 
     var defaultTraining: TrainingSettings {
         TrainingSettings(
-            model: .logisticRegression, command: nil, environment: [:], l2: 1.0, classWeights: .none, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            model: .logisticRegression, command: nil, environment: [:], l2: 1.0, classWeights: .none, mlp: .init(), maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
             replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
     }
 
@@ -295,7 +295,29 @@ private struct Decoding {
         if let p = r.table("params") {
             t.l2 = p.double("l2", in: 0...1e12, what: "a number of at least 0") ?? t.l2
             t.maxIterations = p.int("max_iter", in: 1...1_000_000) ?? t.maxIterations
-            p.finish()
+            var m = t.mlp
+            if let v = p.value("hidden_layers") {
+                let widths = v.array.map { a in a.compactMap { $0.type == .int ? $0.int : nil } } ?? []
+                if v.type == .array, (1...3).contains(widths.count), widths.count == v.array?.count, widths.allSatisfy({ (1...10_000).contains($0) }) {
+                    m.hiddenLayers = widths
+                } else {
+                    p.wrong("hidden_layers", "1 to 3 layer widths (1–10000), such as [64, 32]", v)
+                }
+            }
+            m.dropout = p.double("dropout", in: 0...0.99) ?? m.dropout
+            m.alpha = p.double("alpha", in: 0...1e6, what: "a number of at least 0") ?? m.alpha
+            m.learningRate = p.double("learning_rate", in: 1e-9...10) ?? m.learningRate
+            m.batchSize = p.int("batch_size", in: 1...1_000_000) ?? m.batchSize
+            m.maxEpochs = p.int("max_epochs", in: 1...100_000) ?? m.maxEpochs
+            m.patience = p.int("patience", in: 1...100_000) ?? m.patience
+            m.validationFraction = p.double("validation_fraction", in: 0...0.9) ?? m.validationFraction
+            t.mlp = m
+            let mlpKeys = ["hidden_layers", "dropout", "alpha", "learning_rate", "batch_size", "max_epochs", "patience", "validation_fraction"]
+            let linearKeys = ["l2", "max_iter"]
+            for key in p.keys where t.model == .mlp ? linearKeys.contains(key) : mlpKeys.contains(key) {
+                log.add(p.keyPath(key), "is not a parameter of \(t.model.rawValue)")
+            }
+            p.finish(known: linearKeys + mlpKeys)
         }
         if let inc = r.table("incremental") {
             t.incremental = inc.bool("enabled") ?? t.incremental

@@ -45,11 +45,7 @@ public struct Model: Sendable, Equatable {
 
     /// Predictions for every row of `table`.
     public func predict(_ table: DataTable) throws -> Prediction {
-        var x = try preprocessor.transform(table)
-        for layer in layers.dropLast() {
-            x = hidden(layer, x)
-        }
-        return Training.predict(layers[layers.count - 1], inputs: x, task: target.task)
+        Training.predict(layers, inputs: try preprocessor.transform(table), task: target.task)
     }
 
     /// For a binary model: the probability of the positive class (`target.classes[1]`) per row.
@@ -78,26 +74,4 @@ public struct Model: Sendable, Equatable {
         guard kind == .logisticRegression, let labels = binaryLabels, layers.count == 1, layers[0].outputs == 1 else { return nil }
         return LogisticModel(preprocessor: preprocessor, labels: labels, coefficients: layers[0].weights, intercept: layers[0].bias[0])
     }
-}
-
-/// A hidden layer's ReLU activations for every row (rows × layer.outputs).
-func hidden(_ layer: DenseLayer, _ x: [Double]) -> [Double] {
-    let rows = x.count / layer.inputs
-    var out = [Double](repeating: 0, count: rows * layer.outputs)
-    x.withUnsafeBufferPointer { xs in
-        layer.weights.withUnsafeBufferPointer { w in
-            out.withUnsafeMutableBufferPointer { o in
-                for r in 0..<rows {
-                    let row = xs.baseAddress! + r * layer.inputs
-                    for j in 0..<layer.outputs {
-                        var z = layer.bias[j]
-                        let wj = w.baseAddress! + j * layer.inputs
-                        for i in 0..<layer.inputs { z += wj[i] * row[i] }
-                        o[r * layer.outputs + j] = max(z, 0)
-                    }
-                }
-            }
-        }
-    }
-    return out
 }

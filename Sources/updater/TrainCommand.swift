@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Every column but the label and --exclude is a feature: numeric unless listed in --categorical. Writes the artifact (docs/artifact.md) to DIR/model.updater; `updater predict DIR/model.updater --input X.csv` scores with it. With --warm-start, updates that artifact on the new rows instead (an incremental update: its preprocessing is kept and its weights are the prior; logistic regression only so far).
 
-            Models: logistic_regression (binary), softmax_regression (two or more classes), ridge (numbers). Parameters (--param KEY=VALUE): l2 (default 1; scikit-learn's C = 1/l2, Ridge's alpha = l2), max_iter (500), class_weight (none or balanced, as scikit-learn defines it; classifiers).
+            Models: logistic_regression (binary), softmax_regression (two or more classes), ridge (numbers), mlp (a multilayer perceptron for classes, or numbers with --task regression). Parameters (--param KEY=VALUE): l2 (default 1; scikit-learn's C = 1/l2, Ridge's alpha = l2; for mlp the weight penalty, default 0.0001), max_iter (500), class_weight (none or balanced, as scikit-learn defines it; classifiers); for mlp also hidden_layers (32; e.g. 64,32), dropout (0), learning_rate (0.001), batch_size (200), max_epochs (200), patience (10), validation_fraction (0.1, for early stopping), seed (0).
 
             Example:
               updater train --input train.csv --label churned --categorical plan,region --exclude customer_id --output /tmp/m
@@ -24,15 +24,17 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: "Comma-separated categorical columns.") var categorical: String?
     @Option(name: .long, help: "Comma-separated columns to leave out.") var exclude: String?
     @Option(name: .long, help: "For binary labels: the value that is the positive class (default: the greater one).") var positive: String?
-    @Option(name: .long, help: "The model: logistic_regression, softmax_regression, ridge.") var model: String = "logistic_regression"
+    @Option(name: .long, help: "The model: logistic_regression, softmax_regression, ridge, mlp.") var model: String = "logistic_regression"
+    @Option(name: .long, help: "For mlp: binary, multiclass or regression (default: classification by the label's values).") var task: String?
     @Option(name: .long, help: "A model parameter KEY=VALUE (repeatable).") var param: [String] = []
     @Option(name: .long, help: "An artifact to update incrementally instead of training from scratch.") var warmStart: String?
     @Option(name: .long, help: "Directory for model.updater (created if needed).") var output: String
 
     struct Parameters {
-        var l2 = 1.0
+        var l2: Double? = nil
         var maxIterations = 500
         var classWeights = ClassWeights.none
+        var mlp = MLPTrainer.Options()
     }
 
     func parameters() throws -> Parameters {
@@ -40,7 +42,32 @@ struct TrainCommand: ParsableCommand {
         for item in param {
             let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw ValidationError("--param \(item): expected KEY=VALUE") }
+            func number(_ range: ClosedRange<Double>) throws -> Double {
+                guard let x = Double(parts[1]), range.contains(x) else {
+                    throw ValidationError("--param \(parts[0]): expected a number from \(range.lowerBound) to \(range.upperBound), got \(parts[1])")
+                }
+                return x
+            }
+            func whole(_ lower: Int) throws -> Int {
+                guard let n = Int(parts[1]), n >= lower else {
+                    throw ValidationError("--param \(parts[0]): expected a whole number ≥ \(lower), got \(parts[1])")
+                }
+                return n
+            }
             switch parts[0] {
+            case "hidden_layers":
+                let widths = parts[1].split(separator: ",").compactMap { Int($0) }
+                guard (1...3).contains(widths.count), widths.allSatisfy({ $0 >= 1 }), widths.count == parts[1].split(separator: ",").count else {
+                    throw ValidationError("--param hidden_layers: expected 1 to 3 layer widths such as 64,32, got \(parts[1])")
+                }
+                p.mlp.hiddenLayers = widths
+            case "dropout": p.mlp.dropout = try number(0...0.99)
+            case "learning_rate": p.mlp.learningRate = try number(1e-9...10)
+            case "batch_size": p.mlp.batchSize = try whole(1)
+            case "max_epochs": p.mlp.maxEpochs = try whole(1)
+            case "patience": p.mlp.patience = try whole(1)
+            case "validation_fraction": p.mlp.validationFraction = try number(0...0.9)
+            case "seed": p.mlp.seed = UInt64(try whole(0))
             case "l2":
                 guard let x = Double(parts[1]), x >= 0 else { throw ValidationError("--param l2: expected a number ≥ 0, got \(parts[1])") }
                 p.l2 = x
@@ -53,18 +80,22 @@ struct TrainCommand: ParsableCommand {
                 }
                 p.classWeights = parts[1] == "balanced" ? .balanced : .none
             default:
-                throw ValidationError("--param \(parts[0]): unknown parameter (known: l2, max_iter, class_weight)")
+                throw ValidationError(
+                    "--param \(parts[0]): unknown parameter (known: l2, max_iter, class_weight, hidden_layers, dropout, learning_rate, batch_size, max_epochs, patience, validation_fraction, seed)")
             }
         }
         return p
     }
 
     func validate() throws {
-        guard let kind = ModelKind(rawValue: model), kind != .mlp else {
-            throw ValidationError("--model must be logistic_regression, softmax_regression or ridge, not \"\(model)\"")
+        guard let kind = ModelKind(rawValue: model) else {
+            throw ValidationError("--model must be logistic_regression, softmax_regression, ridge or mlp, not \"\(model)\"")
         }
-        if warmStart != nil, kind != .logisticRegression {
-            throw ValidationError("--warm-start: only logistic_regression models are updated incrementally so far")
+        if warmStart != nil, kind != .logisticRegression, kind != .mlp {
+            throw ValidationError("--warm-start: only logistic_regression and mlp models are updated incrementally so far")
+        }
+        if let task, Task(rawValue: task) == nil || kind != .mlp {
+            throw ValidationError("--task is for --model mlp: binary, multiclass or regression")
         }
         _ = try parameters()
     }
@@ -77,6 +108,9 @@ struct TrainCommand: ParsableCommand {
         let start = Date()
         do {
             let parent = try warmStart.map { try ModelArtifact.decode(Files.read($0)) }
+            if let parent, parent.kind != kind {
+                throw ValidationError("--warm-start: the artifact is a \(parent.kind.rawValue) model, not \(kind.rawValue)")
+            }
             // A warm start reads the parent's features with the parent's kinds.
             let kinds: [String: ColumnKind]? = parent.map { p in
                 Dictionary(uniqueKeysWithValues: p.preprocessor.numeric.map { ($0.name, ColumnKind.numeric) }
@@ -94,7 +128,7 @@ struct TrainCommand: ParsableCommand {
             var note = ""
             switch kind {
             case .logisticRegression:
-                let options = LogisticRegressionTrainer.Options(l2: p.l2, maxIterations: p.maxIterations, classWeights: p.classWeights)
+                let options = LogisticRegressionTrainer.Options(l2: p.l2 ?? 1, maxIterations: p.maxIterations, classWeights: p.classWeights)
                 let outcome: LogisticRegressionTrainer.Outcome
                 if let parent = parent?.logistic {
                     outcome = try LogisticRegressionTrainer.update(parent, on: table, options: options)
@@ -110,17 +144,42 @@ struct TrainCommand: ParsableCommand {
                 if target.classes.count == 2 { target.task = .binary }
                 let fit = try SoftmaxRegressionTrainer.fit(
                     table, preprocessor: preprocessor, target: target,
-                    options: .init(l2: p.l2, maxIterations: p.maxIterations, classWeights: p.classWeights))
+                    options: .init(l2: p.l2 ?? 1, maxIterations: p.maxIterations, classWeights: p.classWeights))
                 trained = Model(kind: .softmaxRegression, preprocessor: preprocessor, target: target, layers: [fit.layer])
                 note = "\(target.classes.count) classes, \(fit.iterations) iterations\(fit.converged ? "" : ", NOT converged")"
             case .ridge:
                 let preprocessor = try Preprocessor.fit(table, features: features)
                 let target = try Target.infer(from: table, column: label, task: .regression)
-                let layer = try RidgeTrainer.fit(table, preprocessor: preprocessor, target: target, l2: p.l2)
+                let layer = try RidgeTrainer.fit(table, preprocessor: preprocessor, target: target, l2: p.l2 ?? 1)
                 trained = Model(kind: .ridge, preprocessor: preprocessor, target: target, layers: [layer])
                 note = "exact solution"
             case .mlp:
-                throw ValidationError("--model mlp is not available yet")
+                var options = p.mlp
+                options.l2 = p.l2 ?? options.l2
+                options.classWeights = p.classWeights
+                let outcome: MLPTrainer.Outcome
+                let preprocessor: Preprocessor
+                var target: Target
+                if let parent, parent.kind == .mlp {
+                    (preprocessor, target) = (parent.preprocessor, parent.target)
+                    options.hiddenLayers = parent.layers.dropLast().map(\.outputs)
+                    outcome = try MLPTrainer.update(parent.layers, on: table, preprocessor: preprocessor, target: target, options: options)
+                } else {
+                    guard parent == nil else { throw ValidationError("--warm-start: the artifact is not an mlp model") }
+                    preprocessor = try Preprocessor.fit(table, features: features)
+                    let requested = task.flatMap(Task.init(rawValue:))
+                    target = try Target.infer(from: table, column: label, task: requested ?? .multiclass)
+                    if requested == nil, target.classes.count == 2 { target.task = .binary }
+                    if target.task == .binary, let positive {
+                        guard target.classes.contains(positive) else {
+                            throw ValidationError("--positive \(positive) is not one of the label values (\(target.classes.joined(separator: ", ")))")
+                        }
+                        target.classes = target.classes.filter { $0 != positive } + [positive]
+                    }
+                    outcome = try MLPTrainer.fit(table, preprocessor: preprocessor, target: target, options: options)
+                }
+                trained = Model(kind: .mlp, preprocessor: preprocessor, target: target, layers: outcome.layers)
+                note = "\(target.task.rawValue), \(outcome.epochs) epochs\(outcome.stoppedEarly ? ", stopped early" : "")"
             }
             let done = Date()
             let path = (output.hasSuffix("/") ? output : output + "/") + "model.updater"

@@ -54,12 +54,12 @@ struct TrainPredictCommandTests {
         try ws.write(Synthetic.csv(rows: 100, seed: 1), to: "t.csv")
         var r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "y", "--param", "depth=3", "--output", ws.root + "/o"], global: false)
         #expect(r.status == 64)
-        #expect(r.stderr.contains("--param depth: unknown parameter (known: l2, max_iter, class_weight)"))
+        #expect(r.stderr.contains("--param depth: unknown parameter (known: l2, max_iter, class_weight, hidden_layers"))
         r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "nope", "--output", ws.root + "/o"], global: false)
         #expect(r.status == 1)
         #expect(r.stderr.contains("t.csv: line 1, column \"nope\": required column is missing from the header"))
         r = try ws.run(["train", "--input", ws.root + "/t.csv", "--label", "y", "--model", "xgboost", "--output", ws.root + "/o"], global: false)
-        #expect(r.stderr.contains("--model must be logistic_regression, softmax_regression or ridge, not \"xgboost\""))
+        #expect(r.stderr.contains("--model must be logistic_regression, softmax_regression, ridge or mlp, not \"xgboost\""))
     }
 
     @Test("cancel refuses runs that are not running, and unknown runs")
@@ -115,6 +115,63 @@ struct TrainModelsCommandTests {
             ["train", "--input", ws.root + "/d.csv", "--label", "price", "--model", "ridge", "--warm-start", ws.root + "/r/model.updater",
              "--output", ws.root + "/r2"], global: false)
         #expect(r.status == 64)
-        #expect(r.stderr.contains("only logistic_regression models are updated incrementally so far"))
+        #expect(r.stderr.contains("only logistic_regression and mlp models are updated incrementally so far"))
+    }
+}
+
+@Suite("MLP through the binary")
+struct MLPCommandTests {
+    @Test("updater train --model mlp learns what a linear model cannot, and warm-starts")
+    func mlpTrainPredict() throws {
+        let ws = try Workspace()
+        var lines = ["a,b,y"]
+        for i in 0..<800 {
+            let a = Double((i * 37) % 100) / 50 - 1, b = Double((i * 59) % 100) / 50 - 1
+            lines.append("\(a),\(b),\(a * b > 0 ? "same" : "opposite")")
+        }
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "xor.csv")
+        var r = try ws.run(
+            ["train", "--input", ws.root + "/xor.csv", "--label", "y", "--model", "mlp", "--param", "hidden_layers=16",
+             "--param", "learning_rate=0.01", "--param", "max_epochs=300", "--positive", "same", "--output", ws.root + "/m"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("trained mlp on 800 rows"))
+        r = try ws.run(["predict", ws.root + "/m/model.updater", "--input", ws.root + "/xor.csv"], global: false)
+        let scores = r.stdout.split(separator: "\n").dropFirst().compactMap { Double($0) }
+        let truth = lines.dropFirst().map { $0.hasSuffix(",same") }
+        let accuracy = Double(zip(scores, truth).filter { ($0 >= 0.5) == $1 }.count) / Double(truth.count)
+        #expect(accuracy > 0.9, "accuracy \(accuracy)")
+        r = try ws.run(
+            ["train", "--input", ws.root + "/xor.csv", "--label", "y", "--model", "mlp", "--warm-start", ws.root + "/m/model.updater",
+             "--output", ws.root + "/m2"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("(incremental,"))
+    }
+
+    @Test("a job can train an mlp; moderate drift updates it incrementally")
+    func mlpJob() throws {
+        let ws = try Workspace()
+        try ws.addJob("nn", extra: "", gate: Workspace.defaultGate + """
+
+            [training]
+            model = "mlp"
+            [training.params]
+            hidden_layers = [16]
+            learning_rate = 0.01
+            [drift.performance]
+            enabled = false
+            """)
+        try ws.write(Synthetic.csv(rows: 3000, seed: 11), to: "incoming/nn/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("nn: promoted (run 1): promoted v1"), "\(r.output)")
+        try ws.write(Synthetic.csv(rows: 1500, seed: 12, shift: 0.35, shiftX2: false, firstID: 5000), to: "incoming/nn/b2.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let versions = (try ws.json(["versions", "nn"]) as? [String: Any])?["versions"] as? [[String: Any]] ?? []
+        #expect(versions.count >= 2)
+        #expect(versions[1]["mode"] as? String == "incremental", "\(r.stderr)")
+        r = try ws.run(["predict", "nn", "--input", ws.root + "/incoming/nn/b2.csv"])
+        #expect(r.status == 0)
+        #expect(r.stdout.split(separator: "\n").count == 1501)
     }
 }

@@ -279,7 +279,7 @@ struct DefaultsTests {
     func trainingDefaults() throws {
         let config = try JobDir().load(minimal)
         let expected = TrainingSettings(
-            model: .logisticRegression, command: nil, environment: [:], l2: 1, classWeights: .none, maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
+            model: .logisticRegression, command: nil, environment: [:], l2: 1, classWeights: .none, mlp: .init(), maxIterations: 500, seed: 0, windowRows: 100_000, incremental: true,
             replayFraction: 0.2, maxIncrementalGenerations: 5, windowDays: nil, timeLimit: 3600)
         #expect(config.training == expected)
     }
@@ -306,6 +306,22 @@ struct DefaultsTests {
         #expect(
             try dir.problems(text) == [
                 "\(dir.path)/job.toml:\(line("class_weight", in: text)): training.class_weight: expected \"balanced\", \"none\" or a table of label = weight, got \"heavy\""
+            ])
+    }
+
+    @Test("an mlp job reads its own parameters and refuses the linear model's")
+    func mlpParameters() throws {
+        let config = try JobDir().load(job("[training]\nmodel = \"mlp\"\n[training.params]\nhidden_layers = [64, 32]\ndropout = 0.1\npatience = 5"))
+        #expect(config.training.model == .mlp)
+        #expect(config.training.mlp.hiddenLayers == [64, 32])
+        #expect(config.training.mlp.dropout == 0.1)
+        #expect(config.training.mlp.patience == 5)
+        let dir = try JobDir()
+        let text = job("[training]\nmodel = \"mlp\"\n[training.params]\nmax_iter = 5\nhidden_layers = [1, 2, 3, 4]")
+        #expect(
+            try dir.problems(text) == [
+                "\(dir.path)/job.toml:\(line("hidden_layers", in: text)): training.params.hidden_layers: expected 1 to 3 layer widths (1–10000), such as [64, 32], got an array",
+                "\(dir.path)/job.toml:\(line("max_iter", in: text)): training.params.max_iter: is not a parameter of mlp",
             ])
     }
 
@@ -363,10 +379,10 @@ struct ProblemTests {
     @Test("an unknown key in a nested table is reported with its full key path")
     func unknownNestedKey() throws {
         let dir = try JobDir()
-        let text = job("[training.params]\nl2 = 2\nlearning_rate = 0.1")
+        let text = job("[training.params]\nl2 = 2\nlearnng_rate = 0.1")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("learning_rate", in: text)): training.params.learning_rate: unknown key (known keys here: l2, max_iter)"
+                "\(dir.path)/job.toml:\(line("learnng_rate", in: text)): training.params.learnng_rate: unknown key (known keys here: l2, max_iter, hidden_layers, dropout, alpha, learning_rate, batch_size, max_epochs, patience, validation_fraction)"
             ])
     }
 
@@ -626,7 +642,7 @@ struct ProblemTests {
         let text = job("[training]\nmodel = \"xgboost\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("model = ", in: text)): training.model: unknown model \"xgboost\" (available: logistic_regression)"
+                "\(dir.path)/job.toml:\(line("model = ", in: text)): training.model: unknown model \"xgboost\" (available: logistic_regression, mlp)"
             ])
     }
 
