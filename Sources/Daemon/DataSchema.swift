@@ -14,7 +14,23 @@ struct DataSchema: Sendable {
     let label: String
     let categorical: Set<String>
 
-    init(job: JobConfig, production: ProductionModel?, newestBatch: String?) throws {
+    /// Without `data.features`, the columns come from the newest batch the job has already accepted
+    /// (`accepted`), else from the first of `candidates` (pending batches, in order) whose header
+    /// reads cleanly and has the label: so one malformed or foreign new file cannot redefine the
+    /// features and get the good batches rejected. A new column in the data is picked up once its
+    /// batch has been accepted (as a schema change, so that retrain is full).
+    init(job: JobConfig, production: ProductionModel?, accepted: String?, candidates: [String]) throws {
+        let excluded = Set(job.data.exclude + [job.data.label])
+        var newest: String? = nil
+        if let accepted, let header = try? CSVReader.header(file: accepted), header.contains(job.data.label) {
+            newest = accepted
+        } else {
+            newest = candidates.first { path in (try? CSVReader.header(file: path))?.contains(job.data.label) == true }
+        }
+        try self.init(job: job, production: production, newestBatch: newest, excluded: excluded)
+    }
+
+    private init(job: JobConfig, production: ProductionModel?, newestBatch: String?, excluded: Set<String>) throws {
         label = job.data.label
         productionFeatures = production?.features ?? []
         categorical = Set(job.data.categorical).union(
@@ -22,7 +38,6 @@ struct DataSchema: Sendable {
         if let explicit = job.data.features {
             features = explicit
         } else if let newestBatch {
-            let excluded = Set(job.data.exclude + [job.data.label])
             features = try CSVReader.header(file: newestBatch).filter { !excluded.contains($0) }
         } else {
             features = productionFeatures

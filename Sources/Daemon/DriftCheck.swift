@@ -76,7 +76,9 @@ public struct DriftCheck {
         let alreadySeen = files.isEmpty
         if files.isEmpty, let last = try registry.consumedBatches(job: job.name).last { files = [(last.storedPath, last.path)] }
         guard !files.isEmpty else { throw CycleError("\(job.name) has no data to check") }
-        let schema = try DataSchema(job: job, production: production, newestBatch: files.last?.stored)
+        let schema = try DataSchema(
+            job: job, production: production, accepted: try registry.consumedBatches(job: job.name).last?.storedPath,
+            candidates: files.map(\.stored))
         let tables = try files.map { try schema.load($0.stored, shownAs: $0.shown) }
         let data = tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
         let scratch = NSTemporaryDirectory() + "updater-drift-\(getpid())-\(UUID().uuidString)"

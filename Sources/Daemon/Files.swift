@@ -70,6 +70,8 @@ public enum Files {
         let temp = "\(dir)/.\(baseName(path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw FileError(temp, "cannot create: \(errnoText())") }
+        // The mode asked for, whatever the umask: a serving process under another user reads the model.
+        fchmod(fd, mode)
         var ok = false
         defer {
             if !ok { unlink(temp) }
@@ -161,10 +163,11 @@ public enum Files {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    /// Size and modification time (nanoseconds) of a regular file, or nil.
+    /// Size and modification time (nanoseconds) of a regular file, or nil (for anything else,
+    /// symbolic links included: an incoming directory's files are read only as themselves).
     public static func stamp(_ path: String) -> (size: Int64, mtimeNs: Int64)? {
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         return (Int64(st.st_size), Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec))
     }
 

@@ -26,10 +26,19 @@ public struct JobSet: Sendable {
     /// Loads every job file in `directory`; a bad file does not stop the others.
     public static func load(directory: String) throws -> JobSet {
         var set = JobSet(jobs: [], invalid: [])
+        var deployPaths: [String: String] = [:]
         for file in try files(in: directory) {
             do {
-                set.jobs.append(try JobFileDecoder.load(file))
-            } catch {
+                let job = try JobFileDecoder.load(file)
+                // Jobs run side by side: two publishing to one path would overwrite each other.
+                if let other = deployPaths[job.deploy.path] {
+                    throw JobFileError([JobFileProblem(
+                        file: file, keyPath: "deploy.path",
+                        message: "\(job.deploy.path) is already the deploy path of job \(other); each job needs its own")])
+                }
+                deployPaths[job.deploy.path] = job.name
+                set.jobs.append(job)
+            } catch let error as JobFileError {
                 set.invalid.append(error)
             }
         }

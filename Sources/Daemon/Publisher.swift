@@ -39,6 +39,10 @@ public enum Publisher {
             try verifyDirectory(version.artifactPath, digest: version.artifactSHA256, version: version.version)
             let dir = Files.directory(of: deployPath), name = Files.baseName(deployPath)
             let copy = "\(dir)/.\(name).versions/v\(version.version)-\(version.artifactSHA256.prefix(12))"
+            // A copy left by an earlier publication is reused only if it is still intact.
+            if Files.isDirectory(copy), (try? Files.directoryDigest(copy)) != version.artifactSHA256 {
+                try FileManager.default.removeItem(atPath: copy)
+            }
             if !Files.isDirectory(copy) {
                 try Files.makeDirectories(Files.directory(of: copy))
                 let partial = copy + ".partial-\(getpid())"

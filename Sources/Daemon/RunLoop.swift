@@ -33,8 +33,13 @@ public final class RunLoop: Sendable {
     }
 
     /// Runs until ``stop()``; returns once the cycles in progress have ended.
+    /// After a failed cycle, a job waits this long before a pending request can start it again
+    /// (its schedule still applies), so a persistent problem is not retried every second.
+    public static let retryDelay: TimeInterval = 60
+
     public func run() {
-        var due: [String: Date] = [:]
+        let due = Mutex<[String: Date]>([:])
+        let retryAfter = Mutex<[String: Date]>([:])
         let log = cycle.log
         let group = DispatchGroup()
         log(.info, "watching \(jobs.count) job\(jobs.count == 1 ? "" : "s"): \(jobs.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
@@ -42,12 +47,17 @@ public final class RunLoop: Sendable {
             let now = Date()
             for job in jobs where !stopRequested.load(ordering: .relaxed) {
                 let requested = (try? cycle.registry.pendingRequests(job: job.name).isEmpty == false) ?? false
-                guard requested || now >= due[job.name, default: .distantPast] else { continue }
+                let backingOff = now < retryAfter.withLock { $0[job.name, default: .distantPast] }
+                let scheduled = now >= due.withLock { $0[job.name, default: .distantPast] }
+                guard scheduled || (requested && !backingOff) else { continue }
                 let started = running.withLock { $0.insert(job.name).inserted }
                 guard started else { continue }  // still running: coalesced
-                due[job.name] = now.addingTimeInterval(job.schedule.interval)
                 DispatchQueue.global().async(group: group) { [self] in
-                    cycle.run(job)
+                    let outcome = cycle.run(job)
+                    // The next check comes schedule.interval after this cycle ended.
+                    let end = Date()
+                    due.withLock { $0[job.name] = end.addingTimeInterval(job.schedule.interval) }
+                    retryAfter.withLock { $0[job.name] = outcome.kind == .failed ? end.addingTimeInterval(Self.retryDelay) : nil }
                     self.running.withLock { _ = $0.remove(job.name) }
                 }
             }

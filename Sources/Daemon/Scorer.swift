@@ -9,6 +9,8 @@ struct Scorer {
     let job: JobConfig
     let directory: String
     var runID: Int64 = 0
+    /// Asked while a trainer scores; true stops it (the daemon shutting down).
+    var stop: @Sendable () -> Bool = { false }
 
     func scores(_ production: ProductionModel, _ table: DataTable, purpose: String) throws -> [Double] {
         if let model = production.model { return try model.positiveProbabilities(table) }
@@ -28,9 +30,18 @@ struct Scorer {
         let spec = ExternalTrainer.Spec(
             job: job.name, run: Int(runID), mode: .score, label: info.labels.column,
             classes: [info.labels.negative, info.labels.positive], features: info.features, categorical: info.categorical,
-            seed: job.training.seed, data: .init(evaluation: evaluation), parentModelDir: production.record.artifactPath,
+            seed: job.training.seed, data: .init(evaluation: evaluation), parentModelDir: try parentCopy(production, in: dir),
             outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
-        return try trainer(command).run(spec, runDirectory: dir, expectedRows: table.rowCount).scores
+        return try trainer(command).run(spec, runDirectory: dir, expectedRows: table.rowCount, cancelled: stop).scores
+    }
+
+    /// A copy of a version's model directory for a trainer to read: the stored artifact itself is
+    /// never handed out, so a trainer that writes where it should only read cannot corrupt it.
+    func parentCopy(_ production: ProductionModel, in dir: String) throws -> String {
+        let copy = dir + "/parent"
+        try? FileManager.default.removeItem(atPath: copy)
+        try Files.copyDirectory(production.record.artifactPath, to: copy)
+        return copy
     }
 
     func trainer(_ command: [String]) -> ExternalTrainer {

@@ -2,6 +2,7 @@ import Drift
 import Evaluation
 import Foundation
 import GRDB
+import Synchronization
 import JobFiles
 import Registry
 import Tabular
@@ -77,6 +78,8 @@ public struct UpdateCycle: Sendable {
                 // Stopped by a shutdown: the run is interrupted and its batches are retried after a restart.
                 let state: RunRecord.State = engine.isShuttingDown ? .interrupted : .failed
                 try? finishRun(runID, state: state, decision: context.decision, reason: context.reason, drift: context.drift, error: message)
+                // Its requests (a --full, say) stand for the retry, unless a person cancelled it.
+                if (try? registry.cancelRequest(run: runID)) == nil { try? registry.releaseRequests(run: runID) }
                 scoped.log(.error, "\(job.name): run \(runID) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
                 return CycleOutcome(job: job.name, kind: .failed, runID: runID, version: nil, message: message)
             }
@@ -104,9 +107,11 @@ public struct UpdateCycle: Sendable {
     func execute(_ ctx: inout RunContext) throws -> CycleOutcome {
         let job = ctx.job
         let production = try ProductionModel.load(job: job.name, registry: registry)
-        let newestBatch = try ctx.pending.last?.storedPath ?? registry.consumedBatches(job: job.name).last?.storedPath
-        let schema = try DataSchema(job: job, production: production, newestBatch: newestBatch)
-        let scorer = Scorer(job: job, directory: state.runDirectory(job: job.name, run: ctx.runID), runID: ctx.runID)
+        let schema = try DataSchema(
+            job: job, production: production, accepted: try registry.consumedBatches(job: job.name).last?.storedPath,
+            candidates: ctx.pending.map(\.storedPath))
+        var scorer = Scorer(job: job, directory: state.runDirectory(job: job.name, run: ctx.runID), runID: ctx.runID)
+        scorer.stop = { [engine] in engine.isShuttingDown }
 
         // 1. Read the new batches; a malformed one is rejected on its own.
         var accepted: [(batch: BatchRecord, table: DataTable)] = []
@@ -174,13 +179,15 @@ public struct UpdateCycle: Sendable {
         // 6–9. Train, evaluate, gate and record a candidate; an incremental candidate that fails the
         // gate is followed by a full retrain in the same run.
         var incremental = decision.kind == "incremental"
-        var candidate = try makeCandidate(incremental: incremental, inputs, &ctx, consuming: accepted)
+        // An incremental candidate consumes the batches only if it passes: if it fails, the full
+        // retrain that follows does, so a failure of that retrain leaves them pending for a retry.
+        var candidate = try makeCandidate(incremental: incremental, inputs, &ctx, consuming: accepted, onlyIfPassed: incremental)
         if !candidate.passed && incremental {
             incremental = false
             ctx.decision = "full"
             ctx.reason = (ctx.reason ?? "") + "; incremental v\(candidate.version) failed the gate → full retrain"
             log(.info, "\(job.name): run \(ctx.runID): incremental v\(candidate.version) failed the gate → full retrain")
-            candidate = try makeCandidate(incremental: false, inputs, &ctx, consuming: [])
+            candidate = try makeCandidate(incremental: false, inputs, &ctx, consuming: accepted, onlyIfPassed: false)
         }
 
         // 10. Promote or reject.
@@ -224,7 +231,7 @@ public struct UpdateCycle: Sendable {
     /// candidate of a run also consumes the run's batches, in the same transaction.
     func makeCandidate(
         incremental: Bool, _ inputs: CandidateInputs, _ ctx: inout RunContext,
-        consuming accepted: [(batch: BatchRecord, table: DataTable)]
+        consuming accepted: [(batch: BatchRecord, table: DataTable)], onlyIfPassed: Bool
     ) throws -> Candidate {
         let job = ctx.job
         let production = inputs.production
@@ -298,10 +305,11 @@ public struct UpdateCycle: Sendable {
             artifactPath: artifactPath, artifactSHA256: artifactDigest, reference: try json(reference),
             status: passed ? .passed : .rejected, createdAt: Date())
         let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
-        let consumedBatches = accepted.map { ($0.batch, $0.table.rowCount) }
+        let consuming = onlyIfPassed && !passed ? [] : accepted
+        let consumedBatches = consuming.map { ($0.batch, $0.table.rowCount) }
         let runID = ctx.runID
         let decisionKind = incremental ? "incremental" : "full"
-        let onlineState = accepted.isEmpty ? nil : ctx.online
+        let onlineState = consuming.isEmpty ? nil : ctx.online
         try registry.write { db in
             try Self.markConsumed(db, consumedBatches, runID: runID, online: onlineState)
             var v = version
@@ -417,7 +425,7 @@ public struct UpdateCycle: Sendable {
                 data.replay = dir + "/data/replay.csv"
                 try Files.writeAtomically(CSVWriter.encode(replay, columns: columns), to: data.replay!)
             }
-            parentDirectory = parent.record.artifactPath
+            parentDirectory = try inputs.scorer.parentCopy(parent, in: dir)
         } else {
             data.training = dir + "/data/training.csv"
             try Files.writeAtomically(CSVWriter.encode(table, columns: columns), to: data.training!)
@@ -428,8 +436,19 @@ public struct UpdateCycle: Sendable {
             categorical: job.data.categorical.filter { features.contains($0) }, seed: job.training.seed, data: data,
             parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
         let trainer = inputs.scorer.trainer(command)
-        let (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
-            try trainer.run(spec, runDirectory: dir, expectedRows: inputs.evalTable.rowCount, cancelled: { stop() != nil })
+        let reason = Mutex<String?>(nil)
+        let (outcome, usage): (ExternalTrainer.Outcome, TrainingEngine.Usage)
+        do {
+            (outcome, usage) = try engine.train(runID: ctx.runID, timeLimit: job.training.timeLimit, registry: registry) { stop in
+                try trainer.run(spec, runDirectory: dir, expectedRows: inputs.evalTable.rowCount) {
+                    guard let why = stop() else { return false }
+                    reason.withLock { $0 = why }
+                    return true
+                }
+            }
+        } catch let error as ExternalTrainerError where error.code == .cancelled {
+            // Say why, as a built-in training does: the time limit, who cancelled, or a shutdown.
+            throw CycleError("training stopped: \(reason.withLock { $0 } ?? "cancelled") (\(error))")
         }
         let info = ExternalModelInfo(
             contractVersion: ExternalTrainer.contractVersion, command: command, labels: labels, features: features,
@@ -495,6 +514,13 @@ public struct UpdateCycle: Sendable {
                 return Decision(
                     kind: "full",
                     reason: "moderate drift, but the job now trains with \(t.command == nil ? "the built-in model" : "an external trainer") and v\(production.record.version) was not made that way → full retrain")
+            }
+            if t.command == nil, let model = production.model, model.kind == .mlp, t.model == .mlp,
+                model.layers.dropLast().map(\.outputs) != t.mlp.hiddenLayers
+            {
+                return Decision(
+                    kind: "full",
+                    reason: "moderate drift, but the job's hidden_layers \(t.mlp.hiddenLayers) differ from v\(production.record.version)'s \(model.layers.dropLast().map(\.outputs)) → full retrain")
             }
             if t.command == nil, let kind = production.model?.kind, kind.rawValue != t.model.rawValue {
                 return Decision(
@@ -633,14 +659,27 @@ public struct UpdateCycle: Sendable {
 
     /// Makes the deploy file match the production version's artifact (after a crash between
     /// publishing and committing, or if someone changed the file).
+    ///
+    /// The check and the publication happen inside one write transaction, so a rollback committing
+    /// meanwhile cannot be undone by a stale republication.
     func reconcileDeployFile(_ job: JobConfig) {
         guard let number = try? registry.job(job.name)?.productionVersion,
-            let record = try? registry.version(job.name, number)
+            let record = try? registry.version(job.name, number),
+            !Publisher.isServing(record, at: job.deploy.path)
         else { return }
-        guard !Publisher.isServing(record, at: job.deploy.path) else { return }
+        let name = job.name, deployPath = job.deploy.path
         do {
-            try Publisher.publish(record, to: job.deploy.path)
-            log(.warning, "\(job.name): \(job.deploy.path) did not hold production v\(number); published it again")
+            let republished = try registry.write { db -> Int? in
+                guard let current = try JobRecord.fetchOne(db, key: name)?.productionVersion,
+                    let record = try VersionRecord.filter(Column("job") == name && Column("version") == current).fetchOne(db),
+                    !Publisher.isServing(record, at: deployPath)
+                else { return nil }
+                try Publisher.publish(record, to: deployPath)
+                return current
+            }
+            if let republished {
+                log(.warning, "\(job.name): \(job.deploy.path) did not hold production v\(republished); published it again")
+            }
         } catch {
             log(.error, "\(job.name): cannot restore production v\(number) at \(job.deploy.path): \(error)")
         }

@@ -268,7 +268,13 @@ private struct Decoding {
         }
         if let env = r.table("env") {
             for key in env.keys {
-                if let value = env.string(key) { t.environment[key] = value }
+                // Values may be secrets: a wrong one is reported without showing it.
+                guard let v = env.value(key) else { continue }
+                if v.type == .string, let value = v.string {
+                    t.environment[key] = value
+                } else {
+                    log.add(env.keyPath(key), "expected a string (the value is not shown: it may be a secret)")
+                }
             }
             env.finish(known: env.keys)
         }
@@ -385,8 +391,9 @@ private struct Decoding {
         }
     }
 
+    /// A path from the job file, absolute and without `.`/`..`, relative ones against the file's directory.
     func resolve(_ path: String) -> String {
-        path.hasPrefix("/") ? path : (directory.isEmpty ? path : directory + "/" + path)
+        absolutePath(path.hasPrefix("/") ? path : (directory.isEmpty ? path : directory + "/" + path))
     }
 
     func directoryPath(_ path: String, _ key: String) -> String? {

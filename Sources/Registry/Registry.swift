@@ -221,7 +221,8 @@ extension Registry {
 
 extension Registry {
     /// Marks runs left `queued` or `running` by a process that stopped as `interrupted`; their
-    /// batches stay pending, so the next cycle retries them. Call only while holding the state lock.
+    /// batches stay pending and their requests stand again, so the next cycle retries them. Call
+    /// only while holding the state lock.
     @discardableResult
     public func markInterruptedRuns(now: Date = Date()) throws -> [RunRecord] {
         try db.write { db in
@@ -231,8 +232,16 @@ extension Registry {
                 run.finishedAt = now
                 run.error = "updater stopped during this run; its batches are retried by the next run"
                 try run.update(db)
+                try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [run.id])
             }
             return stale
+        }
+    }
+
+    /// Makes the requests a failed run consumed pending again, so its retry honours them.
+    public func releaseRequests(run id: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [id])
         }
     }
 }

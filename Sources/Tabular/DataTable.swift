@@ -22,25 +22,29 @@ public struct DataTable: Sendable, Equatable {
         DataTable(names: names, columns: columns.map { $0.rows(indexes) })
     }
 
-    /// Rows of `self` followed by rows of `other`; columns are matched by name and must have the
-    /// same kinds. Categorical levels are merged.
+    /// Rows of `self` followed by rows of `other`; columns are matched by name. A column only one
+    /// side has is missing (NaN, or code −1) on the other side's rows; categorical levels are merged.
     public func appending(_ other: DataTable) -> DataTable {
         var merged: [Column] = []
-        for (i, name) in names.enumerated() {
-            guard let o = other.column(name) else { preconditionFailure("column \(name) missing") }
-            switch (columns[i], o) {
+        var allNames = names
+        for name in other.names where index(of: name) == nil { allNames.append(name) }
+        for name in allNames {
+            let mine = column(name), theirs = other.column(name)
+            let a = mine ?? (theirs!.kind == .numeric ? .numeric(.init(repeating: .nan, count: rowCount)) : .categorical(codes: .init(repeating: -1, count: rowCount), levels: []))
+            let o = theirs ?? (mine!.kind == .numeric ? .numeric(.init(repeating: .nan, count: other.rowCount)) : .categorical(codes: .init(repeating: -1, count: other.rowCount), levels: []))
+            switch (a, o) {
             case (.numeric(let a), .numeric(let b)):
                 merged.append(.numeric(a + b))
             case (.categorical, .categorical):
-                merged.append(columns[i].appending(o))
+                merged.append(a.appending(o))
             case (.numeric(let a), .categorical):
                 // One part of a file turned to text (CSVOptions.textFallback): all of it is text.
                 merged.append(Column.numeric(a).asText.appending(o))
             case (.categorical, .numeric(let b)):
-                merged.append(columns[i].appending(Column.numeric(b).asText))
+                merged.append(a.appending(Column.numeric(b).asText))
             }
         }
-        return DataTable(names: names, columns: merged)
+        return DataTable(names: allNames, columns: merged, rowCount: rowCount + other.rowCount)
     }
 }
 

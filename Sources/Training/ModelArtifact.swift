@@ -134,7 +134,7 @@ public enum ModelArtifact {
         var offset = start
         var arrays: [String: [Double]] = [:]
         for info in infos {
-            guard info.count >= 0, offset + 8 * info.count <= bytes.count else {
+            guard info.count >= 0, info.count <= (bytes.count - offset) / 8 else {
                 throw TrainingError("model file is truncated (array \(info.name))")
             }
             arrays[info.name] = (0..<info.count).map { Double(bitPattern: readLE(UInt64.self, bytes, offset + 8 * $0)) }

@@ -91,7 +91,7 @@ public struct Preprocessor: Sendable, Codable, Equatable {
             guard case .categorical(let codes, let levels)? = table.column(f.name) else {
                 throw TrainingError("categorical feature \"\(f.name)\" is missing or not categorical")
             }
-            let index = Dictionary(uniqueKeysWithValues: f.levels.enumerated().map { ($1, $0) })
+            let index = Dictionary(f.levels.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             let other = f.levels.count
             let map = levels.map { index[$0] ?? other }
             for r in 0..<table.rowCount {

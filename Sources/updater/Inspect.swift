@@ -347,9 +347,16 @@ struct TriggerCommand: ParsableCommand {
 
     func run() throws {
         let name = try checkedJobName(job)
-        let registry = try common.state.openRegistry()
-        let known = try registry.job(name) != nil
         let file = common.jobsDirectory + "/" + name + ".toml"
+        // A state directory that does not exist yet is created only for a job whose file is there,
+        // so a mistyped --state-dir is an error rather than a database nobody reads.
+        let registry: Registry
+        do {
+            registry = Files.exists(file) ? try common.state.openRegistry() : try common.state.openExistingRegistry()
+        } catch {
+            throw fail("\(error)")
+        }
+        let known = try registry.job(name) != nil
         guard known || Files.exists(file) else { throw fail("unknown job \"\(name)\" (no \(file))") }
         let request = try registry.request(job: name, full: full, actor: Rollback.currentActor())
         print("\(name): \(full ? "full retrain" : "run") requested (request \(request.id ?? 0)); the daemon picks it up within a second")

@@ -135,3 +135,61 @@ struct DaemonProcessTests {
         #expect(r.stderr.contains("b1.csv: column \"y\": label is missing in data row 10"), "\(r.stderr)")
     }
 }
+
+@Suite("Bad input found in review, through the binary")
+struct ReviewedBadInputTests {
+    @Test("a batch without a column the production model uses is a schema change, not a crash")
+    func droppedColumn() throws {
+        let ws = try Workspace()
+        try ws.addJob("drop")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/drop/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        // The same rows without `colour` (features come from the accepted batch, so colour is still one).
+        let lines = Synthetic.csv(rows: 600, seed: 2, firstID: 5000).split(separator: "\n").map { line in
+            line.split(separator: ",", omittingEmptySubsequences: false).enumerated().filter { $0.offset != 3 }.map(\.element).joined(separator: ",")
+        }
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "incoming/drop/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "the batch lacks a feature column and is rejected")
+        #expect(r.stderr.contains("b2.csv: line 1, column \"colour\": required column is missing from the header"), "\(r.stderr)")
+        #expect(!r.stderr.contains("Fatal error"))
+    }
+
+    @Test("a foreign file arriving with good batches does not redefine the features or get them rejected")
+    func foreignFile() throws {
+        let ws = try Workspace()
+        try ws.addJob("mix")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/mix/a-good.csv")
+        try ws.write("x,y\n1,yes\n2,no\n", to: "incoming/mix/z-foreign.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("mix: promoted"), "\(r.output)")
+        let batches = try ws.json(["runs", "mix"]) as? [[String: Any]]
+        #expect(batches?.count == 1)
+        #expect(r.stderr.contains("z-foreign.csv: line 1, column \"id\": required column is missing") || r.stderr.contains("z-foreign.csv"), "\(r.stderr)")
+    }
+
+    @Test("a symbolic link in the incoming directory is not read")
+    func symlinkNotRead() throws {
+        let ws = try Workspace()
+        try ws.addJob("link")
+        try ws.write(Synthetic.csv(rows: 300, seed: 1), to: "elsewhere.csv")
+        try FileManager.default.createSymbolicLink(atPath: ws.root + "/incoming/link/b1.csv", withDestinationPath: ws.root + "/elsewhere.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("link: idle"), "\(r.output)")
+    }
+
+    @Test("two jobs with one deploy path: the second is refused, the first runs")
+    func sharedDeployPath() throws {
+        let ws = try Workspace()
+        try ws.addJob("first")
+        try ws.addJob("second")
+        let text = try String(contentsOfFile: ws.jobs + "/second.toml", encoding: .utf8)
+            .replacingOccurrences(of: "../deploy/second.model", with: "../deploy/first.model")
+        try ws.write(text, to: "jobs/second.toml")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/first/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("second.toml: deploy.path: \(ws.root)/deploy/first.model is already the deploy path of job first"), "\(r.stderr)")
+        #expect(r.stdout.contains("first: promoted"))
+    }
+}

@@ -107,7 +107,7 @@ struct DriftCommandTests {
         #expect(report["severity"] as? String == "severe")
         #expect((try ws.json(["runs", "watch"]) as? [Any])?.count == 1, "drift JOB records no run")
         let human = try ws.run(["drift", "watch"])
-        #expect(human.stdout.hasPrefix("watch: 1 file (\(ws.root)/jobs/../incoming/watch/b2.csv) against production v1"), "\(human.stdout)")
+        #expect(human.stdout.hasPrefix("watch: 1 file (\(ws.root)/incoming/watch/b2.csv) against production v1"), "\(human.stdout)")
         // The daemon's run keeps the same kind of report.
         #expect(try ws.run(["run", "--once"]).status == 0)
         let detail = try ws.json(["runs", "watch", "--run", "2"]) as? [String: Any]

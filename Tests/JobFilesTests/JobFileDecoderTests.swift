@@ -325,6 +325,17 @@ struct DefaultsTests {
             ])
     }
 
+    @Test("a trainer environment value of the wrong type is reported without showing it")
+    func environmentValueNotShown() throws {
+        let dir = try JobDir()
+        let text = job("[training]\ncommand = [\"python3\"]\n[training.env]\nAPI_TOKEN = 839201948576")
+        let problems = try dir.problems(text)
+        #expect(problems == [
+            "\(dir.path)/job.toml:\(line("API_TOKEN", in: text)): training.env.API_TOKEN: expected a string (the value is not shown: it may be a secret)"
+        ])
+        #expect(!problems.joined().contains("839201948576"))
+    }
+
     @Test("window_days and time_limit are read")
     func trainingLimits() throws {
         let config = try JobDir().load(job("[training]\nwindow_days = 30\ntime_limit = \"10m\""))
