@@ -266,3 +266,32 @@ struct ExternalTrainerCycleTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: deploy) == target1)
     }
 }
+
+@Suite("updater promote, through the binary")
+struct PromoteCommandTests {
+    @Test("a rejected version goes into production only with --force and --reason, recorded as forced")
+    func forcedPromotion() throws {
+        let ws = try Workspace()
+        try ws.addJob("force")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/force/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 3, shift: 1.5, scramble: true, firstID: 20_000), to: "incoming/force/b2.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("v2 rejected by the gate"))
+        var r = try ws.run(["promote", "force", "2"])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("v2 of force was rejected by the gate; promote it only with --force and --reason"))
+        r = try ws.run(["promote", "force", "2", "--force"])
+        #expect(r.stderr.contains("a forced promotion needs --reason"))
+        r = try ws.run(["promote", "force", "2", "--force", "--reason", "labels fixed upstream"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("production v1 → v2 (forced promotion recorded"))
+        #expect(ws.bytes("deploy/force.model") == ws.bytes(absolute: ws.state + "/models/force/v2.model"))
+        let last = (try ws.json(["history", "force"]) as? [[String: Any]])?.last
+        #expect(last?["action"] as? String == "forced")
+        #expect(last?["actor"] as? String == "tester")
+        #expect(last?["reason"] as? String == "labels fixed upstream")
+        r = try ws.run(["promote", "force", "1"])
+        #expect(r.status == 0)
+        #expect(((try ws.json(["history", "force"]) as? [[String: Any]])?.last?["action"] as? String) == "promote")
+    }
+}
