@@ -249,25 +249,30 @@ public struct UpdateCycle: Sendable {
         // Evaluate the candidate and production on the same rows.
         let evalTable = inputs.evalTable
         let candidateScores = trained.scores
-        let candidateMetrics = BinaryMetrics(
-            labels: try trained.labels.encode(evalTable), scores: candidateScores, threshold: job.gate.threshold)
+        let evalLabels = try trained.labels.encode(evalTable)
+        let candidateMetrics = BinaryMetrics(labels: evalLabels, scores: candidateScores, threshold: job.gate.threshold)
         var baselineMetrics: BinaryMetrics? = nil
         var baselineProblem: String? = nil
+        var productionScores: [Double]? = nil
         if let production {
             do {
-                baselineMetrics = BinaryMetrics(
-                    labels: try production.labels.encode(evalTable),
-                    scores: try inputs.scorer.scores(production, evalTable, purpose: "evaluation"), threshold: job.gate.threshold)
+                guard try production.labels == trained.labels else {
+                    throw CycleError("its labels are \(try production.labels.negative)/\(try production.labels.positive), the candidate's \(trained.labels.negative)/\(trained.labels.positive)")
+                }
+                let scores = try inputs.scorer.scores(production, evalTable, purpose: "evaluation")
+                productionScores = scores
+                baselineMetrics = BinaryMetrics(labels: evalLabels, scores: scores, threshold: job.gate.threshold)
             } catch {
                 baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
                 log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
             }
         }
 
-        // Gate.
-        let baseline: Gate.Baseline =
-            if let baselineMetrics { .production(baselineMetrics) } else if let baselineProblem { .unavailable(baselineProblem) } else { .none }
-        let results = Gate.evaluate(job.gate.rules, candidate: candidateMetrics, baseline: baseline, minRows: job.gate.minRows)
+        // Gate: every rule (per slice where it has one) against production on the same rows.
+        let results = GateEvaluation(
+            job: job, evalTable: evalTable, labels: evalLabels, candidateScores: candidateScores,
+            productionScores: productionScores, productionProblem: baselineProblem
+        ).results()
         let passed = results.allSatisfy(\.passed)
 
         // Record.
@@ -328,9 +333,9 @@ public struct UpdateCycle: Sendable {
                 try run.update(db)
             }
         }
-        let summary = results.map { "\($0.metric): \($0.passed ? "pass" : "FAIL") (\($0.reason))" }.joined(separator: "; ")
+        let summary = results.map { "\($0.metric)\($0.slice.map { "[\($0)]" } ?? ""): \($0.skipped ? "skipped" : $0.passed ? "pass" : "FAIL") (\($0.reason))" }.joined(separator: "; ")
         log(.info, "\(job.name): run \(ctx.runID): v\(number) gate \(passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
-        let failures = results.filter { !$0.passed }.map { "\($0.metric): \($0.reason)" }.joined(separator: "; ")
+        let failures = results.filter { !$0.passed }.map { "\($0.metric)\($0.slice.map { "[\($0)]" } ?? ""): \($0.reason)" }.joined(separator: "; ")
         return Candidate(version: number, passed: passed, failures: failures)
     }
 
@@ -651,9 +656,10 @@ public struct UpdateCycle: Sendable {
         return results.map { r in
             let rule = r.index < rules.count ? rules[r.index] : nil
             return GateResultRecord(
-                id: nil, runID: runID, job: job, version: version, ruleIndex: r.index,
-                metric: r.metric, min: rule?.min, maxDrop: rule?.maxDrop,
-                candidate: r.candidate, baseline: r.baseline, passed: r.passed, reason: r.reason)
+                runID: runID, job: job, version: version, ruleIndex: r.index, metric: r.metric, min: rule?.min,
+                max: rule?.max, change: rule?.change, relativeChange: rule?.relativeChange, test: rule?.test?.rawValue,
+                slice: r.slice, candidate: r.candidate, baseline: r.baseline, difference: r.difference, lower: r.lower,
+                upper: r.upper, bound: r.bound, passed: r.passed, skipped: r.skipped, reason: r.reason)
         }
     }
 

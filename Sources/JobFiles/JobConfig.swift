@@ -124,6 +124,24 @@ public struct GateSettings: Sendable, Equatable {
     public var threshold: Double
     /// Fewer evaluation rows than this fail the gate.
     public var minRows: Int
+    /// A slice with fewer rows is reported and skipped, not judged.
+    public var minSliceRows: Int
+    /// Resamples of the paired bootstrap (seeded by training.seed, so a decision can be reproduced).
+    public var resamples: Int
+    /// What change rules do for a job's first version.
+    public var firstVersion: Gate.FirstVersion
+
+    public init(
+        rules: [GateRule], threshold: Double = 0.5, minRows: Int = 30, minSliceRows: Int = 30, resamples: Int = 1000,
+        firstVersion: Gate.FirstVersion = .skip
+    ) {
+        self.rules = rules
+        self.threshold = threshold
+        self.minRows = minRows
+        self.minSliceRows = minSliceRows
+        self.resamples = resamples
+        self.firstVersion = firstVersion
+    }
 }
 
 public struct DeploySettings: Sendable, Equatable {

@@ -84,7 +84,7 @@ private struct Decoding {
         let gate = r.table("gate").map(gate) ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
         let deploy = required(r, "deploy").flatMap(deploy)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
-        if let data { crossCheck(data, drift) }
+        if let data { crossCheck(data, drift, gate) }
         guard let data, let deploy else { return nil }
         return JobConfig(
             name: name, file: file, fileHash: hash, description: description, data: data, schedule: schedule,
@@ -337,29 +337,92 @@ private struct Decoding {
 
     func gate(_ r: TOMLReader) -> GateSettings {
         var rules: [GateRule] = []
+        let binary = MetricDefinition.metrics(for: .binary).map(\.name.rawValue)
+        // Metrics whose value can be 0 in production, where a relative change is undefined.
+        let canBeZero: Set<MetricName> = [.logLoss, .brier, .rmse, .mae, .mape, .r2]
         for rule in r.tables("rules") ?? [] {
-            var metric: Metric?
+            var metric: MetricName?
             if let name = rule.string("metric", required: true) {
-                metric = Metric(rawValue: name)
-                if metric == nil {
+                metric = MetricName(rawValue: name)
+                if metric == nil || !binary.contains(name) {
                     log.add(
                         rule.keyPath("metric"),
-                        "unknown metric \"\(name)\" (available: \(Metric.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        metric == nil
+                            ? "unknown metric \"\(name)\" (available for binary jobs: \(binary.joined(separator: ", ")))"
+                            : "\(name) is not a metric of binary classification (available: \(binary.joined(separator: ", ")))")
+                    metric = nil
                 }
             }
-            let range = metric?.range ?? 0...1
-            let min = rule.double("min", in: range)
-            let maxDrop = rule.double("max_drop", in: 0...1)
-            if rule.table["min"] == nil, rule.table["max_drop"] == nil {
-                log.add(rule.path, "a rule needs min, max_drop or both")
+            let definition = metric?.definition
+            let range = definition?.range ?? 0...1
+            let rangeText = range.upperBound.isInfinite ? "a number of at least \(fmt(range.lowerBound))" : "a number between \(fmt(range.lowerBound)) and \(fmt(range.upperBound))"
+            let min = rule.double("min", in: range, what: rangeText)
+            let max = rule.double("max", in: range, what: rangeText)
+            var change = rule.double("change", in: -1e9...1e9, what: "a signed number (negative = allowed regression)")
+            let relative = rule.double("relative_change", in: -1e9...1e9, what: "a signed number (negative = allowed regression)")
+            if let maxDrop = rule.double("max_drop", in: 0...1e9, what: "a number of at least 0") {
+                if change != nil {
+                    log.add(rule.keyPath("max_drop"), "give change or max_drop (max_drop = d is change = −d), not both")
+                } else {
+                    change = -maxDrop
+                }
             }
-            rule.finish(known: ["metric", "min", "max_drop"])
-            if let metric { rules.append(GateRule(metric: metric, min: min, maxDrop: maxDrop)) }
+            var test: GateRule.Test? = nil
+            if let name = rule.string("test") {
+                test = GateRule.Test(rawValue: name)
+                if test == nil {
+                    log.add(rule.keyPath("test"), "unknown test \"\(name)\" (available: bootstrap, delong)")
+                } else if test == .delong, let metric, metric != .rocAUC {
+                    log.add(rule.keyPath("test"), "delong compares ROC-AUCs; use bootstrap for \(metric.rawValue)")
+                }
+            }
+            let level = rule.double("level", in: 0.5...0.9999, what: "a confidence level between 0.5 and 0.9999") ?? 0.95
+            var slice: GateRule.Slice? = nil
+            if let v = rule.value("slice") {
+                if v.type == .string, let column = v.string {
+                    slice = .init(column: column)
+                } else if v.type == .table, let t = rule.table("slice") {
+                    if let column = t.string("column", required: true) { slice = .init(column: column, value: t.string("value")) }
+                    t.finish(known: ["column", "value"])
+                } else {
+                    rule.wrong("slice", "a categorical column's name, or { column = \"…\", value = \"…\" }", v)
+                }
+            }
+            if let min, let max, min > max {
+                log.add(rule.keyPath("min"), "min \(fmt(min)) is above max \(fmt(max))")
+            }
+            if relative != nil, let metric, canBeZero.contains(metric) {
+                log.add(rule.keyPath("relative_change"), "\(metric.rawValue) can be 0 in production, where a relative change is undefined; use change")
+            }
+            if test != nil, change == nil, relative == nil {
+                log.add(rule.keyPath("test"), "a test applies to change rules: give change or relative_change too")
+            }
+            if min == nil, max == nil, change == nil, relative == nil, ["min", "max", "change", "relative_change", "max_drop"].allSatisfy({ rule.table[$0] == nil }) {
+                log.add(rule.path, "a rule needs min, max, change, relative_change or max_drop")
+            }
+            rule.finish(known: ["metric", "min", "max", "change", "relative_change", "max_drop", "test", "level", "slice"])
+            if let metric {
+                rules.append(GateRule(
+                    metric: metric, min: min, max: max, change: change, relativeChange: relative, test: test, level: level,
+                    slice: slice))
+            }
         }
         let threshold = r.double("threshold", in: 0...1) ?? 0.5
         let minRows = r.int("min_rows", in: 1...Int.max) ?? 30
-        r.finish(known: ["rules", "threshold", "min_rows"])
-        return GateSettings(rules: rules, threshold: threshold, minRows: minRows)
+        let minSliceRows = r.int("min_slice_rows", in: 1...Int.max) ?? 30
+        let resamples = r.int("bootstrap_resamples", in: 100...1_000_000) ?? 1000
+        var firstVersion = Gate.FirstVersion.skip
+        if let v = r.string("first_version") {
+            if let f = Gate.FirstVersion(rawValue: v) {
+                firstVersion = f
+            } else {
+                log.add(r.keyPath("first_version"), "expected \"skip\" (change rules are skipped) or \"fail\", got \"\(v)\"")
+            }
+        }
+        r.finish(known: ["rules", "threshold", "min_rows", "min_slice_rows", "bootstrap_resamples", "first_version"])
+        return GateSettings(
+            rules: rules, threshold: threshold, minRows: minRows, minSliceRows: minSliceRows, resamples: resamples,
+            firstVersion: firstVersion)
     }
 
     func deploy(_ r: TOMLReader) -> DeploySettings? {
@@ -376,7 +439,13 @@ private struct Decoding {
         return DeploySettings(path: resolved)
     }
 
-    func crossCheck(_ data: DataSettings, _ drift: DriftSettings) {
+    func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?) {
+        for (i, rule) in (gate?.rules ?? []).enumerated() {
+            guard let slice = rule.slice else { continue }
+            if !data.categorical.contains(slice.column) {
+                log.add("gate.rules[\(i)].slice", "\"\(slice.column)\" is not one of data.categorical: slices are by a categorical column")
+            }
+        }
         for (column, settings) in drift.policy.columns.sorted(by: { $0.key < $1.key }) {
             guard let m = settings.method else { continue }
             let kind: ColumnKind = data.categorical.contains(column) ? .categorical : .numeric

@@ -209,20 +209,37 @@ public struct GateResultRecord: Codable, Sendable, Equatable, FetchableRecord, M
     public var ruleIndex: Int
     public var metric: String
     public var min: Double?
+    /// The legacy name of `-change` (kept for databases written before v4).
     public var maxDrop: Double?
+    public var max: Double?
+    public var change: Double?
+    public var relativeChange: Double?
+    public var test: String?
+    /// `column=value` for a rule on a slice.
+    public var slice: String?
     public var candidate: Double?
     public var baseline: Double?
+    public var difference: Double?
+    public var lower: Double?
+    public var upper: Double?
+    public var bound: Double?
     public var passed: Bool
+    public var skipped: Bool
     public var reason: String
 
     enum CodingKeys: String, CodingKey {
-        case id, runID = "run_id", job, version, ruleIndex = "rule_index", metric, min, maxDrop = "max_drop"
-        case candidate, baseline, passed, reason
+        case id, runID = "run_id", job, version, ruleIndex = "rule_index", metric, min, maxDrop = "max_drop", max, change
+        case relativeChange = "relative_change", test, slice, candidate, baseline, difference, lower, upper, bound
+        case passed, skipped, reason
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
-
-    public init(id: Int64? = nil, runID: Int64, job: String, version: Int, ruleIndex: Int, metric: String, min: Double? = nil, maxDrop: Double? = nil, candidate: Double? = nil, baseline: Double? = nil, passed: Bool, reason: String) {
+    public init(
+        id: Int64? = nil, runID: Int64, job: String, version: Int, ruleIndex: Int, metric: String, min: Double? = nil,
+        maxDrop: Double? = nil, max: Double? = nil, change: Double? = nil, relativeChange: Double? = nil,
+        test: String? = nil, slice: String? = nil, candidate: Double? = nil, baseline: Double? = nil,
+        difference: Double? = nil, lower: Double? = nil, upper: Double? = nil, bound: Double? = nil, passed: Bool,
+        skipped: Bool = false, reason: String
+    ) {
         self.id = id
         self.runID = runID
         self.job = job
@@ -231,11 +248,23 @@ public struct GateResultRecord: Codable, Sendable, Equatable, FetchableRecord, M
         self.metric = metric
         self.min = min
         self.maxDrop = maxDrop
+        self.max = max
+        self.change = change
+        self.relativeChange = relativeChange
+        self.test = test
+        self.slice = slice
         self.candidate = candidate
         self.baseline = baseline
+        self.difference = difference
+        self.lower = lower
+        self.upper = upper
+        self.bound = bound
         self.passed = passed
+        self.skipped = skipped
         self.reason = reason
     }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// One change of the model in production. Append-only.

@@ -145,6 +145,21 @@ enum Schema {
                 t.add(column: "cancel_requested_by", .text)
             }
         }
+        m.registerMigration("v4") { db in
+            // The gate's richer rules: ranges, signed changes, intervals, slices.
+            try db.alter(table: "gate_result") { t in
+                t.add(column: "max", .double)
+                t.add(column: "change", .double)
+                t.add(column: "relative_change", .double)
+                t.add(column: "test", .text)
+                t.add(column: "slice", .text)
+                t.add(column: "difference", .double)
+                t.add(column: "lower", .double)
+                t.add(column: "upper", .double)
+                t.add(column: "bound", .double)
+                t.add(column: "skipped", .boolean).notNull().defaults(to: false)
+            }
+        }
         return m
     }
 }

@@ -245,9 +245,14 @@ struct RunsCommand: ParsableCommand {
         if !d.gate.isEmpty {
             print("\ngate:")
             print(table(
-                ["RULE", "METRIC", "CANDIDATE", "PRODUCTION", "RESULT", "REASON"],
-                d.gate.map {
-                    ["\($0.ruleIndex)", $0.metric, show($0.candidate), show($0.baseline), $0.passed ? "pass" : "FAIL", $0.reason]
+                ["RULE", "METRIC", "SLICE", "CANDIDATE", "PRODUCTION", "DIFFERENCE", "INTERVAL", "RESULT", "REASON"],
+                d.gate.map { g in
+                    var interval = "-"
+                    if let l = g.lower, let u = g.upper { interval = "[\(show(l)), \(show(u))]" }
+                    return [
+                        "\(g.ruleIndex)", g.metric, g.slice ?? "-", show(g.candidate), show(g.baseline), show(g.difference),
+                        interval, g.skipped ? "skipped" : g.passed ? "pass" : "FAIL", g.reason,
+                    ]
                 }))
         }
     }

@@ -17,7 +17,7 @@ struct Updater: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Validate.self, Run.self, StatusCommand.self, VersionsCommand.self, RunsCommand.self, HistoryCommand.self, RollbackCommand.self,
-            TriggerCommand.self, DriftCommand.self, TrainCommand.self, PredictCommand.self, CancelCommand.self, PromoteCommand.self,
+            TriggerCommand.self, DriftCommand.self, TrainCommand.self, PredictCommand.self, CancelCommand.self, PromoteCommand.self, MetricsCommand.self,
         ]
     )
 }

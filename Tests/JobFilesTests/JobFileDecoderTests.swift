@@ -111,7 +111,7 @@ struct ValidJobFileTests {
         #expect(config.gate.minRows == 100)
         #expect(
             config.gate.rules == [
-                GateRule(metric: .rocAUC, min: 0.75, maxDrop: 0.02), GateRule(metric: .accuracy, min: 0.70),
+                GateRule(metric: .rocAUC, min: 0.75, change: -0.02), GateRule(metric: .accuracy, min: 0.70),
             ])
         #expect(config.deploy.path == jobs + "/churn/deploy/churn.model")
     }
@@ -336,6 +336,63 @@ struct DefaultsTests {
         #expect(!problems.joined().contains("839201948576"))
     }
 
+    @Test("gate rules read ranges, signed changes, tests, slices and the first-version policy")
+    func gateRules() throws {
+        let config = try JobDir().load(job("""
+            [gate]
+            first_version = "fail"
+            min_slice_rows = 50
+            [[gate.rules]]
+            metric = "log_loss"
+            max = 0.6
+            change = 0.0
+            test = "bootstrap"
+            level = 0.9
+            [[gate.rules]]
+            metric = "roc_auc"
+            relative_change = -0.01
+            test = "delong"
+            slice = { column = "colour", value = "red" }
+            """).replacingOccurrences(of: "[data]", with: "[data]\ncategorical = [\"colour\"]"))
+        #expect(config.gate.firstVersion == .fail)
+        #expect(config.gate.minSliceRows == 50)
+        #expect(config.gate.rules == [
+            GateRule(metric: .logLoss, max: 0.6, change: 0, test: .bootstrap, level: 0.9),
+            GateRule(metric: .rocAUC, relativeChange: -0.01, test: .delong, slice: .init(column: "colour", value: "red")),
+        ])
+    }
+
+    @Test("gate configuration errors are caught: min above max, relative change on a metric that can be 0, delong on another metric, a slice on a non-categorical column")
+    func gateErrors() throws {
+        let dir = try JobDir()
+        let text = job("""
+            [[gate.rules]]
+            metric = "accuracy"
+            min = 0.9
+            max = 0.8
+            [[gate.rules]]
+            metric = "brier"
+            relative_change = 0.1
+            [[gate.rules]]
+            metric = "f1"
+            change = 0
+            test = "delong"
+            [[gate.rules]]
+            metric = "accuracy"
+            min = 0.5
+            slice = "x1"
+            [[gate.rules]]
+            metric = "rmse"
+            max = 3
+            """)
+        let problems = try dir.problems(text)
+        #expect(problems.contains { $0.hasSuffix("gate.rules[0].min: min 0.9 is above max 0.8") })
+        #expect(problems.contains { $0.hasSuffix("gate.rules[1].relative_change: brier can be 0 in production, where a relative change is undefined; use change") })
+        #expect(problems.contains { $0.hasSuffix("gate.rules[2].test: delong compares ROC-AUCs; use bootstrap for f1") })
+        #expect(problems.contains { $0.hasSuffix("gate.rules[3].slice: \"x1\" is not one of data.categorical: slices are by a categorical column") })
+        #expect(problems.contains { $0.contains("gate.rules[4].metric: rmse is not a metric of binary classification") })
+    }
+
     @Test("window_days and time_limit are read")
     func trainingLimits() throws {
         let config = try JobDir().load(job("[training]\nwindow_days = 30\ntime_limit = \"10m\""))
@@ -403,7 +460,7 @@ struct ProblemTests {
         let text = job("[[gate.rules]]\nmetric = \"accuracy\"\nmin = 0.7\n\n[[gate.rules]]\nmetric = \"recall\"\nmin = 0.5\nweight = 2")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("weight", in: text)): gate.rules[1].weight: unknown key (known keys here: metric, min, max_drop)"
+                "\(dir.path)/job.toml:\(line("weight", in: text)): gate.rules[1].weight: unknown key (known keys here: metric, min, max, change, relative_change, max_drop, test, level, slice)"
             ])
     }
 
@@ -633,7 +690,7 @@ struct ProblemTests {
         let text = job("[[gate.rules]]\nmetric = \"auc\"\nmin = 0.8")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("metric", in: text)): gate.rules[0].metric: unknown metric \"auc\" (available: accuracy, precision, recall, f1, roc_auc)"
+                "\(dir.path)/job.toml:\(line("metric", in: text)): gate.rules[0].metric: unknown metric \"auc\" (available for binary jobs: accuracy, balanced_accuracy, precision, recall, f1, roc_auc, average_precision, log_loss, brier)"
             ])
     }
 
@@ -643,7 +700,7 @@ struct ProblemTests {
         let text = job("[gate]\nmin_rows = 10\n\n[[gate.rules]]\nmetric = \"recall\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("[[gate.rules]]", in: text)): gate.rules[0]: a rule needs min, max_drop or both"
+                "\(dir.path)/job.toml:\(line("[[gate.rules]]", in: text)): gate.rules[0]: a rule needs min, max, change, relative_change or max_drop"
             ])
     }
 
@@ -782,8 +839,8 @@ struct ProblemTests {
             "\(file):3: data.incoming: directory \"nowhere\" does not exist (resolved to \(dir.path)/nowhere)",
             "\(file):5: data.holdout: expected a fraction between 0 and 1 (exclusive) or a file path, got 1.5",
             "\(file):7: schedule.interval: expected a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\", got \"soon\"",
-            "\(file):9: gate.rules[0].metric: unknown metric \"auc\" (available: accuracy, precision, recall, f1, roc_auc)",
-            "\(file):8: gate.rules[0]: a rule needs min, max_drop or both",
+            "\(file):9: gate.rules[0].metric: unknown metric \"auc\" (available for binary jobs: accuracy, balanced_accuracy, precision, recall, f1, roc_auc, average_precision, log_loss, brier)",
+            "\(file):8: gate.rules[0]: a rule needs min, max, change, relative_change or max_drop",
         ]
         #expect(problems.count == expected.count)
         #expect(Set(problems) == Set(expected))

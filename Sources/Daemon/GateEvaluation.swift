@@ -1,0 +1,89 @@
+import Evaluation
+import JobFiles
+import Tabular
+
+/// Judges a candidate with the job's gate: every rule on all evaluation rows, or on each value of
+/// its slice, against the model in production scored on the very same rows; change rules with a
+/// test judge the worst bound of the interval of the difference (seeded, so reproducible).
+struct GateEvaluation {
+    let job: JobConfig
+    let evalTable: DataTable
+    let labels: [Bool]
+    let candidateScores: [Double]
+    /// Production's scores on the same rows; nil without a model in production or when it cannot be scored.
+    let productionScores: [Double]?
+    /// Why production could not be scored, when a model is in production.
+    let productionProblem: String?
+
+    func results() -> [RuleResult] {
+        var results: [RuleResult] = []
+        let gate = job.gate
+        for (index, rule) in gate.rules.enumerated() {
+            guard let slice = rule.slice else {
+                results.append(judge(rule, index: index, rows: nil, slice: nil))
+                continue
+            }
+            guard case .categorical(let codes, let levels)? = evalTable.column(slice.column) else {
+                results.append(RuleResult(
+                    index: index, metric: rule.metric.rawValue, slice: slice.column, passed: false,
+                    reason: "slice column \"\(slice.column)\" is not a categorical column of the evaluation rows"))
+                continue
+            }
+            var wanted: [String]
+            if let value = slice.value {
+                wanted = [value]
+            } else {
+                wanted = Set(codes.filter { $0 >= 0 }.map { levels[Int($0)] }).sorted()
+            }
+            for value in wanted {
+                let code = levels.firstIndex(of: value).map(Int32.init) ?? -2
+                let rows = codes.indices.filter { codes[$0] == code }
+                let name = "\(slice.column)=\(value)"
+                if rows.count < gate.minSliceRows {
+                    results.append(RuleResult(
+                        index: index, metric: rule.metric.rawValue, slice: name, passed: true, skipped: true,
+                        reason: "skipped: \(rows.count) evaluation rows in this slice, gate.min_slice_rows is \(gate.minSliceRows)"))
+                } else {
+                    results.append(judge(rule, index: index, rows: rows, slice: name))
+                }
+            }
+        }
+        if let rows = Gate.rowsResult(index: gate.rules.count, rows: evalTable.rowCount, minRows: gate.minRows) {
+            results.append(rows)
+        }
+        return results
+    }
+
+    /// One rule on the given rows (nil = all).
+    func judge(_ rule: GateRule, index: Int, rows: [Int]?, slice: String?) -> RuleResult {
+        let threshold = job.gate.threshold
+        let y = rows.map { $0.map { labels[$0] } } ?? labels
+        let c = rows.map { $0.map { candidateScores[$0] } } ?? candidateScores
+        let p = productionScores.map { scores in rows.map { $0.map { scores[$0] } } ?? scores }
+        let candidate = ComputedMetrics.binary(BinaryScores(labels: y, scores: c, threshold: threshold))
+        let baseline: Gate.Baseline =
+            if let p { .production(.binary(BinaryScores(labels: y, scores: p, threshold: threshold))) }
+            else if let productionProblem { .unavailable(productionProblem) } else { .none }
+        return Gate.evaluate(rule, index: index, slice: slice, candidate: candidate, baseline: baseline, firstVersion: job.gate.firstVersion) {
+            guard let p, let test = rule.test else { return nil }
+            switch test {
+            case .delong:
+                guard let d = DeLong.test(labels: y, candidate: c, production: p, level: rule.level) else { return nil }
+                return (d.lower, d.upper)
+            case .bootstrap:
+                let i: DifferenceInterval
+                if let fast = Metric(rawValue: rule.metric.rawValue) {
+                    i = PairedBootstrap.interval(
+                        for: fast, labels: y, candidate: c, production: p, threshold: threshold, resamples: job.gate.resamples,
+                        level: rule.level, seed: job.training.seed)
+                } else {
+                    i = PairedBootstrap.interval(
+                        labels: y, candidate: c, production: p,
+                        metric: { l, s in ComputedMetrics.binary(BinaryScores(labels: l, scores: s, threshold: threshold)).value(of: rule.metric) },
+                        resamples: job.gate.resamples, level: rule.level, seed: job.training.seed)
+                }
+                return i.lower.isNaN || i.upper.isNaN ? nil : (i.lower, i.upper)
+            }
+        }
+    }
+}

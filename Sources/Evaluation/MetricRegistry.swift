@@ -1,0 +1,148 @@
+/// The kind of model a metric applies to.
+public enum MetricTask: String, Sendable, Codable, CaseIterable {
+    case binary
+    case multiclass
+    case regression
+}
+
+/// Every metric a job file can name (snake_case, as written in job files).
+public enum MetricName: String, Sendable, Codable, CaseIterable {
+    case accuracy
+    case balancedAccuracy = "balanced_accuracy"
+    case precision
+    case recall
+    case f1
+    case rocAUC = "roc_auc"
+    case averagePrecision = "average_precision"
+    case logLoss = "log_loss"
+    case brier
+    case macroPrecision = "macro_precision"
+    case macroRecall = "macro_recall"
+    case macroF1 = "macro_f1"
+    case weightedPrecision = "weighted_precision"
+    case weightedRecall = "weighted_recall"
+    case weightedF1 = "weighted_f1"
+    case ovrRocAUC = "ovr_roc_auc"
+    case rmse
+    case mae
+    case r2
+    case mape
+
+    public var definition: MetricDefinition { MetricDefinition.all.first { $0.name == self }! }
+}
+
+/// A metric's tasks, direction and valid range (for validating gate bounds).
+public struct MetricDefinition: Sendable, Equatable {
+    public var name: MetricName
+    /// The tasks the metric is defined for (`accuracy` and `log_loss` serve binary and multiclass).
+    public var tasks: Set<MetricTask>
+    public var higherIsBetter: Bool
+    public var range: ClosedRange<Double>
+
+    public init(name: MetricName, tasks: Set<MetricTask>, higherIsBetter: Bool, range: ClosedRange<Double>) {
+        self.name = name
+        self.tasks = tasks
+        self.higherIsBetter = higherIsBetter
+        self.range = range
+    }
+
+    public static let all: [MetricDefinition] = {
+        let unit: ClosedRange<Double> = 0...1
+        let nonNegative: ClosedRange<Double> = 0...Double.infinity
+        func d(_ n: MetricName, _ t: Set<MetricTask>, _ up: Bool, _ r: ClosedRange<Double>) -> MetricDefinition {
+            MetricDefinition(name: n, tasks: t, higherIsBetter: up, range: r)
+        }
+        return [
+            d(.accuracy, [.binary, .multiclass], true, unit),
+            d(.balancedAccuracy, [.binary], true, unit),
+            d(.precision, [.binary], true, unit),
+            d(.recall, [.binary], true, unit),
+            d(.f1, [.binary], true, unit),
+            d(.rocAUC, [.binary], true, unit),
+            d(.averagePrecision, [.binary], true, unit),
+            d(.logLoss, [.binary, .multiclass], false, nonNegative),
+            d(.brier, [.binary], false, unit),
+            d(.macroPrecision, [.multiclass], true, unit),
+            d(.macroRecall, [.multiclass], true, unit),
+            d(.macroF1, [.multiclass], true, unit),
+            d(.weightedPrecision, [.multiclass], true, unit),
+            d(.weightedRecall, [.multiclass], true, unit),
+            d(.weightedF1, [.multiclass], true, unit),
+            d(.ovrRocAUC, [.multiclass], true, unit),
+            d(.rmse, [.regression], false, nonNegative),
+            d(.mae, [.regression], false, nonNegative),
+            d(.r2, [.regression], true, -Double.infinity...1),
+            d(.mape, [.regression], false, nonNegative),
+        ]
+    }()
+
+    /// The definition for a job-file name, or `nil` for an unknown name.
+    public static func named(_ name: String) -> MetricDefinition? {
+        MetricName(rawValue: name)?.definition
+    }
+
+    /// The metrics defined for a task, in registry order.
+    public static func metrics(for task: MetricTask) -> [MetricDefinition] {
+        all.filter { $0.tasks.contains(task) }
+    }
+}
+
+/// The computed metrics of one task's evaluation.
+public enum ComputedMetrics: Sendable, Equatable {
+    case binary(BinaryScores)
+    case multiclass(MulticlassMetrics)
+    case regression(RegressionMetrics)
+
+    public var task: MetricTask {
+        switch self {
+        case .binary: .binary
+        case .multiclass: .multiclass
+        case .regression: .regression
+        }
+    }
+
+    /// The metric's value; `nil` when it is undefined on these rows or not a metric of this task.
+    public func value(of metric: MetricName) -> Double? {
+        switch self {
+        case .binary(let m):
+            switch metric {
+            case .accuracy: m.accuracy
+            case .balancedAccuracy: m.balancedAccuracy
+            case .precision: m.precision
+            case .recall: m.recall
+            case .f1: m.f1
+            case .rocAUC: m.rocAUC
+            case .averagePrecision: m.averagePrecision
+            case .logLoss: m.logLoss
+            case .brier: m.brier
+            default: nil
+            }
+        case .multiclass(let m):
+            switch metric {
+            case .accuracy: m.accuracy
+            case .macroPrecision: m.macroPrecision
+            case .macroRecall: m.macroRecall
+            case .macroF1: m.macroF1
+            case .weightedPrecision: m.weightedPrecision
+            case .weightedRecall: m.weightedRecall
+            case .weightedF1: m.weightedF1
+            case .ovrRocAUC: m.ovrRocAUC
+            case .logLoss: m.logLoss
+            default: nil
+            }
+        case .regression(let m):
+            switch metric {
+            case .rmse: m.rmse
+            case .mae: m.mae
+            case .r2: m.r2
+            case .mape: m.mape
+            default: nil
+            }
+        }
+    }
+
+    /// The value for a job-file name (`nil` for an unknown name, too).
+    public func value(of name: String) -> Double? {
+        MetricName(rawValue: name).flatMap { value(of: $0) }
+    }
+}

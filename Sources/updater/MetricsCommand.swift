@@ -1,0 +1,118 @@
+import ArgumentParser
+import Daemon
+import Evaluation
+import Foundation
+import Tabular
+
+struct MetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Compute the gate's metrics for a CSV file of labels and scores, as scikit-learn defines them.",
+        discussion: """
+            binary: --scores names the column of the positive class's probability; predictions are positive at or above --threshold. multiclass: --scores names one probability column per class, named CLASS or p_CLASS, in any order. regression: --scores names the column of predictions. Every metric is defined as in scikit-learn (docs/metrics.md); a metric that is undefined on these rows (ROC-AUC with one class, say) is shown as "-" (null in --json).
+
+            Example:
+              updater metrics scored.csv --labels churned --scores score --positive yes
+              updater metrics scored.csv --labels kind --scores p_small,p_medium,p_large --task multiclass --json
+              updater metrics predicted.csv --labels price --scores prediction --task regression
+            """)
+
+    @Argument(help: "The CSV file.") var file: String
+    @Option(name: .long, help: "The label column.") var labels: String
+    @Option(name: .long, help: "The score column (binary, regression), or one column per class (multiclass).") var scores: String
+    @Option(name: .long, help: "binary, multiclass or regression.") var task: String = "binary"
+    @Option(name: .long, help: "Binary decision threshold.") var threshold: Double = 0.5
+    @Option(name: .long, help: "Binary: the label value that is positive (default: the greater of the two, or 1).") var positive: String?
+    @Flag(name: .long, help: "Print how long reading and computing took (to standard error).") var timing = false
+    @OptionGroup var output: JSONFlag
+
+    var scoreColumns: [String] { scores.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+
+    func validate() throws {
+        guard let t = MetricTask(rawValue: task) else { throw ValidationError("--task must be binary, multiclass or regression") }
+        if t != .multiclass, scoreColumns.count != 1 { throw ValidationError("--scores names one column for a \(task) task") }
+        if t == .multiclass, scoreColumns.count < 2 { throw ValidationError("--scores names one column per class (at least two)") }
+        guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
+    }
+
+    func run() throws {
+        let t = MetricTask(rawValue: task)!
+        let started = Date()
+        let computed: ComputedMetrics
+        let readSeconds: Double
+        do {
+            let scoreSet = Set(scoreColumns)
+            let table = try CSVReader.read(file: file, options: CSVOptions(required: [labels] + scoreColumns) { name in
+                name == labels ? (t == .regression ? .numeric : .categorical) : scoreSet.contains(name) ? .numeric : nil
+            })
+            let read = Date()
+            readSeconds = read.timeIntervalSince(started)
+            computed = try compute(t, table)
+        } catch let e as ValidationError {
+            throw fail(e.message)
+        } catch {
+            throw fail("\(error)")
+        }
+        let computeSeconds = Date().timeIntervalSince(started) - readSeconds
+        let values = MetricDefinition.metrics(for: t).map { ($0.name.rawValue, computed.value(of: $0.name)) }
+        if output.json {
+            var object: [String: AnyEncodable] = ["task": AnyEncodable(task)]
+            for (name, value) in values { object[name] = AnyEncodable(value) }
+            if case .binary(let b) = computed {
+                object["confusion_matrix"] = AnyEncodable(b.confusion)
+                object["threshold"] = AnyEncodable(threshold)
+                object["rows"] = AnyEncodable(b.rows)
+            }
+            printJSON(object)
+        } else {
+            print(table(["METRIC", "VALUE"], values.map { [$0.0, $0.1.map { String($0) } ?? "-"] }))
+            if case .binary(let b) = computed {
+                print("confusion matrix at \(threshold): tn \(b.confusion.tn), fp \(b.confusion.fp), fn \(b.confusion.fn), tp \(b.confusion.tp)")
+            }
+        }
+        if timing {
+            FileHandle.standardError.write(Data(String(format: "read %.3fs, computed %.3fs\n", readSeconds, computeSeconds).utf8))
+        }
+    }
+
+    func compute(_ t: MetricTask, _ table: DataTable) throws -> ComputedMetrics {
+        guard let labelColumn = table.column(labels) else { throw ValidationError("no column \(labels)") }
+        func numbers(_ name: String) throws -> [Double] {
+            guard case .numeric(let v)? = table.column(name) else { throw ValidationError("\(name) is not numeric") }
+            if let row = v.firstIndex(where: \.isNaN) { throw ValidationError("\(file): column \"\(name)\": value missing in data row \(row + 1)") }
+            return v
+        }
+        switch t {
+        case .regression:
+            return .regression(RegressionMetrics(targets: try numbers(labels), predictions: try numbers(scoreColumns[0])))
+        case .binary:
+            guard case .categorical(let codes, let levels) = labelColumn else { throw ValidationError("labels must be read as text") }
+            let present = levels.sorted { a, b in
+                if let x = parseDouble(a), let y = parseDouble(b) { return x < y }
+                return a < b
+            }
+            guard present.count <= 2 else {
+                throw ValidationError("\(file): column \"\(labels)\" has \(present.count) values; a binary task needs at most two")
+            }
+            let positiveLabel = positive ?? present.last ?? "1"
+            if let row = codes.firstIndex(of: -1) { throw ValidationError("\(file): column \"\(labels)\": label missing in data row \(row + 1)") }
+            let isPositive = levels.map { $0 == positiveLabel }
+            return .binary(BinaryScores(labels: codes.map { isPositive[Int($0)] }, scores: try numbers(scoreColumns[0]), threshold: threshold))
+        case .multiclass:
+            guard case .categorical(let codes, let levels) = labelColumn else { throw ValidationError("labels must be read as text") }
+            let classes = scoreColumns.map { $0.hasPrefix("p_") ? String($0.dropFirst(2)) : $0 }
+            for level in levels where !classes.contains(level) {
+                throw ValidationError("label value \"\(level)\" has no score column (columns: \(scoreColumns.joined(separator: ", ")))")
+            }
+            let columns = try scoreColumns.map(numbers)
+            var probabilities = [Double](repeating: 0, count: table.rowCount * classes.count)
+            for r in 0..<table.rowCount {
+                for k in 0..<classes.count { probabilities[r * classes.count + k] = columns[k][r] }
+            }
+            let index = levels.map { classes.firstIndex(of: $0)! }
+            if let row = codes.firstIndex(of: -1) { throw ValidationError("\(file): column \"\(labels)\": label missing in data row \(row + 1)") }
+            return .multiclass(MulticlassMetrics(
+                labels: codes.map { Int32(index[Int($0)]) }, probabilities: probabilities, classes: classes.count))
+        }
+    }
+}

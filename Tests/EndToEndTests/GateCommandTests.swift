@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@Suite("The gate and updater metrics, through the binary")
+struct GateCommandTests {
+    @Test("updater metrics computes every metric of a task from a CSV file, JSON included")
+    func metricsCommand() throws {
+        let ws = try Workspace()
+        try ws.write("y,score\nyes,0.9\nyes,0.4\nno,0.35\nno,0.1\n", to: "b.csv")
+        var r = try ws.run(["metrics", ws.root + "/b.csv", "--labels", "y", "--scores", "score", "--json"], global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        let binary = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(binary["roc_auc"] as? Double == 1.0)
+        #expect(binary["accuracy"] as? Double == 0.75)
+        #expect((binary["confusion_matrix"] as? [String: Any])?["fn"] as? Int == 1)
+        try ws.write("y,prediction\n1,1.5\n2,2\n3,2.5\n", to: "r.csv")
+        r = try ws.run(["metrics", ws.root + "/r.csv", "--labels", "y", "--scores", "prediction", "--task", "regression", "--json"], global: false)
+        let regression = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(abs((regression["mae"] as? Double ?? 0) - 1.0 / 3) < 1e-12)
+        #expect(abs((regression["r2"] as? Double ?? 0) - 0.75) < 1e-12)
+        try ws.write("y,p_a,p_b,p_c\na,0.7,0.2,0.1\nb,0.1,0.8,0.1\nc,0.2,0.2,0.6\nc,0.5,0.3,0.2\n", to: "m.csv")
+        r = try ws.run(["metrics", ws.root + "/m.csv", "--labels", "y", "--scores", "p_a,p_b,p_c", "--task", "multiclass", "--json"], global: false)
+        let multi = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(multi["accuracy"] as? Double == 0.75)
+        r = try ws.run(["metrics", ws.root + "/m.csv", "--labels", "y", "--scores", "p_a,p_b", "--task", "multiclass"], global: false)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("label value \"c\" has no score column"))
+    }
+
+    @Test("rules on slices are judged per value; a small slice is reported and skipped; a significance test is recorded")
+    func slicesAndSignificance() throws {
+        let ws = try Workspace()
+        try ws.addJob("sl", gate: """
+            [gate]
+            min_rows = 50
+            min_slice_rows = 100
+
+            [[gate.rules]]
+            metric = "roc_auc"
+            min = 0.7
+            slice = "colour"
+
+            [[gate.rules]]
+            metric = "accuracy"
+            change = -0.2
+            test = "bootstrap"
+
+            [[gate.rules]]
+            metric = "accuracy"
+            min = 0.5
+            slice = { column = "colour", value = "purple" }
+            """)
+        try ws.write(Synthetic.csv(rows: 1500, seed: 1), to: "incoming/sl/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 1500, seed: 2, shift: 1.5, firstID: 9000), to: "incoming/sl/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let gate = (try ws.json(["runs", "sl", "--run", "2"]) as? [String: Any])?["gate"] as? [[String: Any]] ?? []
+        let slices = gate.filter { $0["rule_index"] as? Int == 0 }.compactMap { $0["slice"] as? String }
+        #expect(slices == ["colour=blue", "colour=green", "colour=red"])
+        let bootstrap = gate.first { $0["rule_index"] as? Int == 1 }
+        #expect(bootstrap?["lower"] as? Double != nil && bootstrap?["upper"] as? Double != nil)
+        #expect((bootstrap?["lower"] as? Double ?? 1) <= (bootstrap?["upper"] as? Double ?? 0))
+        #expect(gate.filter { $0["rule_index"] as? Int == 0 }.allSatisfy { $0["skipped"] as? Bool == false })
+        // A slice with fewer rows than min_slice_rows is reported and skipped, not silently passed.
+        let purple = gate.first { $0["rule_index"] as? Int == 2 }
+        #expect(purple?["skipped"] as? Bool == true)
+        #expect(purple?["reason"] as? String == "skipped: 0 evaluation rows in this slice, gate.min_slice_rows is 100")
+    }
+}
