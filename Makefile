@@ -25,6 +25,7 @@ bench: deps
 	$(SWIFT) build -c release
 	python3 Benchmarks/drift_bench.py
 	python3 Benchmarks/training_bench.py
+	python3 Benchmarks/metrics_bench.py
 
 clean:
 	rm -rf .build .updater .updater-demo

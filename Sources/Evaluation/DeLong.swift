@@ -18,6 +18,11 @@ public struct DeLongResult: Sendable, Codable, Equatable {
     public var lower: Double
     public var upper: Double
 
+    enum CodingKeys: String, CodingKey {
+        case positives, negatives, candidateAUC = "candidate_auc", productionAUC = "production_auc", difference
+        case standardError = "standard_error", z, pValue = "p_value", level, lower, upper
+    }
+
     public init(
         positives: Int, negatives: Int, candidateAUC: Double, productionAUC: Double, difference: Double,
         standardError: Double, z: Double, pValue: Double, level: Double, lower: Double, upper: Double

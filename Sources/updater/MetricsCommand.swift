@@ -11,8 +11,11 @@ struct MetricsCommand: ParsableCommand {
         discussion: """
             binary: --scores names the column of the positive class's probability; predictions are positive at or above --threshold. multiclass: --scores names one probability column per class, named CLASS or p_CLASS, in any order. regression: --scores names the column of predictions. Every metric is defined as in scikit-learn (docs/metrics.md); a metric that is undefined on these rows (ROC-AUC with one class, say) is shown as "-" (null in --json).
 
+            Binary, with --versus COLUMN (another model's scores of the same rows): the difference of each metric (scores − versus) with its paired bootstrap interval (--resamples, --level, --seed), and DeLong's test for the ROC-AUCs, as the gate's significance rules compute them.
+
             Example:
               updater metrics scored.csv --labels churned --scores score --positive yes
+              updater metrics both.csv --labels churned --scores candidate --versus production --resamples 1000
               updater metrics scored.csv --labels kind --scores p_small,p_medium,p_large --task multiclass --json
               updater metrics predicted.csv --labels price --scores prediction --task regression
             """)
@@ -23,6 +26,10 @@ struct MetricsCommand: ParsableCommand {
     @Option(name: .long, help: "binary, multiclass or regression.") var task: String = "binary"
     @Option(name: .long, help: "Binary decision threshold.") var threshold: Double = 0.5
     @Option(name: .long, help: "Binary: the label value that is positive (default: the greater of the two, or 1).") var positive: String?
+    @Option(name: .long, help: "Binary: another model's score column, to compare with.") var versus: String?
+    @Option(name: .long, help: "Bootstrap resamples for --versus.") var resamples: Int = 1000
+    @Option(name: .long, help: "Confidence level of the intervals.") var level: Double = 0.95
+    @Option(name: .long, help: "Seed of the bootstrap.") var seed: UInt64 = 0
     @Flag(name: .long, help: "Print how long reading and computing took (to standard error).") var timing = false
     @OptionGroup var output: JSONFlag
 
@@ -33,21 +40,29 @@ struct MetricsCommand: ParsableCommand {
         if t != .multiclass, scoreColumns.count != 1 { throw ValidationError("--scores names one column for a \(task) task") }
         if t == .multiclass, scoreColumns.count < 2 { throw ValidationError("--scores names one column per class (at least two)") }
         guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
+        if versus != nil, t != .binary { throw ValidationError("--versus compares binary scores") }
+        guard resamples >= 100, resamples <= 1_000_000 else { throw ValidationError("--resamples must be between 100 and 1000000") }
+        guard level > 0.5, level < 1 else { throw ValidationError("--level must be between 0.5 and 1") }
     }
 
     func run() throws {
         let t = MetricTask(rawValue: task)!
         let started = Date()
         let computed: ComputedMetrics
+        var comparison: [(String, DifferenceInterval)] = []
+        var deLong: DeLongResult? = nil
         let readSeconds: Double
         do {
-            let scoreSet = Set(scoreColumns)
-            let table = try CSVReader.read(file: file, options: CSVOptions(required: [labels] + scoreColumns) { name in
+            let scoreSet = Set(scoreColumns + (versus.map { [$0] } ?? []))
+            let table = try CSVReader.read(file: file, options: CSVOptions(required: [labels] + Array(scoreSet)) { name in
                 name == labels ? (t == .regression ? .numeric : .categorical) : scoreSet.contains(name) ? .numeric : nil
             })
             let read = Date()
             readSeconds = read.timeIntervalSince(started)
             computed = try compute(t, table)
+            if let versus, case .binary(let b) = computed {
+                (comparison, deLong) = try compare(table, candidate: b, versus: versus)
+            }
         } catch let e as ValidationError {
             throw fail(e.message)
         } catch {
@@ -63,16 +78,56 @@ struct MetricsCommand: ParsableCommand {
                 object["threshold"] = AnyEncodable(threshold)
                 object["rows"] = AnyEncodable(b.rows)
             }
+            if !comparison.isEmpty {
+                object["versus"] = AnyEncodable(Dictionary(uniqueKeysWithValues: comparison.map { ($0.0, $0.1) }))
+                object["delong"] = AnyEncodable(deLong)
+            }
             printJSON(object)
         } else {
             print(table(["METRIC", "VALUE"], values.map { [$0.0, $0.1.map { String($0) } ?? "-"] }))
             if case .binary(let b) = computed {
                 print("confusion matrix at \(threshold): tn \(b.confusion.tn), fp \(b.confusion.fp), fn \(b.confusion.fn), tp \(b.confusion.tp)")
             }
+            if let versus, !comparison.isEmpty {
+                print("\n\(scoreColumns[0]) − \(versus), \(Int((level * 100).rounded()))% paired bootstrap intervals (\(resamples) resamples, seed \(seed)):")
+                print(table(["METRIC", "DIFFERENCE", "LOWER", "UPPER"], comparison.map { name, i in
+                    [name, String(i.estimate), String(i.lower), String(i.upper)]
+                }))
+                if let d = deLong {
+                    print("DeLong: ROC-AUC difference \(d.difference), standard error \(d.standardError), z \(d.z), p \(d.pValue), interval [\(d.lower), \(d.upper)]")
+                }
+            }
         }
         if timing {
             FileHandle.standardError.write(Data(String(format: "read %.3fs, computed %.3fs\n", readSeconds, computeSeconds).utf8))
         }
+    }
+
+    /// Each fast gate metric's paired bootstrap interval of (scores − versus), and DeLong's test.
+    func compare(_ table: DataTable, candidate _: BinaryScores, versus: String) throws -> ([(String, DifferenceInterval)], DeLongResult?) {
+        let labels = try binaryLabels(table)
+        guard case .numeric(let c)? = table.column(scoreColumns[0]), case .numeric(let p)? = table.column(versus) else {
+            throw ValidationError("score columns must be numeric")
+        }
+        let metrics: [Metric] = [.rocAUC, .accuracy, .precision, .recall, .f1]
+        let intervals = metrics.map { m in
+            (m.rawValue, PairedBootstrap.interval(
+                for: m, labels: labels, candidate: c, production: p, threshold: threshold, resamples: resamples, level: level,
+                seed: seed))
+        }
+        return (intervals, DeLong.test(labels: labels, candidate: c, production: p, level: level))
+    }
+
+    func binaryLabels(_ table: DataTable) throws -> [Bool] {
+        guard case .categorical(let codes, let levels)? = table.column(labels) else { throw ValidationError("labels must be read as text") }
+        let present = levels.sorted { a, b in
+            if let x = parseDouble(a), let y = parseDouble(b) { return x < y }
+            return a < b
+        }
+        let positiveLabel = positive ?? present.last ?? "1"
+        if let row = codes.firstIndex(of: -1) { throw ValidationError("\(file): column \"\(labels)\": label missing in data row \(row + 1)") }
+        let isPositive = levels.map { $0 == positiveLabel }
+        return codes.map { isPositive[Int($0)] }
     }
 
     func compute(_ t: MetricTask, _ table: DataTable) throws -> ComputedMetrics {
@@ -86,18 +141,11 @@ struct MetricsCommand: ParsableCommand {
         case .regression:
             return .regression(RegressionMetrics(targets: try numbers(labels), predictions: try numbers(scoreColumns[0])))
         case .binary:
-            guard case .categorical(let codes, let levels) = labelColumn else { throw ValidationError("labels must be read as text") }
-            let present = levels.sorted { a, b in
-                if let x = parseDouble(a), let y = parseDouble(b) { return x < y }
-                return a < b
+            guard case .categorical(_, let levels) = labelColumn else { throw ValidationError("labels must be read as text") }
+            guard levels.count <= 2 else {
+                throw ValidationError("\(file): column \"\(labels)\" has \(levels.count) values; a binary task needs at most two")
             }
-            guard present.count <= 2 else {
-                throw ValidationError("\(file): column \"\(labels)\" has \(present.count) values; a binary task needs at most two")
-            }
-            let positiveLabel = positive ?? present.last ?? "1"
-            if let row = codes.firstIndex(of: -1) { throw ValidationError("\(file): column \"\(labels)\": label missing in data row \(row + 1)") }
-            let isPositive = levels.map { $0 == positiveLabel }
-            return .binary(BinaryScores(labels: codes.map { isPositive[Int($0)] }, scores: try numbers(scoreColumns[0]), threshold: threshold))
+            return .binary(BinaryScores(labels: try binaryLabels(table), scores: try numbers(scoreColumns[0]), threshold: threshold))
         case .multiclass:
             guard case .categorical(let codes, let levels) = labelColumn else { throw ValidationError("labels must be read as text") }
             let classes = scoreColumns.map { $0.hasPrefix("p_") ? String($0.dropFirst(2)) : $0 }

@@ -39,6 +39,8 @@ func printJSON<T: Encodable>(_ value: T) {
     let e = JSONEncoder()
     e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
     e.dateEncodingStrategy = .iso8601
+    // An infinite or NaN statistic (a z with zero error, an undefined interval) is written as a string.
+    e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     let data = (try? e.encode(value)) ?? Data("null".utf8)
     print(String(decoding: data, as: UTF8.self))
 }

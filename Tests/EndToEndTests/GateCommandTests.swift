@@ -27,6 +27,34 @@ struct GateCommandTests {
         #expect(r.stderr.contains("label value \"c\" has no score column"))
     }
 
+    @Test("updater metrics --versus gives each metric's paired bootstrap interval of the difference, and DeLong's test")
+    func versus() throws {
+        let ws = try Workspace()
+        var lines = ["y,a,b"]
+        var state: UInt64 = 9
+        func u() -> Double {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Double(state >> 11) / Double(1 << 53)
+        }
+        for _ in 0..<2000 {
+            let y = u() < 0.4
+            let a = min(max(0.5 + (y ? 0.25 : -0.15) + (u() - 0.5) * 0.6, 0), 1)
+            let b = min(max(0.5 + (y ? 0.05 : -0.05) + (u() - 0.5) * 0.6, 0), 1)
+            lines.append("\(y ? 1 : 0),\(a),\(b)")
+        }
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "ab.csv")
+        let args = ["metrics", ws.root + "/ab.csv", "--labels", "y", "--scores", "a", "--versus", "b", "--resamples", "300", "--json"]
+        let r = try ws.run(args, global: false)
+        #expect(r.status == 0, "\(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let auc = (json["versus"] as? [String: Any])?["roc_auc"] as? [String: Any]
+        let lower = try #require(auc?["lower"] as? Double), upper = try #require(auc?["upper"] as? Double)
+        #expect(lower > 0 && lower <= upper, "a is clearly better than b")
+        #expect((json["delong"] as? [String: Any])?["p_value"] as? Double ?? 1 < 0.001)
+        // Seeded: the same command gives the same interval.
+        #expect(try ws.run(args, global: false).stdout == r.stdout)
+    }
+
     @Test("rules on slices are judged per value; a small slice is reported and skipped; a significance test is recorded")
     func slicesAndSignificance() throws {
         let ws = try Workspace()
