@@ -33,7 +33,8 @@ public struct DriftCheck {
         do {
             let labels = try production.labels.encode(data)
             let scores = try scorer.scores(production, data, purpose: "new-data")
-            let errors = zip(labels, scores).map { $0 != ($1 >= job.gate.threshold) }
+            let threshold = production.threshold(job)
+            let errors = zip(labels, scores).map { $0 != ($1 >= threshold) }
             let accuracy = Double(errors.filter { !$0 }.count) / Double(max(errors.count, 1))
             if let p = job.drift.performance {
                 performance = DriftDetector.accuracyDrop(

@@ -10,8 +10,11 @@ struct GateEvaluation {
     let evalTable: DataTable
     let labels: [Bool]
     let candidateScores: [Double]
+    /// Each model's own decision threshold (a chosen one is recorded with its version).
+    let candidateThreshold: Double
     /// Production's scores on the same rows; nil without a model in production or when it cannot be scored.
     let productionScores: [Double]?
+    let productionThreshold: Double
     /// Why production could not be scored, when a model is in production.
     let productionProblem: String?
 
@@ -54,18 +57,28 @@ struct GateEvaluation {
         return results
     }
 
+    /// Metrics that do not depend on the decision threshold.
+    static let thresholdFree: Set<MetricName> = [.rocAUC, .averagePrecision, .logLoss, .brier]
+
     /// One rule on the given rows (nil = all).
     func judge(_ rule: GateRule, index: Int, rows: [Int]?, slice: String?) -> RuleResult {
-        let threshold = job.gate.threshold
         let y = rows.map { $0.map { labels[$0] } } ?? labels
-        let c = rows.map { $0.map { candidateScores[$0] } } ?? candidateScores
-        let p = productionScores.map { scores in rows.map { $0.map { scores[$0] } } ?? scores }
-        let candidate = ComputedMetrics.binary(BinaryScores(labels: y, scores: c, threshold: threshold))
+        var c = rows.map { $0.map { candidateScores[$0] } } ?? candidateScores
+        var p = productionScores.map { scores in rows.map { $0.map { scores[$0] } } ?? scores }
+        let candidate = ComputedMetrics.binary(BinaryScores(labels: y, scores: c, threshold: candidateThreshold))
         let baseline: Gate.Baseline =
-            if let p { .production(.binary(BinaryScores(labels: y, scores: p, threshold: threshold))) }
+            if let p { .production(.binary(BinaryScores(labels: y, scores: p, threshold: productionThreshold))) }
             else if let productionProblem { .unavailable(productionProblem) } else { .none }
         return Gate.evaluate(rule, index: index, slice: slice, candidate: candidate, baseline: baseline, firstVersion: job.gate.firstVersion) {
-            guard let p, let test = rule.test else { return nil }
+            guard var p, let test = rule.test else { return nil }
+            // The two models may have different thresholds: for a metric that depends on one, each
+            // model's decisions (0 or 1) are resampled, judged at 0.5.
+            var threshold = candidateThreshold
+            if candidateThreshold != productionThreshold, !Self.thresholdFree.contains(rule.metric) {
+                c = c.map { $0 >= candidateThreshold ? 1 : 0 }
+                p = p.map { $0 >= productionThreshold ? 1 : 0 }
+                threshold = 0.5
+            }
             switch test {
             case .delong:
                 guard let d = DeLong.test(labels: y, candidate: c, production: p, level: rule.level) else { return nil }

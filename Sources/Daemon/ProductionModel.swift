@@ -1,6 +1,7 @@
 import Drift
 import Evaluation
 import Foundation
+import JobFiles
 import Registry
 import Training
 
@@ -53,6 +54,9 @@ struct ProductionModel {
             return labels
         }
     }
+
+    /// The decision threshold the model in production is judged and served with.
+    func threshold(_ job: JobConfig) -> Double { record.decisionThreshold ?? job.gate.threshold }
 
     /// The columns the model reads.
     var features: [String] { model?.features ?? external!.features }

@@ -250,7 +250,7 @@ public struct UpdateCycle: Sendable {
         let evalTable = inputs.evalTable
         let candidateScores = trained.scores
         let evalLabels = try trained.labels.encode(evalTable)
-        let candidateMetrics = BinaryMetrics(labels: evalLabels, scores: candidateScores, threshold: job.gate.threshold)
+        let candidateMetrics = BinaryMetrics(labels: evalLabels, scores: candidateScores, threshold: trained.threshold)
         var baselineMetrics: BinaryMetrics? = nil
         var baselineProblem: String? = nil
         var productionScores: [Double]? = nil
@@ -261,7 +261,7 @@ public struct UpdateCycle: Sendable {
                 }
                 let scores = try inputs.scorer.scores(production, evalTable, purpose: "evaluation")
                 productionScores = scores
-                baselineMetrics = BinaryMetrics(labels: evalLabels, scores: scores, threshold: job.gate.threshold)
+                baselineMetrics = BinaryMetrics(labels: evalLabels, scores: scores, threshold: production.threshold(job))
             } catch {
                 baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
                 log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
@@ -271,7 +271,8 @@ public struct UpdateCycle: Sendable {
         // Gate: every rule (per slice where it has one) against production on the same rows.
         let results = GateEvaluation(
             job: job, evalTable: evalTable, labels: evalLabels, candidateScores: candidateScores,
-            productionScores: productionScores, productionProblem: baselineProblem
+            candidateThreshold: trained.threshold, productionScores: productionScores,
+            productionThreshold: production?.threshold(job) ?? job.gate.threshold, productionProblem: baselineProblem
         ).results()
         let passed = results.allSatisfy(\.passed)
 
@@ -285,7 +286,7 @@ public struct UpdateCycle: Sendable {
             let artifact = try ModelArtifact.encode(candidate, metadata: [
                 "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
                 "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": training.window,
-                "job_file_sha256": job.fileHash,
+                "job_file_sha256": job.fileHash, "decision_threshold": String(trained.threshold),
             ])
             artifactPath = state.artifactPath(job: job.name, version: number)
             try Files.writeAtomically(artifact, to: artifactPath)
@@ -308,7 +309,8 @@ public struct UpdateCycle: Sendable {
             trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
             metrics: try json(candidateMetrics), baselineMetrics: try baselineMetrics.map { try json($0) },
             artifactPath: artifactPath, artifactSHA256: artifactDigest, reference: try json(reference),
-            status: passed ? .passed : .rejected, createdAt: Date())
+            status: passed ? .passed : .rejected, createdAt: Date(),
+            decisionThreshold: trained.chosenThreshold ? trained.threshold : nil)
         let gateRows = gateRecords(results, rules: job.gate.rules, runID: ctx.runID, job: job.name, version: number)
         let consuming = onlyIfPassed && !passed ? [] : accepted
         let consumedBatches = consuming.map { ($0.batch, $0.table.rowCount) }
@@ -352,12 +354,27 @@ public struct UpdateCycle: Sendable {
         var usage: TrainingEngine.Usage
         /// For the log line: iterations, or the trainer.
         var note: String
+        /// The decision threshold, and whether it was chosen on validation rows.
+        var threshold: Double
+        var chosenThreshold: Bool = false
     }
 
-    func trainBuiltIn(incremental: Bool, _ table: DataTable, _ inputs: CandidateInputs, _ ctx: RunContext) throws -> Trained {
+    func trainBuiltIn(incremental: Bool, _ allRows: DataTable, _ inputs: CandidateInputs, _ ctx: RunContext) throws -> Trained {
         let job = ctx.job
         let t = job.training
         let parent = incremental ? inputs.production?.model : nil
+        // A threshold chosen on data is chosen on validation rows held out of the training rows
+        // (10%, by a per-row hash with the seed), never on the gate's evaluation rows.
+        var table = allRows
+        var validation: DataTable? = nil
+        if job.gate.decisionThreshold.fixedValue == nil {
+            var fit: [Int] = [], held: [Int] = []
+            for r in 0..<allRows.rowCount {
+                if isHeldOut(sha256: "validation", row: r, fraction: 0.1, seed: t.seed) { held.append(r) } else { fit.append(r) }
+            }
+            table = allRows.rows(fit)
+            validation = allRows.rows(held)
+        }
         let (result, usage) = try engine.train(runID: ctx.runID, timeLimit: t.timeLimit, registry: registry) {
             stop -> (Model, String) in
             switch t.model {
@@ -397,9 +414,17 @@ public struct UpdateCycle: Sendable {
         }
         let (model, note) = result
         guard let labels = model.binaryLabels else { throw CycleError("the model is not a binary classifier") }
+        var threshold = job.gate.threshold
+        var thresholdNote = ""
+        if let validation {
+            let choice = job.gate.decisionThreshold.choose(
+                labels: try labels.encode(validation), scores: try model.positiveProbabilities(validation))
+            threshold = choice.threshold
+            thresholdNote = "; threshold \(threshold): \(choice.note)"
+        }
         return Trained(
             artifact: .builtIn(model), labels: labels, scores: try model.positiveProbabilities(inputs.evalTable), usage: usage,
-            note: note)
+            note: note + thresholdNote, threshold: threshold, chosenThreshold: validation != nil)
     }
 
     /// Runs the job's external trainer (docs/trainers.md) through the engine: the rows go to it as
@@ -463,7 +488,7 @@ public struct UpdateCycle: Sendable {
             wallSeconds: usage.wallSeconds, cpuSeconds: outcome.cpuSeconds, peakMemoryBytes: Int64(outcome.peakMemoryBytes))
         return Trained(
             artifact: .directory(outcome.modelDirectory, info), labels: labels, scores: outcome.scores, usage: cost,
-            note: "external trainer \(command[0]), log \(outcome.logPath)")
+            note: "external trainer \(command[0]), log \(outcome.logPath)", threshold: job.gate.threshold)
     }
 
     /// The rows a candidate trains on, with fingerprints of exactly which: a full training takes the

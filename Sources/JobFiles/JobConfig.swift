@@ -120,8 +120,11 @@ public struct TrainingSettings: Sendable, Equatable {
 
 public struct GateSettings: Sendable, Equatable {
     public var rules: [GateRule]
-    /// Decision threshold for accuracy, precision, recall and F1.
-    public var threshold: Double
+    /// The decision threshold for accuracy, precision, recall and F1: fixed, or chosen on
+    /// validation rows held out of the training rows and recorded with the version.
+    public var decisionThreshold: DecisionThreshold
+    /// The fixed threshold, or 0.5 while a chosen one is not known yet.
+    public var threshold: Double { decisionThreshold.fixedValue ?? 0.5 }
     /// Fewer evaluation rows than this fail the gate.
     public var minRows: Int
     /// A slice with fewer rows is reported and skipped, not judged.
@@ -133,10 +136,10 @@ public struct GateSettings: Sendable, Equatable {
 
     public init(
         rules: [GateRule], threshold: Double = 0.5, minRows: Int = 30, minSliceRows: Int = 30, resamples: Int = 1000,
-        firstVersion: Gate.FirstVersion = .skip
+        firstVersion: Gate.FirstVersion = .skip, decisionThreshold: DecisionThreshold? = nil
     ) {
         self.rules = rules
-        self.threshold = threshold
+        self.decisionThreshold = decisionThreshold ?? .fixed(threshold)
         self.minRows = minRows
         self.minSliceRows = minSliceRows
         self.resamples = resamples

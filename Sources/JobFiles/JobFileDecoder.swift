@@ -84,7 +84,7 @@ private struct Decoding {
         let gate = r.table("gate").map(gate) ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
         let deploy = required(r, "deploy").flatMap(deploy)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
-        if let data { crossCheck(data, drift, gate) }
+        if let data { crossCheck(data, drift, gate, training) }
         guard let data, let deploy else { return nil }
         return JobConfig(
             name: name, file: file, fileHash: hash, description: description, data: data, schedule: schedule,
@@ -407,7 +407,25 @@ private struct Decoding {
                     slice: slice))
             }
         }
-        let threshold = r.double("threshold", in: 0...1) ?? 0.5
+        var decision = DecisionThreshold.fixed(0.5)
+        if let v = r.value("threshold") {
+            let expected = "a number between 0 and 1, \"max_f1\", { precision = P } or { recall = R }"
+            if let x = TOMLReader.number(v), v.type != .string, (0...1).contains(x) {
+                decision = .fixed(x)
+            } else if v.type == .string, v.string == "max_f1" {
+                decision = .maxF1
+            } else if v.type == .table, let t = r.table("threshold") {
+                let precision = t.double("precision", in: 0...1), recall = t.double("recall", in: 0...1)
+                t.finish(known: ["precision", "recall"])
+                switch (precision, recall) {
+                case (let p?, nil): decision = .precision(p)
+                case (nil, let q?): decision = .recall(q)
+                default: log.add(r.keyPath("threshold"), "give precision or recall, one of them")
+                }
+            } else {
+                r.wrong("threshold", expected, v)
+            }
+        }
         let minRows = r.int("min_rows", in: 1...Int.max) ?? 30
         let minSliceRows = r.int("min_slice_rows", in: 1...Int.max) ?? 30
         let resamples = r.int("bootstrap_resamples", in: 100...1_000_000) ?? 1000
@@ -421,8 +439,8 @@ private struct Decoding {
         }
         r.finish(known: ["rules", "threshold", "min_rows", "min_slice_rows", "bootstrap_resamples", "first_version"])
         return GateSettings(
-            rules: rules, threshold: threshold, minRows: minRows, minSliceRows: minSliceRows, resamples: resamples,
-            firstVersion: firstVersion)
+            rules: rules, minRows: minRows, minSliceRows: minSliceRows, resamples: resamples, firstVersion: firstVersion,
+            decisionThreshold: decision)
     }
 
     func deploy(_ r: TOMLReader) -> DeploySettings? {
@@ -439,7 +457,10 @@ private struct Decoding {
         return DeploySettings(path: resolved)
     }
 
-    func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?) {
+    func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?, _ training: TrainingSettings? = nil) {
+        if let gate, gate.decisionThreshold.fixedValue == nil, training?.command != nil {
+            log.add("gate.threshold", "a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer")
+        }
         for (i, rule) in (gate?.rules ?? []).enumerated() {
             guard let slice = rule.slice else { continue }
             if !data.categorical.contains(slice.column) {

@@ -168,8 +168,11 @@ public struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
     public var reference: String
     public var status: Status
     public var createdAt: Date
+    /// The decision threshold chosen for this version on validation rows (nil: the job's fixed one).
+    public var decisionThreshold: Double?
 
     enum CodingKeys: String, CodingKey {
+        case decisionThreshold = "decision_threshold"
         case id, job, version, runID = "run_id", parentVersion = "parent_version", mode, generation
         case trainingRows = "training_rows", dataFingerprint = "data_fingerprint", jobFileHash = "job_file_hash"
         case metrics, baselineMetrics = "baseline_metrics", artifactPath = "artifact_path"
@@ -178,7 +181,7 @@ public struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
-    public init(id: Int64? = nil, job: String, version: Int, runID: Int64, parentVersion: Int? = nil, mode: Mode, generation: Int, trainingRows: Int, dataFingerprint: String, jobFileHash: String, metrics: String, baselineMetrics: String? = nil, artifactPath: String, artifactSHA256: String, reference: String, status: Status, createdAt: Date) {
+    public init(id: Int64? = nil, job: String, version: Int, runID: Int64, parentVersion: Int? = nil, mode: Mode, generation: Int, trainingRows: Int, dataFingerprint: String, jobFileHash: String, metrics: String, baselineMetrics: String? = nil, artifactPath: String, artifactSHA256: String, reference: String, status: Status, createdAt: Date, decisionThreshold: Double? = nil) {
         self.id = id
         self.job = job
         self.version = version
@@ -196,6 +199,7 @@ public struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Muta
         self.reference = reference
         self.status = status
         self.createdAt = createdAt
+        self.decisionThreshold = decisionThreshold
     }
 }
 

@@ -160,6 +160,10 @@ enum Schema {
                 t.add(column: "skipped", .boolean).notNull().defaults(to: false)
             }
         }
+        m.registerMigration("v5") { db in
+            // The decision threshold a version was judged and served with, when it was chosen.
+            try db.alter(table: "model_version") { t in t.add(column: "decision_threshold", .double) }
+        }
         return m
     }
 }

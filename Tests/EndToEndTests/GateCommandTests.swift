@@ -55,6 +55,33 @@ struct GateCommandTests {
         #expect(try ws.run(args, global: false).stdout == r.stdout)
     }
 
+    @Test("a threshold chosen for max F1 on validation rows is recorded with the version and in its artifact")
+    func chosenThreshold() throws {
+        let ws = try Workspace()
+        try ws.addJob("thr", gate: """
+            [gate]
+            threshold = "max_f1"
+            min_rows = 50
+            [[gate.rules]]
+            metric = "f1"
+            min = 0.5
+            """)
+        try ws.write(Synthetic.csv(rows: 2000, seed: 1), to: "incoming/thr/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("threshold ") && r.stderr.contains("max F1"), "\(r.stderr)")
+        let db = ws.state + "/registry.sqlite"
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sqlite.arguments = ["sqlite3", db, "SELECT decision_threshold FROM model_version WHERE version = 1"]
+        let out = Pipe()
+        sqlite.standardOutput = out
+        try sqlite.run()
+        sqlite.waitUntilExit()
+        let value = Double(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(value != nil && value! > 0 && value! < 1)
+    }
+
     @Test("rules on slices are judged per value; a small slice is reported and skipped; a significance test is recorded")
     func slicesAndSignificance() throws {
         let ws = try Workspace()

@@ -93,3 +93,31 @@ struct GateTests {
         #expect(Gate.rowsResult(index: 3, rows: 5, minRows: 5) == nil)
     }
 }
+
+@Suite("Choosing the decision threshold")
+struct DecisionThresholdTests {
+    // Scores with their labels: the best F1 is at 0.6 (TP 3, FP 1, FN 0).
+    let labels = [true, true, true, false, false, false]
+    let scores = [0.9, 0.8, 0.6, 0.6, 0.3, 0.2]
+
+    @Test("max F1 picks the distinct score with the best F1, a row positive at or above it")
+    func maxF1() {
+        let choice = DecisionThreshold.maxF1.choose(labels: labels, scores: scores)
+        #expect(choice.threshold == 0.6)
+        #expect(BinaryScores(labels: labels, scores: scores, threshold: choice.threshold).f1 == 6.0 / 7.0)
+    }
+
+    @Test("a precision target takes the lowest threshold that reaches it; a recall target the highest")
+    func targets() {
+        #expect(DecisionThreshold.precision(1.0).choose(labels: labels, scores: scores).threshold == 0.8)
+        #expect(DecisionThreshold.recall(1.0).choose(labels: labels, scores: scores).threshold == 0.6)
+        #expect(DecisionThreshold.recall(0.5).choose(labels: labels, scores: scores).threshold == 0.8)
+        let unreachable = DecisionThreshold.precision(1.0).choose(labels: [true, false], scores: [0.5, 0.5])
+        #expect(unreachable.note.contains("not reachable"))
+    }
+
+    @Test("a fixed threshold is returned as it is")
+    func fixed() {
+        #expect(DecisionThreshold.fixed(0.3).choose(labels: labels, scores: scores).threshold == 0.3)
+    }
+}

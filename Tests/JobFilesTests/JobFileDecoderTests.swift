@@ -393,6 +393,17 @@ struct DefaultsTests {
         #expect(problems.contains { $0.contains("gate.rules[4].metric: rmse is not a metric of binary classification") })
     }
 
+    @Test("gate.threshold is a number, max_f1, or a precision or recall target; a chosen one needs the built-in engine")
+    func decisionThreshold() throws {
+        #expect(try JobDir().load(job("[gate]\nthreshold = 0.3")).gate.decisionThreshold == .fixed(0.3))
+        #expect(try JobDir().load(job("[gate]\nthreshold = \"max_f1\"")).gate.decisionThreshold == .maxF1)
+        #expect(try JobDir().load(job("[gate.threshold]\nprecision = 0.9")).gate.decisionThreshold == .precision(0.9))
+        #expect(try JobDir().load(job("[gate.threshold]\nrecall = 0.8")).gate.decisionThreshold == .recall(0.8))
+        let dir = try JobDir()
+        let text = job("[training]\ncommand = [\"python3\"]\n[gate]\nthreshold = \"max_f1\"")
+        #expect(try dir.problems(text).contains { $0.hasSuffix("gate.threshold: a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer") })
+    }
+
     @Test("window_days and time_limit are read")
     func trainingLimits() throws {
         let config = try JobDir().load(job("[training]\nwindow_days = 30\ntime_limit = \"10m\""))
@@ -575,7 +586,7 @@ struct ProblemTests {
         let text = job("[gate]\nthreshold = 1.5")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("threshold", in: text)): gate.threshold: expected a number between 0 and 1, got 1.5"
+                "\(dir.path)/job.toml:\(line("threshold", in: text)): gate.threshold: expected a number between 0 and 1, \"max_f1\", { precision = P } or { recall = R }, got 1.5"
             ])
     }
 
