@@ -56,6 +56,8 @@ public enum DeLong {
     public static func test(labels: [Bool], candidate: [Double], production: [Double], level: Double = 0.95) -> DeLongResult? {
         precondition(labels.count == candidate.count && labels.count == production.count, "one score per label for both models")
         precondition(level > 0 && level < 1, "level in (0, 1)")
+        // Ranks are undefined with a missing (NaN) score.
+        if candidate.contains(where: \.isNaN) || production.contains(where: \.isNaN) { return nil }
         let positiveRows = labels.indices.filter { labels[$0] }
         let negativeRows = labels.indices.filter { !labels[$0] }
         let m = positiveRows.count, n = negativeRows.count

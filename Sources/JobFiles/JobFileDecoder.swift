@@ -81,7 +81,7 @@ private struct Decoding {
         let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings(interval: 3600)
         let drift = r.table("drift").map(drift) ?? defaultDrift
         let training = r.table("training").map(training) ?? defaultTraining
-        let gate = r.table("gate").map(gate) ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
+        let gate = r.table("gate").map { self.gate($0, categorical: data?.categorical) } ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
         let deploy = required(r, "deploy").flatMap(deploy)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
         if let data { crossCheck(data, drift, gate, training) }
@@ -335,7 +335,8 @@ private struct Decoding {
         return t
     }
 
-    func gate(_ r: TOMLReader) -> GateSettings {
+    /// `categorical`: the job's categorical columns, to check slices against (nil when [data] is bad).
+    func gate(_ r: TOMLReader, categorical: [String]?) -> GateSettings {
         var rules: [GateRule] = []
         let binary = MetricDefinition.metrics(for: .binary).map(\.name.rawValue)
         // Metrics whose value can be 0 in production, where a relative change is undefined.
@@ -386,6 +387,9 @@ private struct Decoding {
                     t.finish(known: ["column", "value"])
                 } else {
                     rule.wrong("slice", "a categorical column's name, or { column = \"…\", value = \"…\" }", v)
+                }
+                if let slice, let categorical, !categorical.contains(slice.column) {
+                    log.add(rule.keyPath("slice"), "\"\(slice.column)\" is not one of data.categorical: slices are by a categorical column")
                 }
             }
             if let min, let max, min > max {
@@ -461,12 +465,7 @@ private struct Decoding {
         if let gate, gate.decisionThreshold.fixedValue == nil, training?.command != nil {
             log.add("gate.threshold", "a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer")
         }
-        for (i, rule) in (gate?.rules ?? []).enumerated() {
-            guard let slice = rule.slice else { continue }
-            if !data.categorical.contains(slice.column) {
-                log.add("gate.rules[\(i)].slice", "\"\(slice.column)\" is not one of data.categorical: slices are by a categorical column")
-            }
-        }
+
         for (column, settings) in drift.policy.columns.sorted(by: { $0.key < $1.key }) {
             guard let m = settings.method else { continue }
             let kind: ColumnKind = data.categorical.contains(column) ? .categorical : .numeric

@@ -106,9 +106,7 @@ struct MetricsCommand: ParsableCommand {
     /// Each fast gate metric's paired bootstrap interval of (scores − versus), and DeLong's test.
     func compare(_ table: DataTable, candidate _: BinaryScores, versus: String) throws -> ([(String, DifferenceInterval)], DeLongResult?) {
         let labels = try binaryLabels(table)
-        guard case .numeric(let c)? = table.column(scoreColumns[0]), case .numeric(let p)? = table.column(versus) else {
-            throw ValidationError("score columns must be numeric")
-        }
+        let c = try numbers(table, scoreColumns[0]), p = try numbers(table, versus)
         let metrics: [Metric] = [.rocAUC, .accuracy, .precision, .recall, .f1]
         let intervals = metrics.map { m in
             (m.rawValue, PairedBootstrap.interval(
@@ -130,13 +128,16 @@ struct MetricsCommand: ParsableCommand {
         return codes.map { isPositive[Int($0)] }
     }
 
+    /// A numeric column with no missing value (the metrics are not defined on missing scores).
+    func numbers(_ table: DataTable, _ name: String) throws -> [Double] {
+        guard case .numeric(let v)? = table.column(name) else { throw ValidationError("\(name) is not numeric") }
+        if let row = v.firstIndex(where: \.isNaN) { throw ValidationError("\(file): column \"\(name)\": value missing in data row \(row + 1)") }
+        return v
+    }
+
     func compute(_ t: MetricTask, _ table: DataTable) throws -> ComputedMetrics {
         guard let labelColumn = table.column(labels) else { throw ValidationError("no column \(labels)") }
-        func numbers(_ name: String) throws -> [Double] {
-            guard case .numeric(let v)? = table.column(name) else { throw ValidationError("\(name) is not numeric") }
-            if let row = v.firstIndex(where: \.isNaN) { throw ValidationError("\(file): column \"\(name)\": value missing in data row \(row + 1)") }
-            return v
-        }
+        func numbers(_ name: String) throws -> [Double] { try self.numbers(table, name) }
         switch t {
         case .regression:
             return .regression(RegressionMetrics(targets: try numbers(labels), predictions: try numbers(scoreColumns[0])))

@@ -123,3 +123,15 @@ struct GateCommandTests {
         #expect(purple?["reason"] as? String == "skipped: 0 evaluation rows in this slice, gate.min_slice_rows is 100")
     }
 }
+
+@Suite("updater metrics bad input")
+struct MetricsBadInputTests {
+    @Test("a missing score, in either column, is one clear error")
+    func missingScore() throws {
+        let ws = try Workspace()
+        try ws.write("y,a,b\n1,0.9,0.8\n0,0.2,\n1,0.7,0.6\n", to: "ab.csv")
+        let r = try ws.run(["metrics", ws.root + "/ab.csv", "--labels", "y", "--scores", "a", "--versus", "b"], global: false)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("ab.csv: column \"b\": value missing in data row 2"), "\(r.stderr)")
+    }
+}

@@ -404,6 +404,13 @@ struct DefaultsTests {
         #expect(try dir.problems(text).contains { $0.hasSuffix("gate.threshold: a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer") })
     }
 
+    @Test("a slice error names its own rule, even after a rule with a bad metric")
+    func sliceErrorIndex() throws {
+        let dir = try JobDir()
+        let text = job("[[gate.rules]]\nmetric = \"auc\"\nmin = 0.5\n[[gate.rules]]\nmetric = \"f1\"\nmin = 0.5\nslice = \"x\"")
+        #expect(try dir.problems(text).contains { $0.contains("gate.rules[1].slice: \"x\" is not one of data.categorical") })
+    }
+
     @Test("window_days and time_limit are read")
     func trainingLimits() throws {
         let config = try JobDir().load(job("[training]\nwindow_days = 30\ntime_limit = \"10m\""))
