@@ -23,7 +23,7 @@ let package = Package(
         // Training: preprocessing, models, optimisers and the model artifact format.
         .target(name: "Training", dependencies: ["Tabular"]),
         // Evaluation: metrics and the release gate.
-        .target(name: "Evaluation"),
+        .target(name: "Evaluation", dependencies: ["Tabular"]),
         // Registry: the SQLite record of jobs, batches, runs, versions and production history.
         .target(name: "Registry", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Daemon: the update cycle, publishing, rollback and the run loop.
@@ -42,8 +42,8 @@ let package = Package(
         .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "DriftTests", dependencies: ["Drift"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "updater"]),
     ],

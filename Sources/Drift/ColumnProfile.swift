@@ -151,18 +151,11 @@ func quantile(_ sorted: [Double], _ q: Double) -> Double {
 /// `k` distinct indexes from `0..<n`, in increasing order, chosen uniformly with `seed` (SplitMix64).
 public func sampleIndexes(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
     guard k < n else { return Array(0..<n) }
-    var state = seed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var g = SplitMix64(seed: seed)
     // Floyd's algorithm: k draws, no array of size n.
     var chosen = Set<Int>(minimumCapacity: k)
     for j in (n - k)..<n {
-        let t = Int(next() % UInt64(j + 1))
+        let t = Int(g.next() % UInt64(j + 1))
         if !chosen.insert(t).inserted { chosen.insert(j) }
     }
     return chosen.sorted()

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Tabular
 
 /// A bootstrap interval of `metric(candidate) − metric(production)` on the same rows.
 public struct DifferenceInterval: Sendable, Codable, Equatable {
@@ -55,7 +56,7 @@ public enum PairedBootstrap {
         var c = [Double](repeating: 0, count: n)
         var p = [Double](repeating: 0, count: n)
         for r in 0..<resamples {
-            var gen = SplitMix64(state: resampleSeed(seed, r))
+            var gen = SplitMix64(seed: resampleSeed(seed, r))
             for k in 0..<n {
                 let i = Int(gen.next(below: UInt64(n)))
                 y[k] = labels[i]
@@ -131,7 +132,7 @@ public enum PairedBootstrap {
             counts.withUnsafeMutableBufferPointer { w in
                 for r in range {
                     w.update(repeating: 0)
-                    var gen = SplitMix64(state: resampleSeed(seed, r))
+                    var gen = SplitMix64(seed: resampleSeed(seed, r))
                     for _ in 0..<n { w[Int(gen.next(below: UInt64(n)))] &+= 1 }
                     out[r] = difference(c.auc(weights: UnsafeBufferPointer(w)), p.auc(weights: UnsafeBufferPointer(w)))
                 }
@@ -174,7 +175,7 @@ public enum PairedBootstrap {
                 joint.withUnsafeMutableBufferPointer { joint in
                     for r in range {
                         joint.update(repeating: 0)
-                        var gen = SplitMix64(state: resampleSeed(seed, r))
+                        var gen = SplitMix64(seed: resampleSeed(seed, r))
                         for _ in 0..<n { joint[Int(code[Int(gen.next(below: UInt64(n)))])] += 1 }
                         out[r] = value(UnsafePointer(joint.baseAddress!))
                     }
@@ -257,27 +258,7 @@ public enum PairedBootstrap {
     }
 }
 
-/// SplitMix64 (Steele, Lea & Flood 2014), as in Java's `SplittableRandom` and Vigna's reference code.
-struct SplitMix64: RandomNumberGenerator {
-    static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
-    var state: UInt64
-
-    init(state: UInt64) { self.state = state }
-
-    @inline(__always)
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    @inline(__always)
-    mutating func next() -> UInt64 {
-        state &+= Self.gamma
-        return Self.mix(state)
-    }
-
+extension SplitMix64 {
     /// A uniform integer in `0..<n` by Lemire's multiply-shift with rejection.
     @inline(__always)
     mutating func next(below n: UInt64) -> UInt64 {

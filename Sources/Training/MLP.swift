@@ -610,23 +610,7 @@ func dotProduct(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>, _ n: Int
     return (s0 + s1) + (s2 + s3)
 }
 
-/// SplitMix64 (Steele, Lea & Flood): small, fast, and the same numbers on every platform and Swift
-/// version (unlike the standard library's generator and shuffle).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    @inline(__always) mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), 53 random bits.
-    @inline(__always) mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
-
+extension SplitMix64 {
     /// Uniform in 0..<bound, without modulo bias.
     mutating func next(below bound: Int) -> Int {
         let b = UInt64(bound)

@@ -1,4 +1,5 @@
 import Foundation
+import Tabular
 import Testing
 
 @testable import Evaluation
@@ -65,10 +66,10 @@ struct BootstrapDeLongTests {
     @Test("SplitMix64 and the draw → row mapping match the Python reimplementation")
     func generatorMatches() throws {
         let fixture = try BootstrapDeLongFixture.load()
-        var g = SplitMix64(state: 0)
+        var g = SplitMix64(seed: 0)
         #expect(fixture.splitmix64_seed0.map { UInt64($0)! } == [g.next(), g.next(), g.next()])
         for c in fixture.cases {
-            var gen = SplitMix64(state: PairedBootstrap.resampleSeed(c.seed, 0))
+            var gen = SplitMix64(seed: PairedBootstrap.resampleSeed(c.seed, 0))
             let n = UInt64(c.labels.count)
             let drawn = (0..<c.labels.count).map { _ in Int(gen.next(below: n)) }
             #expect(drawn == c.bootstrap.first_indices, "\(c.name)")

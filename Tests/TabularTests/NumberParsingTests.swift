@@ -2,18 +2,6 @@ import Testing
 
 @testable import Tabular
 
-/// SplitMix64: a small deterministic generator so failures reproduce.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func digits(_ count: Int, using rng: inout SplitMix64) -> String {
     String((0..<count).map { _ in Character(String(Int.random(in: 0...9, using: &rng))) })
 }
@@ -54,7 +42,7 @@ private func sameBits(_ a: Double?, _ b: Double?) -> Bool {
 struct NumberParsingTests {
     @Test("agrees bit-for-bit with Double(String) on 20,000 generated decimal strings")
     func agreesWithSwiftOnGeneratedStrings() {
-        var rng = SplitMix64(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var mismatches: [String] = []
         for _ in 0..<20_000 {
             let s = randomDecimal(using: &rng)
@@ -65,7 +53,7 @@ struct NumberParsingTests {
 
     @Test("agrees with Double(String) on short numbers that take the fast path")
     func agreesOnShortNumbers() {
-        var rng = SplitMix64(state: 42)
+        var rng = SplitMix64(seed: 42)
         var mismatches: [String] = []
         for _ in 0..<20_000 {
             let mantissa = UInt64.random(in: 0...(1 << 53), using: &rng)
@@ -78,7 +66,7 @@ struct NumberParsingTests {
 
     @Test("round-trips the shortest representation of random doubles")
     func roundTripsRandomDoubles() {
-        var rng = SplitMix64(state: 7)
+        var rng = SplitMix64(seed: 7)
         var mismatches: [String] = []
         for _ in 0..<20_000 {
             let x = Double(bitPattern: rng.next())
