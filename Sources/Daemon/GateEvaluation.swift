@@ -17,6 +17,26 @@ struct GateEvaluation {
     let productionThreshold: Double
     /// Why production could not be scored, when a model is in production.
     let productionProblem: String?
+    /// Both models' metrics on all evaluation rows, computed once: rules without a slice judge
+    /// these, and the cycle records them with the version.
+    let candidateMetrics: BinaryScores
+    let productionMetrics: BinaryScores?
+
+    init(
+        job: JobConfig, evalTable: DataTable, labels: [Bool], candidateScores: [Double], candidateThreshold: Double,
+        productionScores: [Double]?, productionThreshold: Double, productionProblem: String?
+    ) {
+        self.job = job
+        self.evalTable = evalTable
+        self.labels = labels
+        self.candidateScores = candidateScores
+        self.candidateThreshold = candidateThreshold
+        self.productionScores = productionScores
+        self.productionThreshold = productionThreshold
+        self.productionProblem = productionProblem
+        candidateMetrics = BinaryScores(labels: labels, scores: candidateScores, threshold: candidateThreshold)
+        productionMetrics = productionScores.map { BinaryScores(labels: labels, scores: $0, threshold: productionThreshold) }
+    }
 
     func results() -> [RuleResult] {
         var results: [RuleResult] = []
@@ -65,10 +85,13 @@ struct GateEvaluation {
         let y = rows.map { $0.map { labels[$0] } } ?? labels
         var c = rows.map { $0.map { candidateScores[$0] } } ?? candidateScores
         var p = productionScores.map { scores in rows.map { $0.map { scores[$0] } } ?? scores }
-        let candidate = ComputedMetrics.binary(BinaryScores(labels: y, scores: c, threshold: candidateThreshold))
+        let candidate = ComputedMetrics.binary(
+            rows == nil ? candidateMetrics : BinaryScores(labels: y, scores: c, threshold: candidateThreshold))
         let baseline: Gate.Baseline =
-            if let p { .production(.binary(BinaryScores(labels: y, scores: p, threshold: productionThreshold))) }
-            else if let productionProblem { .unavailable(productionProblem) } else { .none }
+            if let p {
+                .production(.binary(
+                    rows == nil ? productionMetrics! : BinaryScores(labels: y, scores: p, threshold: productionThreshold)))
+            } else if let productionProblem { .unavailable(productionProblem) } else { .none }
         return Gate.evaluate(rule, index: index, slice: slice, candidate: candidate, baseline: baseline, firstVersion: job.gate.firstVersion) {
             guard var p, let test = rule.test else { return nil }
             // The two models may have different thresholds: for a metric that depends on one, each

@@ -250,8 +250,6 @@ public struct UpdateCycle: Sendable {
         let evalTable = inputs.evalTable
         let candidateScores = trained.scores
         let evalLabels = try trained.labels.encode(evalTable)
-        let candidateMetrics = BinaryMetrics(labels: evalLabels, scores: candidateScores, threshold: trained.threshold)
-        var baselineMetrics: BinaryMetrics? = nil
         var baselineProblem: String? = nil
         var productionScores: [Double]? = nil
         if let production {
@@ -261,7 +259,6 @@ public struct UpdateCycle: Sendable {
                 }
                 let scores = try inputs.scorer.scores(production, evalTable, purpose: "evaluation")
                 productionScores = scores
-                baselineMetrics = BinaryMetrics(labels: evalLabels, scores: scores, threshold: production.threshold(job))
             } catch {
                 baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
                 log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
@@ -269,11 +266,11 @@ public struct UpdateCycle: Sendable {
         }
 
         // Gate: every rule (per slice where it has one) against production on the same rows.
-        let results = GateEvaluation(
+        let evaluation = GateEvaluation(
             job: job, evalTable: evalTable, labels: evalLabels, candidateScores: candidateScores,
             candidateThreshold: trained.threshold, productionScores: productionScores,
-            productionThreshold: production?.threshold(job) ?? job.gate.threshold, productionProblem: baselineProblem
-        ).results()
+            productionThreshold: production?.threshold(job) ?? job.gate.threshold, productionProblem: baselineProblem)
+        let results = evaluation.results()
         let passed = results.allSatisfy(\.passed)
 
         // Record.
@@ -307,7 +304,7 @@ public struct UpdateCycle: Sendable {
             id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
             trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
-            metrics: try json(candidateMetrics), baselineMetrics: try baselineMetrics.map { try json($0) },
+            metrics: try json(evaluation.candidateMetrics.binaryMetrics), baselineMetrics: try evaluation.productionMetrics.map { try json($0.binaryMetrics) },
             artifactPath: artifactPath, artifactSHA256: artifactDigest, reference: try json(reference),
             status: passed ? .passed : .rejected, createdAt: Date(),
             decisionThreshold: trained.chosenThreshold ? trained.threshold : nil)
