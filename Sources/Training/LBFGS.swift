@@ -28,6 +28,7 @@ struct LBFGS {
         var d = [Double](repeating: 0, count: n)
         var xNew = x, gNew = g
         var iteration = 0
+        var stalled = 0
         while iteration < maxIterations {
             if maxAbs(g) <= gradientTolerance { return Result(x: x, value: fx, iterations: iteration, converged: true) }
             if let reason = shouldStop() {
@@ -88,8 +89,14 @@ struct LBFGS {
             swap(&x, &xNew)
             swap(&g, &gNew)
             fx = fNew
-            if decrease <= 1e-15 * max(abs(fx), 1), maxAbs(g) <= gradientTolerance * 100 {
-                return Result(x: x, value: fx, iterations: iteration, converged: true)
+            if decrease <= 1e-15 * max(abs(fx), 1) {
+                if maxAbs(g) <= gradientTolerance * 100 { return Result(x: x, value: fx, iterations: iteration, converged: true) }
+                // No measurable progress for several iterations: the objective's rounding, not the
+                // optimum, limits it here (a caller may go on from x with a rescaled objective).
+                stalled += 1
+                if stalled == 5 { return Result(x: x, value: fx, iterations: iteration, converged: false) }
+            } else {
+                stalled = 0
             }
         }
         return Result(x: x, value: fx, iterations: iteration, converged: maxAbs(g) <= gradientTolerance)
