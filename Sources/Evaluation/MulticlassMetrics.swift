@@ -69,7 +69,8 @@ public struct MulticlassMetrics: Sendable, Equatable, Codable {
         return out
     }
 
-    public init(labels: [Int32], probabilities: [Double], classes: Int) {
+    /// `rankings: false` leaves `ovrRocAUC` nil without sorting (a bootstrap of another metric).
+    public init(labels: [Int32], probabilities: [Double], classes: Int, rankings: Bool = true) {
         precondition(classes >= 2, "at least two classes")
         precondition(probabilities.count == labels.count * classes, "rows × classes probabilities")
         precondition(labels.allSatisfy { $0 >= 0 && Int($0) < classes }, "class indices in 0..<classes")
@@ -141,7 +142,7 @@ public struct MulticlassMetrics: Sendable, Equatable, Codable {
         logLoss = n > 0 && inUnitInterval ? losses.value / Double(n) : nil
 
         // One-vs-rest ROC-AUC, macro: every class must be present (so each AUC is defined).
-        if n == 0 || support.contains(0) || !sumsToOne || probabilities.contains(where: \.isNaN) {
+        if !rankings || n == 0 || support.contains(0) || !sumsToOne || probabilities.contains(where: \.isNaN) {
             ovrRocAUC = nil
         } else {
             let ranking = RankingAccumulator(capacity: n)
