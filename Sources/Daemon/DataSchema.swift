@@ -12,6 +12,7 @@ struct DataSchema: Sendable {
     let features: [String]
     let productionFeatures: [String]
     let label: String
+    let task: Task
     let categorical: Set<String>
 
     /// Without `data.features`, the columns come from the newest batch the job has already accepted
@@ -32,6 +33,7 @@ struct DataSchema: Sendable {
 
     private init(job: JobConfig, production: ProductionModel?, newestBatch: String?, excluded: Set<String>) throws {
         label = job.data.label
+        task = job.data.task
         productionFeatures = production?.features ?? []
         categorical = Set(job.data.categorical).union(
             production?.model?.preprocessor.categorical.map(\.name) ?? production?.external?.categorical ?? [])
@@ -55,16 +57,17 @@ struct DataSchema: Sendable {
 
     var options: CSVOptions {
         let all = Set(features + productionFeatures)
-        let categorical = self.categorical.intersection(all).union([label])
+        // A class label is read as text (so "1" and "1.0" stay apart); a regression target as numbers.
+        let categorical = self.categorical.intersection(all).union(task == .regression ? [] : [label])
         return CSVOptions(required: features + [label]) { name in
             if categorical.contains(name) { return .categorical }
-            if all.contains(name) { return .numeric }
+            if all.contains(name) || name == label { return .numeric }
             return nil
         }
     }
 
-    /// Loads a CSV file and checks its labels: none missing, at most two distinct values. Errors
-    /// name `shownAs` (the incoming path) rather than the stored copy.
+    /// Loads a CSV file and checks its labels: none missing; for a binary job at most two distinct
+    /// values. Errors name `shownAs` (the incoming path) rather than the stored copy.
     func load(_ path: String, shownAs: String) throws -> DataTable {
         do {
             let table = try CSVReader.read(file: path, options: options)
@@ -79,14 +82,22 @@ struct DataSchema: Sendable {
     }
 
     private func checkLabels(_ table: DataTable, file: String) throws {
-        guard case .categorical(let codes, let levels)? = table.column(label) else { return }
-        if let row = codes.firstIndex(of: -1) {
-            throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
-        }
-        if levels.count > 2 {
-            throw DataError(
-                .badLabel, file: file, column: label,
-                "label has \(levels.count) distinct values (\(levels.prefix(5).joined(separator: ", "))); a binary job needs two")
+        switch table.column(label) {
+        case .numeric(let values)?:
+            if let row = values.firstIndex(where: \.isNaN) {
+                throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
+            }
+        case .categorical(let codes, let levels)?:
+            if let row = codes.firstIndex(of: -1) {
+                throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
+            }
+            if task == .binary, levels.count > 2 {
+                throw DataError(
+                    .badLabel, file: file, column: label,
+                    "label has \(levels.count) distinct values (\(levels.prefix(5).joined(separator: ", "))); a binary job needs two (set data.task = \"multiclass\" for more classes)")
+            }
+        case nil:
+            return
         }
     }
 }

@@ -1,8 +1,10 @@
 import Drift
+import Evaluation
 import Foundation
 import JobFiles
 import Registry
 import Tabular
+import Training
 
 /// The drift check of new rows against the production model: feature drift, schema changes,
 /// label and prediction drift, concept drift through accuracy, and the online detectors.
@@ -31,23 +33,25 @@ public struct DriftCheck {
             if let change { changes.append(change) }
         }
         do {
-            let labels = try production.labels.encode(data)
-            let scores = try scorer.scores(production, data, purpose: "new-data")
-            let threshold = production.threshold(job)
-            let errors = zip(labels, scores).map { $0 != ($1 >= threshold) }
-            let accuracy = Double(errors.filter { !$0 }.count) / Double(max(errors.count, 1))
-            if let p = job.drift.performance {
-                performance = DriftDetector.accuracyDrop(
-                    reference: production.metrics.accuracy, referenceRows: production.metrics.rows, current: accuracy,
-                    currentRows: errors.count, minDrop: p.minDrop, alpha: p.pValue)
-            }
-            if useOnline {
-                var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
-                online = monitor.feed(errors, settings: job.drift, referenceErrorRate: 1 - production.metrics.accuracy)
-                onlineRecord = try monitor.record(job: job.name, version: version, rows: seen + errors.count)
-            }
+            let target = try production.target
+            let output = try scorer.output(production, data, purpose: "new-data")
             if let prediction = reference.prediction {
-                targets.append(DriftDetector.column(prediction, .numeric(scores), policy: policy))
+                targets.append(DriftDetector.column(prediction, target.predictionColumn(output), policy: policy))
+            }
+            // Concept drift: the production model's errors on the new labelled rows (classification).
+            if let errors = try misclassified(target, output, data) {
+                let accuracy = Double(errors.filter { !$0 }.count) / Double(max(errors.count, 1))
+                let referenceAccuracy = production.metrics[.accuracy]
+                if let p = job.drift.performance, let referenceAccuracy {
+                    performance = DriftDetector.accuracyDrop(
+                        reference: referenceAccuracy, referenceRows: production.metrics.rows, current: accuracy,
+                        currentRows: errors.count, minDrop: p.minDrop, alpha: p.pValue)
+                }
+                if useOnline, let referenceAccuracy {
+                    var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
+                    online = monitor.feed(errors, settings: job.drift, referenceErrorRate: 1 - referenceAccuracy)
+                    onlineRecord = try monitor.record(job: job.name, version: version, rows: seen + errors.count)
+                }
             }
         } catch {
             changes.append("production v\(version) cannot score the new data: \(error)")
@@ -57,6 +61,21 @@ public struct DriftCheck {
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
         return (report, onlineRecord)
+    }
+
+    /// Whether the production model got each row wrong: at its decision threshold (binary), by its
+    /// most probable class (multiclass); nil for regression, which has no accuracy.
+    func misclassified(_ target: Target, _ output: [Double], _ data: DataTable) throws -> [Bool]? {
+        switch target.task {
+        case .binary:
+            let threshold = production.threshold(job)
+            return zip(try production.labels.encode(data), output).map { $0 != ($1 >= threshold) }
+        case .multiclass:
+            let predicted = MulticlassMetrics.predictions(probabilities: output, classes: target.classes.count)
+            return zip(try target.encodeClasses(data), predicted).map { $0 != $1 }
+        case .regression:
+            return nil
+        }
     }
 
     /// `updater drift JOB`: the job's new data (pending batches and settled files in the incoming

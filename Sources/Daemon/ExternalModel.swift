@@ -16,6 +16,9 @@ struct ExternalModelInfo: Codable, Sendable {
         case contractVersion = "contract_version", command, labels, features, categorical
     }
 
+    /// What the model predicts (contract v1: two classes).
+    var target: Target { Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive]) }
+
     static func read(directory: String) throws -> ExternalModelInfo {
         try decodeJSON(ExternalModelInfo.self, String(decoding: try Files.read(directory + "/" + fileName), as: UTF8.self))
     }

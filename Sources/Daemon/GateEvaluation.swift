@@ -1,6 +1,61 @@
 import Evaluation
 import JobFiles
 import Tabular
+import Training
+
+/// The evaluation rows' true outcomes as the job's task sees them, and how a model's output on those
+/// rows becomes the task's metrics. An output is flat: the positive class's probability per row
+/// (binary), the probability of each of `classes` classes per row, row-major (multiclass), or the
+/// predicted value per row (regression).
+enum Truth {
+    case binary([Bool])
+    case multiclass([Int32], classes: Int)
+    case regression([Double])
+
+    var rows: Int {
+        switch self {
+        case .binary(let y): y.count
+        case .multiclass(let y, _): y.count
+        case .regression(let y): y.count
+        }
+    }
+
+    /// Outputs per row.
+    var width: Int {
+        if case .multiclass(_, let k) = self { return k }
+        return 1
+    }
+
+    /// The truth of the rows at `indexes`, in that order.
+    func selecting(_ indexes: [Int]) -> Truth {
+        switch self {
+        case .binary(let y): .binary(indexes.map { y[$0] })
+        case .multiclass(let y, let k): .multiclass(indexes.map { y[$0] }, classes: k)
+        case .regression(let y): .regression(indexes.map { y[$0] })
+        }
+    }
+
+    /// A model's output on the rows at `indexes`, in that order.
+    func selecting(output: [Double], _ indexes: [Int]) -> [Double] {
+        let w = width
+        if w == 1 { return indexes.map { output[$0] } }
+        var out: [Double] = []
+        out.reserveCapacity(indexes.count * w)
+        for r in indexes { out.append(contentsOf: output[r * w..<(r + 1) * w]) }
+        return out
+    }
+
+    /// The task's metrics of `output` (`threshold`: the binary decision threshold); `for` a single
+    /// metric, multiclass skips the one-vs-rest rankings unless that metric needs them.
+    func metrics(_ output: [Double], threshold: Double, for metric: MetricName? = nil) -> ComputedMetrics {
+        switch self {
+        case .binary(let y): .binary(BinaryScores(labels: y, scores: output, threshold: threshold))
+        case .multiclass(let y, let k):
+            .multiclass(MulticlassMetrics(labels: y, probabilities: output, classes: k, rankings: metric.map { $0 == .ovrRocAUC } ?? true))
+        case .regression(let y): .regression(RegressionMetrics(targets: y, predictions: output))
+        }
+    }
+}
 
 /// Judges a candidate with the job's gate: every rule on all evaluation rows, or on each value of
 /// its slice, against the model in production scored on the very same rows; change rules with a
@@ -8,34 +63,35 @@ import Tabular
 struct GateEvaluation {
     let job: JobConfig
     let evalTable: DataTable
-    let labels: [Bool]
-    let candidateScores: [Double]
-    /// Each model's own decision threshold (a chosen one is recorded with its version).
+    let truth: Truth
+    /// The candidate's output on the evaluation rows (see ``Truth``).
+    let candidateOutput: [Double]
+    /// Each model's own decision threshold (binary; a chosen one is recorded with its version).
     let candidateThreshold: Double
-    /// Production's scores on the same rows; nil without a model in production or when it cannot be scored.
-    let productionScores: [Double]?
+    /// Production's output on the same rows; nil without a model in production or when it cannot be scored.
+    let productionOutput: [Double]?
     let productionThreshold: Double
     /// Why production could not be scored, when a model is in production.
     let productionProblem: String?
     /// Both models' metrics on all evaluation rows, computed once: rules without a slice judge
     /// these, and the cycle records them with the version.
-    let candidateMetrics: BinaryScores
-    let productionMetrics: BinaryScores?
+    let candidateMetrics: ComputedMetrics
+    let productionMetrics: ComputedMetrics?
 
     init(
-        job: JobConfig, evalTable: DataTable, labels: [Bool], candidateScores: [Double], candidateThreshold: Double,
-        productionScores: [Double]?, productionThreshold: Double, productionProblem: String?
+        job: JobConfig, evalTable: DataTable, truth: Truth, candidateOutput: [Double], candidateThreshold: Double,
+        productionOutput: [Double]?, productionThreshold: Double, productionProblem: String?
     ) {
         self.job = job
         self.evalTable = evalTable
-        self.labels = labels
-        self.candidateScores = candidateScores
+        self.truth = truth
+        self.candidateOutput = candidateOutput
         self.candidateThreshold = candidateThreshold
-        self.productionScores = productionScores
+        self.productionOutput = productionOutput
         self.productionThreshold = productionThreshold
         self.productionProblem = productionProblem
-        candidateMetrics = BinaryScores(labels: labels, scores: candidateScores, threshold: candidateThreshold)
-        productionMetrics = productionScores.map { BinaryScores(labels: labels, scores: $0, threshold: productionThreshold) }
+        candidateMetrics = truth.metrics(candidateOutput, threshold: candidateThreshold)
+        productionMetrics = productionOutput.map { truth.metrics($0, threshold: productionThreshold) }
     }
 
     func results() -> [RuleResult] {
@@ -82,44 +138,94 @@ struct GateEvaluation {
 
     /// One rule on the given rows (nil = all).
     func judge(_ rule: GateRule, index: Int, rows: [Int]?, slice: String?) -> RuleResult {
-        let y = rows.map { $0.map { labels[$0] } } ?? labels
-        var c = rows.map { $0.map { candidateScores[$0] } } ?? candidateScores
-        var p = productionScores.map { scores in rows.map { $0.map { scores[$0] } } ?? scores }
-        let candidate = ComputedMetrics.binary(
-            rows == nil ? candidateMetrics : BinaryScores(labels: y, scores: c, threshold: candidateThreshold))
+        let t = rows.map { truth.selecting($0) } ?? truth
+        let c = rows.map { truth.selecting(output: candidateOutput, $0) } ?? candidateOutput
+        let p = productionOutput.map { output in rows.map { truth.selecting(output: output, $0) } ?? output }
+        let candidate = rows == nil ? candidateMetrics : t.metrics(c, threshold: candidateThreshold)
         let baseline: Gate.Baseline =
-            if let p {
-                .production(.binary(
-                    rows == nil ? productionMetrics! : BinaryScores(labels: y, scores: p, threshold: productionThreshold)))
-            } else if let productionProblem { .unavailable(productionProblem) } else { .none }
+            if let p { .production(rows == nil ? productionMetrics! : t.metrics(p, threshold: productionThreshold)) }
+            else if let productionProblem { .unavailable(productionProblem) } else { .none }
         return Gate.evaluate(rule, index: index, slice: slice, candidate: candidate, baseline: baseline, firstVersion: job.gate.firstVersion) {
-            guard var p, let test = rule.test else { return nil }
-            // The two models may have different thresholds: for a metric that depends on one, each
-            // model's decisions (0 or 1) are resampled, judged at 0.5.
-            var threshold = candidateThreshold
-            if candidateThreshold != productionThreshold, !Self.thresholdFree.contains(rule.metric) {
-                c = c.map { $0 >= candidateThreshold ? 1 : 0 }
-                p = p.map { $0 >= productionThreshold ? 1 : 0 }
-                threshold = 0.5
-            }
-            switch test {
-            case .delong:
-                guard let d = DeLong.test(labels: y, candidate: c, production: p, level: rule.level) else { return nil }
-                return (d.lower, d.upper)
-            case .bootstrap:
-                let i: DifferenceInterval
-                if let fast = Metric(rawValue: rule.metric.rawValue) {
-                    i = PairedBootstrap.interval(
-                        for: fast, labels: y, candidate: c, production: p, threshold: threshold, resamples: job.gate.resamples,
-                        level: rule.level, seed: job.training.seed)
-                } else {
-                    i = PairedBootstrap.interval(
-                        labels: y, candidate: c, production: p,
-                        metric: { l, s in ComputedMetrics.binary(BinaryScores(labels: l, scores: s, threshold: threshold)).value(of: rule.metric) },
-                        resamples: job.gate.resamples, level: rule.level, seed: job.training.seed)
+            guard let p, let test = rule.test else { return nil }
+            guard case .binary(let y) = t else {
+                // Other tasks: the metric of both models on each resample's rows (validate allows only bootstrap).
+                let i = PairedBootstrap.interval(rows: t.rows, resamples: job.gate.resamples, level: rule.level, seed: job.training.seed) { indexes in
+                    let r = t.selecting(indexes)
+                    return (
+                        r.metrics(t.selecting(output: c, indexes), threshold: candidateThreshold, for: rule.metric).value(of: rule.metric),
+                        r.metrics(t.selecting(output: p, indexes), threshold: productionThreshold, for: rule.metric).value(of: rule.metric))
                 }
                 return i.lower.isNaN || i.upper.isNaN ? nil : (i.lower, i.upper)
             }
+            return binaryInterval(rule, test: test, labels: y, candidate: c, production: p)
+        }
+    }
+
+    /// The interval of a binary rule's difference by its test.
+    func binaryInterval(_ rule: GateRule, test: GateRule.Test, labels y: [Bool], candidate: [Double], production: [Double]) -> (Double, Double)? {
+        var c = candidate, p = production
+        // The two models may have different thresholds: for a metric that depends on one, each
+        // model's decisions (0 or 1) are resampled, judged at 0.5.
+        var threshold = candidateThreshold
+        if candidateThreshold != productionThreshold, !Self.thresholdFree.contains(rule.metric) {
+            c = c.map { $0 >= candidateThreshold ? 1 : 0 }
+            p = p.map { $0 >= productionThreshold ? 1 : 0 }
+            threshold = 0.5
+        }
+        switch test {
+        case .delong:
+            guard let d = DeLong.test(labels: y, candidate: c, production: p, level: rule.level) else { return nil }
+            return (d.lower, d.upper)
+        case .bootstrap:
+            let i: DifferenceInterval
+            if let fast = Metric(rawValue: rule.metric.rawValue) {
+                i = PairedBootstrap.interval(
+                    for: fast, labels: y, candidate: c, production: p, threshold: threshold, resamples: job.gate.resamples,
+                    level: rule.level, seed: job.training.seed)
+            } else {
+                i = PairedBootstrap.interval(
+                    labels: y, candidate: c, production: p,
+                    metric: { l, s in ComputedMetrics.binary(BinaryScores(labels: l, scores: s, threshold: threshold)).value(of: rule.metric) },
+                    resamples: job.gate.resamples, level: rule.level, seed: job.training.seed)
+            }
+            return i.lower.isNaN || i.upper.isNaN ? nil : (i.lower, i.upper)
+        }
+    }
+}
+
+extension Target {
+    /// The truth of `table`'s rows for this target; throws naming the row of a missing label or of a
+    /// class the target does not know.
+    func truth(_ table: DataTable) throws -> Truth {
+        switch task {
+        case .binary: .binary(try encodeClasses(table).map { $0 == 1 })
+        case .multiclass: .multiclass(try encodeClasses(table), classes: classes.count)
+        case .regression: .regression(try encodeValues(table))
+        }
+    }
+
+    /// "classes a, b, c of label" or "numbers of label", for messages.
+    var summary: String {
+        task == .regression
+            ? "numbers (\(column))"
+            : "\(task.rawValue) classes \(classes.prefix(10).joined(separator: ", "))\(classes.count > 10 ? ", …" : "") of \(column)"
+    }
+
+    /// The column a model's output on rows is profiled as, for prediction drift: the positive
+    /// class's probability (binary), the predicted class (multiclass), the predicted value (regression).
+    func predictionColumn(_ output: [Double]) -> Column {
+        guard task == .multiclass else { return .numeric(output) }
+        let predicted = MulticlassMetrics.predictions(probabilities: output, classes: classes.count)
+        return .categorical(codes: predicted, levels: classes)
+    }
+}
+
+extension Model {
+    /// The model's output on rows, as ``Truth`` reads it.
+    func output(_ table: DataTable) throws -> [Double] {
+        if target.task == .binary { return try positiveProbabilities(table) }
+        switch try predict(table) {
+        case .probabilities(_, let values), .values(let values): return values
         }
     }
 }

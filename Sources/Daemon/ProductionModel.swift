@@ -16,7 +16,8 @@ struct ProductionModel {
     /// check then reports a schema change, so the next retrain is full and stores a new one.
     var reference: ReferenceProfile?
     var referenceProblem: String?
-    var metrics: BinaryMetrics
+    /// Its metrics on the evaluation rows it was judged on.
+    var metrics: MetricSummary
 
     static func load(job: String, registry: Registry) throws -> ProductionModel? {
         guard let number = try registry.job(job)?.productionVersion else { return nil }
@@ -39,7 +40,7 @@ struct ProductionModel {
         } catch {
             problem = "the drift reference stored with v\(number) cannot be read (\(error)); a full retrain stores a new one"
         }
-        let metrics = try decodeJSON(BinaryMetrics.self, record.metrics)
+        let metrics = try decodeJSON(MetricSummary.self, record.metrics)
         return ProductionModel(
             record: record, model: model, external: external, reference: reference, referenceProblem: problem, metrics: metrics)
     }
@@ -49,9 +50,18 @@ struct ProductionModel {
         get throws {
             if let external { return external.labels }
             guard let labels = model?.binaryLabels else {
-                throw CycleError("v\(record.version) is a \(model?.target.task.rawValue ?? "?") model; jobs are binary classification so far")
+                throw CycleError("v\(record.version) is a \(model?.target.task.rawValue ?? "?") model, not a binary classifier")
             }
             return labels
+        }
+    }
+
+    /// What the model in production predicts.
+    var target: Target {
+        get throws {
+            if let model { return model.target }
+            guard let external else { throw CycleError("v\(record.version) has no model") }
+            return external.target
         }
     }
 

@@ -12,8 +12,10 @@ struct Scorer {
     /// Asked while a trainer scores; true stops it (the daemon shutting down).
     var stop: @Sendable () -> Bool = { false }
 
-    func scores(_ production: ProductionModel, _ table: DataTable, purpose: String) throws -> [Double] {
-        if let model = production.model { return try model.positiveProbabilities(table) }
+    /// The model's output on the rows (see ``Truth``): for an external trainer's (binary) model, the
+    /// positive class's probability per row.
+    func output(_ production: ProductionModel, _ table: DataTable, purpose: String) throws -> [Double] {
+        if let model = production.model { return try model.output(table) }
         guard let info = production.external else { throw CycleError("v\(production.record.version) has no model to score with") }
         guard let command = job.training.command else {
             throw CycleError(

@@ -248,17 +248,17 @@ public struct UpdateCycle: Sendable {
 
         // Evaluate the candidate and production on the same rows.
         let evalTable = inputs.evalTable
-        let candidateScores = trained.scores
-        let evalLabels = try trained.labels.encode(evalTable)
+        let truth = try trained.target.truth(evalTable)
         var baselineProblem: String? = nil
-        var productionScores: [Double]? = nil
+        var productionOutput: [Double]? = nil
         if let production {
             do {
-                guard try production.labels == trained.labels else {
-                    throw CycleError("its labels are \(try production.labels.negative)/\(try production.labels.positive), the candidate's \(trained.labels.negative)/\(trained.labels.positive)")
+                let target = try production.target
+                guard target == trained.target else {
+                    throw CycleError(
+                        "it predicts \(target.summary), the candidate \(trained.target.summary)")
                 }
-                let scores = try inputs.scorer.scores(production, evalTable, purpose: "evaluation")
-                productionScores = scores
+                productionOutput = try inputs.scorer.output(production, evalTable, purpose: "evaluation")
             } catch {
                 baselineProblem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
                 log(.warning, "\(job.name): run \(ctx.runID): \(baselineProblem!)")
@@ -267,8 +267,8 @@ public struct UpdateCycle: Sendable {
 
         // Gate: every rule (per slice where it has one) against production on the same rows.
         let evaluation = GateEvaluation(
-            job: job, evalTable: evalTable, labels: evalLabels, candidateScores: candidateScores,
-            candidateThreshold: trained.threshold, productionScores: productionScores,
+            job: job, evalTable: evalTable, truth: truth, candidateOutput: trained.output,
+            candidateThreshold: trained.threshold, productionOutput: productionOutput,
             productionThreshold: production?.threshold(job) ?? job.gate.threshold, productionProblem: baselineProblem)
         let results = evaluation.results()
         let passed = results.allSatisfy(\.passed)
@@ -283,8 +283,8 @@ public struct UpdateCycle: Sendable {
             let artifact = try ModelArtifact.encode(candidate, metadata: [
                 "job": job.name, "version": String(number), "mode": incremental ? "incremental" : "full",
                 "parent_version": parent.map { String($0.version) } ?? "", "data_fingerprint": training.window,
-                "job_file_sha256": job.fileHash, "decision_threshold": String(trained.threshold),
-            ])
+                "job_file_sha256": job.fileHash,
+            ].merging(trained.target.task == .binary ? ["decision_threshold": String(trained.threshold)] : [:]) { a, _ in a })
             artifactPath = state.artifactPath(job: job.name, version: number)
             try Files.writeAtomically(artifact, to: artifactPath)
             artifactDigest = Files.sha256(artifact)
@@ -298,13 +298,13 @@ public struct UpdateCycle: Sendable {
             artifactDigest = try Files.directoryDigest(artifactPath)
         }
         let reference = ReferenceProfile(
-            table: trainTable, features: inputs.schema.features, label: job.data.label, scores: candidateScores,
-            policy: job.drift.policy, seed: seed)
+            table: trainTable, features: inputs.schema.features, label: job.data.label,
+            prediction: trained.target.predictionColumn(trained.output), policy: job.drift.policy, seed: seed)
         let version = VersionRecord(
             id: nil, job: job.name, version: number, runID: ctx.runID, parentVersion: parent?.version,
             mode: incremental ? .incremental : .full, generation: incremental ? (parent?.generation ?? 0) + 1 : 0,
             trainingRows: trainTable.rowCount, dataFingerprint: training.window, jobFileHash: job.fileHash,
-            metrics: try json(evaluation.candidateMetrics.binaryMetrics), baselineMetrics: try evaluation.productionMetrics.map { try json($0.binaryMetrics) },
+            metrics: try json(evaluation.candidateMetrics.summary), baselineMetrics: try evaluation.productionMetrics.map { try json($0.summary) },
             artifactPath: artifactPath, artifactSHA256: artifactDigest, reference: try json(reference),
             status: passed ? .passed : .rejected, createdAt: Date(),
             decisionThreshold: trained.chosenThreshold ? trained.threshold : nil)
@@ -338,22 +338,37 @@ public struct UpdateCycle: Sendable {
         return Candidate(version: number, passed: passed, failures: failures)
     }
 
-    /// A trained candidate: its scores on the evaluation rows, its label encoding, its cost, and
-    /// what becomes its artifact.
+    /// A trained candidate: what it predicts, its output on the evaluation rows (see ``Truth``), its
+    /// cost, and what becomes its artifact.
     struct Trained {
         enum Artifact {
             case builtIn(Model)
             case directory(String, ExternalModelInfo)
         }
         var artifact: Artifact
-        var labels: LabelEncoding
-        var scores: [Double]
+        var target: Target
+        var output: [Double]
         var usage: TrainingEngine.Usage
         /// For the log line: iterations, or the trainer.
         var note: String
-        /// The decision threshold, and whether it was chosen on validation rows.
+        /// The binary decision threshold, and whether it was chosen on validation rows.
         var threshold: Double
         var chosenThreshold: Bool = false
+    }
+
+    /// What a new model of the job predicts, from the label values of its training rows and (for
+    /// multiclass, so that a rare class seen only in the evaluation rows is still a class) of the
+    /// evaluation rows.
+    func newTarget(_ job: JobConfig, training: DataTable, evaluation: DataTable) throws -> Target {
+        switch job.data.task {
+        case .binary:
+            let labels = try LabelEncoding.infer(from: training, column: job.data.label, positive: job.data.positiveLabel)
+            return Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive])
+        case .multiclass:
+            return try Target.infer(from: [training, evaluation], column: job.data.label, task: .multiclass)
+        case .regression:
+            return try Target.infer(from: training, column: job.data.label, task: .regression)
+        }
     }
 
     func trainBuiltIn(incremental: Bool, _ allRows: DataTable, _ inputs: CandidateInputs, _ ctx: RunContext) throws -> Trained {
@@ -372,6 +387,7 @@ public struct UpdateCycle: Sendable {
             table = allRows.rows(fit)
             validation = allRows.rows(held)
         }
+        let features = inputs.schema.features
         let (result, usage) = try engine.train(runID: ctx.runID, timeLimit: t.timeLimit, registry: registry) {
             stop -> (Model, String) in
             switch t.model {
@@ -383,9 +399,25 @@ public struct UpdateCycle: Sendable {
                     outcome = try LogisticRegressionTrainer.update(parent, on: table, options: options)
                 } else {
                     let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
-                    outcome = try LogisticRegressionTrainer.fit(table, features: inputs.schema.features, labels: labels, options: options)
+                    outcome = try LogisticRegressionTrainer.fit(table, features: features, labels: labels, options: options)
                 }
                 return (Model(outcome.model), "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
+            case .softmaxRegression:
+                // Full trainings only (decide() never asks for an incremental one).
+                let target = try newTarget(job, training: table, evaluation: inputs.evalTable)
+                let preprocessor = try Preprocessor.fit(table, features: features)
+                let fit = try SoftmaxRegressionTrainer.fit(
+                    table, preprocessor: preprocessor, target: target,
+                    options: .init(l2: t.l2, maxIterations: t.maxIterations, classWeights: t.classWeights, shouldStop: stop))
+                return (
+                    Model(kind: .softmaxRegression, preprocessor: preprocessor, target: target, layers: [fit.layer]),
+                    "\(target.classes.count) classes, \(fit.iterations) iterations\(fit.converged ? "" : ", not converged")"
+                )
+            case .ridge:
+                let target = try newTarget(job, training: table, evaluation: inputs.evalTable)
+                let preprocessor = try Preprocessor.fit(table, features: features)
+                let layer = try RidgeTrainer.fit(table, preprocessor: preprocessor, target: target, l2: t.l2)
+                return (Model(kind: .ridge, preprocessor: preprocessor, target: target, layers: [layer]), "exact solution")
             case .mlp:
                 let options = MLPTrainer.Options(
                     hiddenLayers: t.mlp.hiddenLayers, dropout: t.mlp.dropout, l2: t.mlp.alpha, learningRate: t.mlp.learningRate,
@@ -398,9 +430,8 @@ public struct UpdateCycle: Sendable {
                     (preprocessor, target) = (parent.preprocessor, parent.target)
                     outcome = try MLPTrainer.update(parent.layers, on: table, preprocessor: preprocessor, target: target, options: options)
                 } else {
-                    let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
-                    preprocessor = try Preprocessor.fit(table, features: inputs.schema.features)
-                    target = Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive])
+                    target = try newTarget(job, training: table, evaluation: inputs.evalTable)
+                    preprocessor = try Preprocessor.fit(table, features: features)
                     outcome = try MLPTrainer.fit(table, preprocessor: preprocessor, target: target, options: options)
                 }
                 return (
@@ -410,17 +441,16 @@ public struct UpdateCycle: Sendable {
             }
         }
         let (model, note) = result
-        guard let labels = model.binaryLabels else { throw CycleError("the model is not a binary classifier") }
         var threshold = job.gate.threshold
         var thresholdNote = ""
-        if let validation {
+        if let validation, let labels = model.binaryLabels {
             let choice = job.gate.decisionThreshold.choose(
                 labels: try labels.encode(validation), scores: try model.positiveProbabilities(validation))
             threshold = choice.threshold
             thresholdNote = "; threshold \(threshold): \(choice.note)"
         }
         return Trained(
-            artifact: .builtIn(model), labels: labels, scores: try model.positiveProbabilities(inputs.evalTable), usage: usage,
+            artifact: .builtIn(model), target: model.target, output: try model.output(inputs.evalTable), usage: usage,
             note: note + thresholdNote, threshold: threshold, chosenThreshold: validation != nil)
     }
 
@@ -484,7 +514,7 @@ public struct UpdateCycle: Sendable {
         let cost = TrainingEngine.Usage(
             wallSeconds: usage.wallSeconds, cpuSeconds: outcome.cpuSeconds, peakMemoryBytes: Int64(outcome.peakMemoryBytes))
         return Trained(
-            artifact: .directory(outcome.modelDirectory, info), labels: labels, scores: outcome.scores, usage: cost,
+            artifact: .directory(outcome.modelDirectory, info), target: info.target, output: outcome.scores, usage: cost,
             note: "external trainer \(command[0]), log \(outcome.logPath)", threshold: job.gate.threshold)
     }
 
@@ -553,6 +583,9 @@ public struct UpdateCycle: Sendable {
                 return Decision(
                     kind: "full",
                     reason: "moderate drift, but the job now trains \(t.model.rawValue) and v\(production.record.version) is \(kind.rawValue) → full retrain")
+            }
+            if t.command == nil, t.model == .softmaxRegression || t.model == .ridge {
+                return Decision(kind: "full", reason: "moderate drift → full retrain (\(t.model.rawValue) has no incremental update; \(drift.summary))")
             }
             if production.record.generation >= t.maxIncrementalGenerations {
                 return Decision(

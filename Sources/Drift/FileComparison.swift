@@ -27,7 +27,7 @@ public enum FileComparison {
 
         let features = referenceTable.names.filter { $0 != label }
         let profiles = ReferenceProfile(
-            table: referenceTable, features: features, label: label, scores: nil, policy: policy, seed: 0)
+            table: referenceTable, features: features, label: label, prediction: nil, policy: policy, seed: 0)
         let featureTable = DataTable(
             names: currentTable.names.filter { $0 != label },
             columns: zip(currentTable.names, currentTable.columns).filter { $0.0 != label }.map(\.1),

@@ -15,15 +15,16 @@ public struct ReferenceProfile: Sendable, Codable, Equatable {
     }
 
     /// Profiles every column of `table` named in `features` (in parallel).
-    public init(table: DataTable, features: [String], label: String?, scores: [Double]?, policy: DriftPolicy, seed: UInt64) {
+    /// `prediction`: the model's output on its evaluation rows (scores, values or predicted classes).
+    public init(table: DataTable, features: [String], label: String?, prediction: Column?, policy: DriftPolicy, seed: UInt64) {
         let named = features.compactMap { name in table.column(name).map { (name, $0) } }
         // Each column samples its own positions, so sampling errors are not shared between columns.
         columns = parallelMap(named) { name, column in
             ColumnProfile(name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed ^ stableHash(name))
         }
         self.label = label.flatMap { name in table.column(name).map { ColumnProfile(name: name, column: $0, bins: policy.bins) } }
-        prediction = scores.map {
-            ColumnProfile(name: "prediction", column: .numeric($0), bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
+        self.prediction = prediction.map {
+            ColumnProfile(name: "prediction", column: $0, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed)
         }
     }
 }

@@ -146,3 +146,76 @@ public enum ComputedMetrics: Sendable, Equatable {
         MetricName(rawValue: name).flatMap { value(of: $0) }
     }
 }
+
+extension ComputedMetrics {
+    /// The number of evaluation rows.
+    public var rows: Int {
+        switch self {
+        case .binary(let m): m.rows
+        case .multiclass(let m): m.rows
+        case .regression(let m): m.rows
+        }
+    }
+
+    /// Every metric of the task by job-file name, undefined ones left out (the stored form).
+    public var summary: MetricSummary {
+        var values: [String: Double] = [:]
+        for d in MetricDefinition.metrics(for: task) {
+            if let v = value(of: d.name) { values[d.name.rawValue] = v }
+        }
+        if case .binary(let m) = self { values["positives"] = Double(m.positives) }
+        return MetricSummary(task: task, rows: rows, values: values)
+    }
+}
+
+/// One model's metrics on its evaluation rows as the registry stores them: a flat JSON object with
+/// the task, the row count and each metric of the task by its job-file name (`{"task": "binary",
+/// "rows": 240, "accuracy": 0.91, "roc_auc": 0.95, …}`); an undefined metric is left out. Records
+/// written before the task was stored (binary jobs) read as binary.
+public struct MetricSummary: Sendable, Equatable, Codable {
+    public var task: MetricTask
+    public var rows: Int
+    /// Metric values by job-file name (and `positives` for binary).
+    public var values: [String: Double]
+
+    public init(task: MetricTask, rows: Int, values: [String: Double]) {
+        self.task = task
+        self.rows = rows
+        self.values = values
+    }
+
+    public subscript(_ metric: MetricName) -> Double? { values[metric.rawValue] }
+
+    /// The metrics a one-line listing shows for the task.
+    public static func headline(for task: MetricTask) -> [MetricName] {
+        switch task {
+        case .binary: [.accuracy, .rocAUC, .f1]
+        case .multiclass: [.accuracy, .macroF1, .logLoss]
+        case .regression: [.rmse, .mae, .r2]
+        }
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        task = try c.decodeIfPresent(MetricTask.self, forKey: Key(stringValue: "task")) ?? .binary
+        rows = try c.decode(Int.self, forKey: Key(stringValue: "rows"))
+        values = [:]
+        for key in c.allKeys where key.stringValue != "task" && key.stringValue != "rows" {
+            if let v = try? c.decode(Double.self, forKey: key) { values[key.stringValue] = v }
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(task, forKey: Key(stringValue: "task"))
+        try c.encode(rows, forKey: Key(stringValue: "rows"))
+        for (name, v) in values { try c.encode(v, forKey: Key(stringValue: name)) }
+    }
+}

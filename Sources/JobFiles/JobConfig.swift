@@ -26,6 +26,8 @@ public struct DataSettings: Sendable, Equatable {
     public var label: String
     /// The label value that is the positive class; `nil` = the greater of the two in sorted order.
     public var positiveLabel: String?
+    /// What the job's models predict: two classes (default), more classes, or numbers.
+    public var task: Task
     /// Feature columns; `nil` = every column except the label and `exclude`.
     public var features: [String]?
     public var exclude: [String]
@@ -75,7 +77,21 @@ public struct DriftSettings: Sendable, Equatable {
 public struct TrainingSettings: Sendable, Equatable {
     public enum Model: String, Sendable, Equatable, CaseIterable {
         case logisticRegression = "logistic_regression"
+        case softmaxRegression = "softmax_regression"
+        case ridge
         case mlp
+
+        /// The model a task trains when the job file names none.
+        public static func `default`(for task: Task) -> Model {
+            switch task {
+            case .binary: .logisticRegression
+            case .multiclass: .softmaxRegression
+            case .regression: .ridge
+            }
+        }
+
+        /// The tasks the model can do (its ``ModelKind``'s).
+        public var tasks: [Task] { ModelKind(rawValue: rawValue)!.tasks }
     }
 
     /// A multilayer perceptron's settings (`model = "mlp"`), scikit-learn's MLPClassifier defaults.

@@ -80,8 +80,20 @@ private struct Decoding {
         let data = required(r, "data").flatMap(data)
         let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings(interval: 3600)
         let drift = r.table("drift").map(drift) ?? defaultDrift
-        let training = r.table("training").map(training) ?? defaultTraining
-        let gate = r.table("gate").map { self.gate($0, categorical: data?.categorical) } ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
+        let task = data?.task ?? .binary
+        var training = r.table("training").map(training) ?? defaultTraining
+        if r.table["training"].flatMap({ $0.table?["model"] }) == nil { training.model = .default(for: task) }
+        let gate = r.table("gate").map { self.gate($0, categorical: data?.categorical, task: task) }
+            ?? GateSettings(rules: [], threshold: 0.5, minRows: 30)
+        if task != .binary, r.table["gate"]?.table?["threshold"] != nil {
+            log.add("gate.threshold", "a decision threshold is for binary jobs; a \(task.rawValue) model's prediction is its \(task == .regression ? "value" : "most probable class")")
+        }
+        if task == .regression, let d = r.table["drift"]?.table {
+            // Concept drift is measured through accuracy, which a regression model does not have.
+            for key in ["performance", "online"] where d[key] != nil {
+                log.add("drift.\(key)", "concept drift is measured through accuracy, which a regression job does not have; remove [drift.\(key)]")
+            }
+        }
         let deploy = required(r, "deploy").flatMap(deploy)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
         if let data { crossCheck(data, drift, gate, training) }
@@ -103,6 +115,15 @@ private struct Decoding {
         let incoming = r.string("incoming", required: true).flatMap { directoryPath($0, r.keyPath("incoming")) }
         let label = r.string("label", required: true)
         let positive = r.string("positive_label")
+        var task = Task.binary
+        if let name = r.string("task") {
+            if let t = Task(rawValue: name) { task = t } else {
+                log.add(r.keyPath("task"), "expected \"binary\", \"multiclass\" or \"regression\", got \"\(name)\"")
+            }
+        }
+        if positive != nil, task != .binary {
+            log.add(r.keyPath("positive_label"), "only a binary task has a positive class")
+        }
         let features = r.stringArray("features")
         let exclude = r.stringArray("exclude") ?? []
         let categorical = r.stringArray("categorical") ?? []
@@ -121,7 +142,7 @@ private struct Decoding {
                 holdout = nil
             }
         }
-        r.finish(known: ["incoming", "label", "positive_label", "features", "exclude", "categorical", "holdout", "settle_time"])
+        r.finish(known: ["incoming", "label", "positive_label", "task", "features", "exclude", "categorical", "holdout", "settle_time"])
         for (key, list) in [("features", features ?? []), ("exclude", exclude), ("categorical", categorical)] {
             var seen = Set<String>()
             for column in list where !seen.insert(column).inserted {
@@ -143,7 +164,7 @@ private struct Decoding {
         }
         guard let incoming, let label, let holdout else { return nil }
         return DataSettings(
-            incoming: incoming, label: label, positiveLabel: positive, features: features, exclude: exclude,
+            incoming: incoming, label: label, positiveLabel: positive, task: task, features: features, exclude: exclude,
             categorical: categorical, holdout: holdout, settleSeconds: settle)
     }
 
@@ -336,9 +357,10 @@ private struct Decoding {
     }
 
     /// `categorical`: the job's categorical columns, to check slices against (nil when [data] is bad).
-    func gate(_ r: TOMLReader, categorical: [String]?) -> GateSettings {
+    func gate(_ r: TOMLReader, categorical: [String]?, task: Task) -> GateSettings {
         var rules: [GateRule] = []
-        let binary = MetricDefinition.metrics(for: .binary).map(\.name.rawValue)
+        let metricTask = MetricTask(rawValue: task.rawValue)!
+        let binary = MetricDefinition.metrics(for: metricTask).map(\.name.rawValue)
         // Metrics whose value can be 0 in production, where a relative change is undefined.
         let canBeZero: Set<MetricName> = [.logLoss, .brier, .rmse, .mae, .mape, .r2]
         for rule in r.tables("rules") ?? [] {
@@ -349,8 +371,8 @@ private struct Decoding {
                     log.add(
                         rule.keyPath("metric"),
                         metric == nil
-                            ? "unknown metric \"\(name)\" (available for binary jobs: \(binary.joined(separator: ", ")))"
-                            : "\(name) is not a metric of binary classification (available: \(binary.joined(separator: ", ")))")
+                            ? "unknown metric \"\(name)\" (available for \(task.rawValue) jobs: \(binary.joined(separator: ", ")))"
+                            : "\(name) is not a metric of a \(task.rawValue) job (available: \(binary.joined(separator: ", ")))")
                     metric = nil
                 }
             }
@@ -462,6 +484,14 @@ private struct Decoding {
     }
 
     func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?, _ training: TrainingSettings? = nil) {
+        let task = data.task
+        if let training, training.command == nil, !training.model.tasks.contains(task) {
+            log.add("training.model", "\(training.model.rawValue) cannot do a \(task.rawValue) task (data.task)")
+        }
+        if task != .binary {
+            if training?.command != nil { log.add("training.command", "external trainers do binary tasks only (contract v1)") }
+            if task == .regression, training?.classWeights != ClassWeights.none { log.add("training.class_weight", "class weights are for classification") }
+        }
         if let gate, gate.decisionThreshold.fixedValue == nil, training?.command != nil {
             log.add("gate.threshold", "a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer")
         }

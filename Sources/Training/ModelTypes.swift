@@ -38,26 +38,34 @@ public struct Target: Sendable, Codable, Equatable {
     /// distinct values (exactly two for `.binary`); regression needs numbers: a numeric column, or a
     /// text column whose values all read as numbers.
     public static func infer(from table: DataTable, column: String, task: Task) throws -> Target {
-        guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
-        if task == .regression {
-            if case .categorical(let codes, let levels) = col {
-                let numeric = levels.map { parseDouble($0) != nil }
-                if let row = codes.firstIndex(where: { $0 >= 0 && !numeric[Int($0)] }) {
-                    throw TrainingError(
-                        "label column \"\(column)\" is not numeric (data row \(row + 1) holds \"\(levels[Int(codes[row])])\"); a regression model needs numbers")
-                }
-            }
-            return Target(column: column, task: .regression, classes: [])
-        }
+        try infer(from: [table], column: column, task: task)
+    }
+
+    /// The target of the label values present in any of `tables` (the classes of all of them).
+    public static func infer(from tables: [DataTable], column: String, task: Task) throws -> Target {
         var values = Set<String>()
-        switch col {
-        case .numeric(let v):
-            for x in v where !x.isNaN { values.insert(formatNumber(x)) }
-        case .categorical(let codes, let levels):
-            var seen = [Bool](repeating: false, count: levels.count)
-            for c in codes where c >= 0 { seen[Int(c)] = true }
-            for (i, level) in levels.enumerated() where seen[i] { values.insert(level) }
+        for table in tables {
+            guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
+            if task == .regression {
+                if case .categorical(let codes, let levels) = col {
+                    let numeric = levels.map { parseDouble($0) != nil }
+                    if let row = codes.firstIndex(where: { $0 >= 0 && !numeric[Int($0)] }) {
+                        throw TrainingError(
+                            "label column \"\(column)\" is not numeric (data row \(row + 1) holds \"\(levels[Int(codes[row])])\"); a regression model needs numbers")
+                    }
+                }
+                continue
+            }
+            switch col {
+            case .numeric(let v):
+                for x in v where !x.isNaN { values.insert(formatNumber(x)) }
+            case .categorical(let codes, let levels):
+                var seen = [Bool](repeating: false, count: levels.count)
+                for c in codes where c >= 0 { seen[Int(c)] = true }
+                for (i, level) in levels.enumerated() where seen[i] { values.insert(level) }
+            }
         }
+        if task == .regression { return Target(column: column, task: .regression, classes: []) }
         let sorted = sortedClasses(values)
         let list = sorted.prefix(5).joined(separator: ", ") + (sorted.count > 5 ? ", …" : "")
         switch task {

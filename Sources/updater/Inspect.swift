@@ -98,7 +98,7 @@ struct VersionsCommand: ParsableCommand {
     struct Entry: Encodable {
         var version: VersionRecord
         var inProduction: Bool
-        var metrics: BinaryMetrics?
+        var metrics: MetricSummary?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -132,7 +132,7 @@ struct VersionsCommand: ParsableCommand {
         let entries = try registry.versions(of: name).map { v in
             Entry(
                 version: v, inProduction: v.version == record.productionVersion,
-                metrics: try? JSONDecoder().decode(BinaryMetrics.self, from: Data(v.metrics.utf8)))
+                metrics: try? JSONDecoder().decode(MetricSummary.self, from: Data(v.metrics.utf8)))
         }
         if output.json {
             printJSON(["job": AnyEncodable(name), "production_version": AnyEncodable(record.productionVersion), "versions": AnyEncodable(entries)])
@@ -142,15 +142,15 @@ struct VersionsCommand: ParsableCommand {
             print("\(name): no versions yet")
             return
         }
+        // The newest version's task chooses the metric columns.
+        let headline = MetricSummary.headline(for: entries.last?.metrics?.task ?? .binary)
         print(table(
-            ["VERSION", "STATUS", "MODE", "PARENT", "ROWS", "ACCURACY", "ROC_AUC", "F1", "CREATED", "SHA256"],
+            ["VERSION", "STATUS", "MODE", "PARENT", "ROWS"] + headline.map { $0.rawValue.uppercased() } + ["CREATED", "SHA256"],
             entries.map { e in
                 [
                     "v\(e.version.version)" + (e.inProduction ? " *" : ""), e.version.status.rawValue,
                     e.version.mode.rawValue, e.version.parentVersion.map { "v\($0)" } ?? "-", "\(e.version.trainingRows)",
-                    show(e.metrics?.accuracy), show(e.metrics?.rocAUC), show(e.metrics?.f1), show(e.version.createdAt),
-                    String(e.version.artifactSHA256.prefix(12)),
-                ]
+                ] + headline.map { show(e.metrics?[$0]) } + [show(e.version.createdAt), String(e.version.artifactSHA256.prefix(12))]
             }))
         print("* in production")
     }

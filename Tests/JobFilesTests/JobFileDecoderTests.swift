@@ -390,7 +390,64 @@ struct DefaultsTests {
         #expect(problems.contains { $0.hasSuffix("gate.rules[1].relative_change: brier can be 0 in production, where a relative change is undefined; use change") })
         #expect(problems.contains { $0.hasSuffix("gate.rules[2].test: delong compares ROC-AUCs; use bootstrap for f1") })
         #expect(problems.contains { $0.hasSuffix("gate.rules[3].slice: \"x1\" is not one of data.categorical: slices are by a categorical column") })
-        #expect(problems.contains { $0.contains("gate.rules[4].metric: rmse is not a metric of binary classification") })
+        #expect(problems.contains { $0.contains("gate.rules[4].metric: rmse is not a metric of a binary job") })
+    }
+
+    @Test("data.task chooses the default model and the metrics a rule may name")
+    func taskDefaults() throws {
+        let dir = try JobDir()
+        try dir.mkdir("incoming")
+        #expect(try dir.load(minimal).data.task == .binary)
+        #expect(try dir.load(minimal).training.model == .logisticRegression)
+        let multiclass = try dir.load(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"multiclass\"") + """
+            [[gate.rules]]
+            metric = "macro_f1"
+            change = -0.01
+            test = "bootstrap"
+            """)
+        #expect(multiclass.data.task == .multiclass)
+        #expect(multiclass.training.model == .softmaxRegression)
+        #expect(multiclass.gate.rules.first?.metric == .macroF1)
+        let regression = try dir.load(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"regression\""))
+        #expect(regression.training.model == .ridge)
+        let mlp = try dir.load(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"regression\"") + "[training]\nmodel = \"mlp\"\n")
+        #expect(mlp.training.model == .mlp)
+    }
+
+    @Test("settings that do not fit the job's task are caught by validate")
+    func taskErrors() throws {
+        let dir = try JobDir()
+        try dir.mkdir("incoming")
+        let multiclass = minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"multiclass\"\npositive_label = \"yes\"") + """
+            [training]
+            model = "logistic_regression"
+
+            [gate]
+            threshold = 0.3
+
+            [[gate.rules]]
+            metric = "roc_auc"
+            min = 0.8
+            """
+        let problems = try dir.problems(multiclass)
+        #expect(problems.contains { $0.hasSuffix("data.positive_label: only a binary task has a positive class") }, "\(problems)")
+        #expect(problems.contains { $0.hasSuffix("training.model: logistic_regression cannot do a multiclass task (data.task)") }, "\(problems)")
+        #expect(problems.contains { $0.contains("gate.threshold: a decision threshold is for binary jobs") }, "\(problems)")
+        #expect(problems.contains { $0.contains("gate.rules[0].metric: roc_auc is not a metric of a multiclass job (available: accuracy, log_loss, macro_precision") }, "\(problems)")
+
+        let regression = minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"regression\"") + """
+            [training]
+            class_weight = "balanced"
+
+            [drift.performance]
+            min_drop = 0.05
+            """
+        let more = try dir.problems(regression)
+        #expect(more.contains { $0.hasSuffix("training.class_weight: class weights are for classification") }, "\(more)")
+        #expect(more.contains { $0.contains("drift.performance: concept drift is measured through accuracy") }, "\(more)")
+        #expect(try dir.problems(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"ordinal\"")).contains {
+            $0.hasSuffix("data.task: expected \"binary\", \"multiclass\" or \"regression\", got \"ordinal\"")
+        })
     }
 
     @Test("gate.threshold is a number, max_f1, or a precision or recall target; a chosen one needs the built-in engine")
@@ -458,7 +515,7 @@ struct ProblemTests {
         let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nlabels = \"z\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("labels", in: text)): data.labels: unknown key (known keys here: incoming, label, positive_label, features, exclude, categorical, holdout, settle_time)"
+                "\(dir.path)/job.toml:\(line("labels", in: text)): data.labels: unknown key (known keys here: incoming, label, positive_label, task, features, exclude, categorical, holdout, settle_time)"
             ])
     }
 
@@ -728,7 +785,7 @@ struct ProblemTests {
         let text = job("[training]\nmodel = \"xgboost\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("model = ", in: text)): training.model: unknown model \"xgboost\" (available: logistic_regression, mlp)"
+                "\(dir.path)/job.toml:\(line("model = ", in: text)): training.model: unknown model \"xgboost\" (available: logistic_regression, softmax_regression, ridge, mlp)"
             ])
     }
 
