@@ -14,6 +14,12 @@ public struct JobSet: Sendable {
         return environment["INVOCATION_ID"] != nil ? "/etc/updater/jobs" : "Jobs"
     }
 
+    /// The job a job file defines: its file name without `.toml`.
+    public static func jobName(file: String) -> String {
+        let base = file.split(separator: "/").last.map(String.init) ?? file
+        return base.hasSuffix(".toml") ? String(base.dropLast(5)) : base
+    }
+
     /// The `*.toml` files directly in `directory`, sorted by name (hidden files are skipped).
     public static func files(in directory: String) throws -> [String] {
         guard Files.isDirectory(directory) else { throw FileError(directory, "jobs directory does not exist") }

@@ -20,6 +20,8 @@ public struct CycleOutcome: Sendable, Equatable {
         case promoted
         case rejected
         case failed
+        /// Paused by a person (`updater pause`): no run.
+        case paused
     }
 
     public var job: String

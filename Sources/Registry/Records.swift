@@ -355,3 +355,39 @@ public struct OnlineDetectorRecord: Codable, Sendable, Equatable, FetchableRecor
         self.updatedAt = updatedAt
     }
 }
+
+/// A paused job: the daemon starts no run of it until it is resumed.
+public struct PauseRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "job_pause"
+    public var job: String
+    public var pausedAt: Date
+    public var actor: String
+    public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case job, pausedAt = "paused_at", actor, reason
+    }
+
+    public init(job: String, pausedAt: Date, actor: String, reason: String?) {
+        self.job = job
+        self.pausedAt = pausedAt
+        self.actor = actor
+        self.reason = reason
+    }
+}
+
+/// A job file that no longer validates; the daemon keeps running its last good version.
+public struct JobFileProblemRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "job_file_problem"
+    public var job: String
+    public var file: String
+    public var message: String
+    public var since: Date
+
+    public init(job: String, file: String, message: String, since: Date) {
+        self.job = job
+        self.file = file
+        self.message = message
+        self.since = since
+    }
+}

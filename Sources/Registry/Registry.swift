@@ -269,3 +269,42 @@ extension Registry {
         }
     }
 }
+
+extension Registry {
+    /// Pauses `job`; returns false when it was already paused (nothing changed).
+    @discardableResult
+    public func pause(job: String, actor: String, reason: String?, now: Date = Date()) throws -> Bool {
+        try db.write { db in
+            guard try PauseRecord.fetchOne(db, key: job) == nil else { return false }
+            try PauseRecord(job: job, pausedAt: now, actor: actor, reason: reason).insert(db)
+            return true
+        }
+    }
+
+    /// Resumes `job`; returns false when it was not paused.
+    @discardableResult
+    public func resume(job: String) throws -> Bool {
+        try db.write { db in try PauseRecord.deleteOne(db, key: job) }
+    }
+
+    public func pauses() throws -> [PauseRecord] {
+        try db.read { db in try PauseRecord.order(Column("job")).fetchAll(db) }
+    }
+
+    /// Replaces the recorded job-file problems with `problems` (the daemon's latest reading).
+    public func setJobFileProblems(_ problems: [JobFileProblemRecord]) throws {
+        try db.write { db in
+            let current = Dictionary(try JobFileProblemRecord.fetchAll(db).map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })
+            try JobFileProblemRecord.deleteAll(db)
+            for var p in problems {
+                // A problem that stays the same keeps its first sighting.
+                if let old = current[p.job], old.message == p.message { p.since = old.since }
+                try p.insert(db)
+            }
+        }
+    }
+
+    public func jobFileProblems() throws -> [JobFileProblemRecord] {
+        try db.read { db in try JobFileProblemRecord.order(Column("job")).fetchAll(db) }
+    }
+}

@@ -164,6 +164,23 @@ enum Schema {
             // The decision threshold a version was judged and served with, when it was chosen.
             try db.alter(table: "model_version") { t in t.add(column: "decision_threshold", .double) }
         }
+        m.registerMigration("v6") { db in
+            // Jobs a person paused (`updater pause`), kept across restarts; by job name, since a job
+            // may be paused before its first run.
+            try db.create(table: "job_pause") { t in
+                t.primaryKey("job", .text)
+                t.column("paused_at", .datetime).notNull()
+                t.column("actor", .text).notNull()
+                t.column("reason", .text)
+            }
+            // Job files that stopped validating, as the daemon last read them (`updater status`).
+            try db.create(table: "job_file_problem") { t in
+                t.primaryKey("job", .text)
+                t.column("file", .text).notNull()
+                t.column("message", .text).notNull()
+                t.column("since", .datetime).notNull()
+            }
+        }
         return m
     }
 }

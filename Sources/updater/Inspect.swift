@@ -27,10 +27,11 @@ struct StatusCommand: ParsableCommand {
         var jobFile: String
         var jobFileProblems: [String]
         var deployPath: String?
+        var paused: PauseRecord?
 
         enum CodingKeys: String, CodingKey {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
-            case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path"
+            case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
         }
     }
 
@@ -39,7 +40,7 @@ struct StatusCommand: ParsableCommand {
         var statuses: [String: JobStatus] = [:]
         if let files = try? JobSet.files(in: common.jobsDirectory) {
             for file in files {
-                let name = String(Files.baseName(file).dropLast(5))
+                let name = JobSet.jobName(file: file)
                 do {
                     let job = try JobFileDecoder.load(file)
                     statuses[name] = JobStatus(name: name, pendingBatches: 0, jobFile: file, jobFileProblems: [], deployPath: job.deploy.path)
@@ -59,6 +60,11 @@ struct StatusCommand: ParsableCommand {
                 s.deployPath = s.deployPath ?? record.deployPath
                 statuses[record.name] = s
             }
+            for p in try registry.pauses() { statuses[p.job]?.paused = p }
+            // A file the daemon found invalid keeps its last good version running there.
+            for p in try registry.jobFileProblems() where statuses[p.job]?.jobFileProblems.isEmpty == false {
+                statuses[p.job]?.jobFileProblems.append("the daemon keeps the last good version in force (invalid since \(show(p.since)))")
+            }
         }
         let all = statuses.values.sorted { $0.name < $1.name }
         if output.json {
@@ -70,11 +76,12 @@ struct StatusCommand: ParsableCommand {
             return
         }
         print(table(
-            ["JOB", "PRODUCTION", "LAST RUN", "STATE", "WHEN", "PENDING", "JOB FILE"],
+            ["JOB", "PRODUCTION", "LAST RUN", "STATE", "WHEN", "PENDING", "PAUSED", "JOB FILE"],
             all.map { s in
                 [
                     s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
                     s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt), "\(s.pendingBatches)",
+                    s.paused.map { "by \($0.actor)" } ?? "-",
                     s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
                 ]
             }))
@@ -351,18 +358,7 @@ struct TriggerCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func run() throws {
-        let name = try checkedJobName(job)
-        let file = common.jobsDirectory + "/" + name + ".toml"
-        // A state directory that does not exist yet is created only for a job whose file is there,
-        // so a mistyped --state-dir is an error rather than a database nobody reads.
-        let registry: Registry
-        do {
-            registry = Files.exists(file) ? try common.state.openRegistry() : try common.state.openExistingRegistry()
-        } catch {
-            throw fail("\(error)")
-        }
-        let known = try registry.job(name) != nil
-        guard known || Files.exists(file) else { throw fail("unknown job \"\(name)\" (no \(file))") }
+        let (name, registry) = try openForJob(job, common)
         let request = try registry.request(job: name, full: full, actor: Rollback.currentActor())
         print("\(name): \(full ? "full retrain" : "run") requested (request \(request.id ?? 0)); the daemon picks it up within a second")
     }

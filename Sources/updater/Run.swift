@@ -12,7 +12,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the update cycle: once, or on every job's interval until stopped.",
         discussion: """
-            For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks; SIGTERM or SIGINT stop it after the cycle in progress.
+            For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks, skips paused jobs (`updater pause`), reloads the job files on SIGHUP (a file that no longer validates keeps its last good version running), and stops on SIGTERM or SIGINT (trainings in progress are stopped, their runs marked interrupted and retried after a restart). Under systemd (Type=notify) it reports READY, RELOADING, STOPPING, a one-line STATUS and WATCHDOG pings on $NOTIFY_SOCKET.
 
             --once exits 1 if a job file is invalid or a run failed (a gate rejection is not a failure).
 
@@ -65,7 +65,9 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         if let n = maxTrainings, n < 1 { throw ValidationError("--max-trainings must be at least 1") }
         let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
-        let loop = RunLoop(cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set.jobs)
+        let loop = RunLoop(
+            cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set,
+            jobsDirectory: common.jobsDirectory)
         if once {
             let outcomes = loop.runOnce()
             for o in outcomes {
@@ -74,10 +76,10 @@ struct Run: ParsableCommand {
             if !set.invalid.isEmpty || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
             return
         }
-        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+        let sources = [SIGTERM, SIGINT, SIGHUP].map { sig -> DispatchSourceSignal in
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { loop.stop() }
+            source.setEventHandler { if sig == SIGHUP { loop.requestReload() } else { loop.stop() } }
             source.resume()
             return source
         }

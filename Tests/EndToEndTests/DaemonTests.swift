@@ -1,0 +1,221 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A test-owned `$NOTIFY_SOCKET`: a unix datagram socket that collects what the daemon sends.
+final class NotifyListener {
+    let path: String
+    private let fd: Int32
+    private(set) var messages: [String] = []
+
+    init() throws {
+        path = NSTemporaryDirectory() + "updater-notify-\(UUID().uuidString.prefix(8)).sock"
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EIO) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let name = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: name)
+            raw[name.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else { throw POSIXError(.EADDRINUSE) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    deinit {
+        close(fd)
+        unlink(path)
+    }
+
+    /// Waits up to `seconds` for a datagram containing `field` (e.g. "READY=1"); returns it.
+    @discardableResult
+    func wait(for field: String, seconds: Double = 20) -> String? {
+        if let seen = messages.firstIndex(where: { $0.split(separator: "\n").contains(Substring(field)) }) {
+            return messages.remove(at: seen)
+        }
+        let deadline = Date().addingTimeInterval(seconds)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while Date() < deadline {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            guard n > 0 else { continue }
+            let message = String(decoding: buffer[0..<n], as: UTF8.self)
+            if message.split(separator: "\n").contains(Substring(field)) { return message }
+            messages.append(message)
+        }
+        return nil
+    }
+}
+
+/// `updater run` as a child process with a notify socket and its stderr in a file.
+final class DaemonProcess {
+    let process = Process()
+    let logPath: String
+
+    init(_ ws: Workspace, notify: NotifyListener?, watchdogUsec: Int? = nil) throws {
+        logPath = ws.root + "/daemon.log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Workspace.binary)
+        process.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state]
+        var env = ProcessInfo.processInfo.environment
+        for key in ["UPDATER_STATE_DIR", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
+            env.removeValue(forKey: key)
+        }
+        env["USER"] = "tester"
+        if let notify { env["NOTIFY_SOCKET"] = notify.path }
+        if let watchdogUsec { env["WATCHDOG_USEC"] = String(watchdogUsec) }
+        process.environment = env
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `seconds` until the log contains `text`.
+    func waitForLog(_ text: String, seconds: Double = 30) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// SIGTERM, then the exit status (nil when it did not exit within `seconds`).
+    func stop(seconds: Double = 30) -> Int32? {
+        signal(SIGTERM)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+}
+
+@Suite("The daemon: systemd notifications, reload, pause", .serialized)
+struct DaemonTests {
+    func productionVersion(_ ws: Workspace, _ job: String) throws -> Int? {
+        (try ws.json(["versions", job]) as? [String: Any])?["production_version"] as? Int
+    }
+
+    /// Polls until `job` has a model in production (bounded).
+    func waitForProduction(_ ws: Workspace, _ job: String, seconds: Double = 60) throws -> Int? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let v = try? productionVersion(ws, job) { return v }
+            usleep(200_000)
+        }
+        return nil
+    }
+
+    @Test("READY with a STATUS line once loaded, WATCHDOG pings from the loop, STOPPING and exit 0 on SIGTERM")
+    func notifications() throws {
+        let ws = try Workspace()
+        try ws.addJob("alpha")
+        let notify = try NotifyListener()
+        let daemon = try DaemonProcess(ws, notify: notify, watchdogUsec: 800_000)
+        let ready = notify.wait(for: "READY=1")
+        #expect(ready != nil, "\(daemon.log)")
+        #expect(ready?.contains("STATUS=1 job, ") == true, "\(ready ?? "")")
+        // WATCHDOG_USEC 0.8 s: the loop pings every 0.2 s or so (a quarter of it); pings keep coming.
+        for _ in 0..<5 { #expect(notify.wait(for: "WATCHDOG=1", seconds: 3) != nil) }
+        daemon.signal(SIGTERM)
+        #expect(notify.wait(for: "STOPPING=1") != nil)
+        #expect(daemon.stop() == 0, "\(daemon.log)")
+    }
+
+    @Test("without WATCHDOG_USEC no watchdog pings are sent; without NOTIFY_SOCKET the daemon runs as before")
+    func noWatchdog() throws {
+        let ws = try Workspace()
+        try ws.addJob("alpha")
+        let notify = try NotifyListener()
+        let daemon = try DaemonProcess(ws, notify: notify)
+        #expect(notify.wait(for: "READY=1") != nil)
+        #expect(notify.wait(for: "WATCHDOG=1", seconds: 1.5) == nil)
+        #expect(daemon.stop() == 0)
+
+        let plain = try DaemonProcess(ws, notify: nil)
+        #expect(plain.waitForLog("watching 1 job"))
+        #expect(plain.stop() == 0, "\(plain.log)")
+    }
+
+    @Test("SIGHUP: a new job starts, a changed job takes effect, a broken file keeps its last good version running")
+    func reload() throws {
+        let ws = try Workspace()
+        try ws.addJob("keep")
+        try ws.addJob("edit")
+        try ws.addJob("broken")
+        let notify = try NotifyListener()
+        let daemon = try DaemonProcess(ws, notify: notify)
+        #expect(notify.wait(for: "READY=1") != nil, "\(daemon.log)")
+
+        // A new job with data, an edited one and one that no longer parses.
+        try ws.addJob("fresh")
+        try ws.write(Synthetic.csv(rows: 600, seed: 1), to: "incoming/fresh/b1.csv")
+        try ws.addJob("edit", gate: "[gate]\nmin_rows = 40\n")
+        try ws.write("[data\nincoming = ", to: "jobs/broken.toml")
+        daemon.signal(SIGHUP)
+        let reloading = notify.wait(for: "RELOADING=1")
+        #expect(reloading?.contains("MONOTONIC_USEC=") == true, "\(reloading ?? "nothing")")
+        #expect(notify.wait(for: "READY=1") != nil)
+        #expect(daemon.waitForLog("reloaded"), "\(daemon.log)")
+        let log = daemon.log
+        #expect(log.contains("added fresh"), "\(log)")
+        #expect(log.contains("changed edit"), "\(log)")
+        #expect(log.contains("broken: \(ws.jobs)/broken.toml no longer validates; its last good version stays in force"), "\(log)")
+
+        // The new job runs; the broken file's last good version still runs on new data.
+        #expect(try waitForProduction(ws, "fresh") == 1, "\(daemon.log)")
+        try ws.write(Synthetic.csv(rows: 600, seed: 2), to: "incoming/broken/b1.csv")
+        #expect(try ws.run(["trigger", "broken"]).status == 0)
+        #expect(try waitForProduction(ws, "broken") == 1, "\(daemon.log)")
+
+        let status = try ws.json(["status"]) as? [String: Any]
+        let broken = (status?["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "broken" }
+        let problems = broken?["job_file_problems"] as? [String] ?? []
+        #expect(problems.contains { $0.contains("the daemon keeps the last good version in force") }, "\(problems)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test("pause and resume are picked up by a running daemon; a trigger waits for the resume")
+    func pauseResume() throws {
+        let ws = try Workspace()
+        try ws.addJob("held")
+        let daemon = try DaemonProcess(ws, notify: nil)
+        #expect(daemon.waitForLog("watching 1 job"))
+        var r = try ws.run(["pause", "held", "--reason", "backfill"])
+        #expect(r.status == 0 && r.stdout.contains("held: paused"), "\(r.output)")
+        #expect(daemon.waitForLog("held: paused (paused by tester"), "\(daemon.log)")
+        r = try ws.run(["pause", "held"])
+        #expect(r.stdout.contains("already paused"))
+
+        try ws.write(Synthetic.csv(rows: 600, seed: 1), to: "incoming/held/b1.csv")
+        #expect(try ws.run(["trigger", "held"]).status == 0)
+        usleep(2_500_000)
+        #expect(try productionVersion(ws, "held") == nil, "a paused job must not run: \(daemon.log)")
+        let status = try ws.json(["status"]) as? [String: Any]
+        let held = (status?["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "held" }
+        #expect((held?["paused"] as? [String: Any])?["reason"] as? String == "backfill")
+
+        r = try ws.run(["resume", "held"])
+        #expect(r.stdout.contains("held: resumed"))
+        #expect(try waitForProduction(ws, "held") == 1, "\(daemon.log)")
+        #expect(daemon.log.contains("held: resumed"))
+        #expect(daemon.stop() == 0)
+
+        // The pause is recorded: `run --once` on a paused job says so and runs nothing.
+        _ = try ws.run(["pause", "held"])
+        r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("held: paused: paused by tester"), "\(r.output)")
+    }
+}
