@@ -3,7 +3,13 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test bench clean
+.PHONY: deps build demo test bench install clean
+
+# `make install` (as root): the release binary in $(PREFIX)/bin, the systemd unit, an empty
+# /etc/updater/jobs, the example jobs in $(PREFIX)/share/updater/examples, and the `updater`
+# system user the unit runs as. DESTDIR stages it elsewhere (packaging); the user is then skipped.
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 deps:
 	@scripts/install-deps.sh
@@ -26,6 +32,22 @@ bench: deps
 	python3 Benchmarks/drift_bench.py
 	python3 Benchmarks/training_bench.py
 	python3 Benchmarks/metrics_bench.py
+
+install: deps
+	$(SWIFT) build -c release
+	install -D -m 0755 .build/release/updater $(DESTDIR)$(PREFIX)/bin/updater
+	install -d -m 0755 $(DESTDIR)/etc/systemd/system
+	sed 's|/usr/local/bin/updater|$(PREFIX)/bin/updater|' systemd/updater.service > $(DESTDIR)/etc/systemd/system/updater.service
+	chmod 0644 $(DESTDIR)/etc/systemd/system/updater.service
+	install -d -m 0755 $(DESTDIR)/etc/updater/jobs
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/updater/examples
+	cp -R Jobs/churn.toml Jobs/churn Jobs/examples $(DESTDIR)$(PREFIX)/share/updater/examples/
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/updater/README.md
+	cp -R docs $(DESTDIR)$(PREFIX)/share/doc/updater/
+	@if [ -z "$(DESTDIR)" ] && ! id updater >/dev/null 2>&1; then \
+		useradd --system --no-create-home --home-dir /var/lib/updater --shell /usr/sbin/nologin updater; fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi
+	@echo "installed; next: sudo systemctl enable --now updater (see README: Running under systemd)"
 
 clean:
 	rm -rf .build .updater .updater-demo

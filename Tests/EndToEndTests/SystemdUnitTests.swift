@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+
+private let systemdAnalyze: String? = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// The shipped unit file, checked by systemd's own tools when they are installed (they work
+/// without systemd running as PID 1).
+@Suite("systemd/updater.service", .enabled(if: systemdAnalyze != nil, "systemd-analyze is not installed"))
+struct SystemdUnitTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The unit with ExecStart pointing at the built binary (verify checks that it exists), in a
+    /// fresh directory as updater.service.
+    func unitCopy() throws -> String {
+        let text = try String(contentsOfFile: Self.repository + "/systemd/updater.service", encoding: .utf8)
+        #expect(text.contains("ExecStart=/usr/local/bin/updater run"))
+        let dir = NSTemporaryDirectory() + "updater-unit-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/updater.service"
+        try text.replacingOccurrences(of: "/usr/local/bin/updater", with: Workspace.binary)
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func analyze(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: systemdAnalyze!)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("systemd-analyze verify prints no warning")
+    func verify() throws {
+        let unit = try unitCopy()
+        let r = try analyze(["verify", unit])
+        // verify exits 0 even for an unknown Type=; any output is a warning.
+        #expect(r.status == 0 && r.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(r.output)")
+    }
+
+    @Test("systemd-analyze security --offline=true rates it 2.0 or better")
+    func security() throws {
+        let unit = try unitCopy()
+        let r = try analyze(["security", "--offline=true", "--no-pager", unit])
+        let line = r.output.split(separator: "\n").first { $0.contains("Overall exposure level") }
+        let score = line.flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Double($0) }
+        #expect(score != nil && score! <= 2.0, "\(r.output.suffix(400))")
+    }
+}
