@@ -65,33 +65,55 @@ public final class RunLoop: Sendable {
     public func run() {
         let due = Mutex<[String: Date]>([:])
         let retryAfter = Mutex<[String: Date]>([:])
+        var lastStart: [String: Date] = [:]
         let log = cycle.log
         let group = DispatchGroup()
         let initial = currentJobs
         log(.info, "watching \(initial.count) job\(initial.count == 1 ? "" : "s"): \(initial.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
+        let watcher = IncomingWatcher()
+        defer { watcher.stop() }
+        watchIncoming(watcher)
+        // Interval jobs run at start; cron jobs at their next time.
+        let start = Date()
+        for job in initial where job.schedule.cron != nil { due.withLock { $0[job.name] = job.schedule.next(after: start) } }
         var status = self.status(paused: [:])
         notifier.send(["READY": "1", "STATUS": status])
         var lastPing = Date.distantPast
         var wasPaused = Set<String>()
         while !stopRequested.load(ordering: .relaxed) {
-            if reloadRequested.exchange(false, ordering: .relaxed) { reload() }
+            if reloadRequested.exchange(false, ordering: .relaxed) {
+                let before = Dictionary(currentJobs.map { ($0.name, $0.schedule) }, uniquingKeysWith: { a, _ in a })
+                reload()
+                watchIncoming(watcher)
+                // A job whose schedule changed is due by its new one.
+                for job in currentJobs where before[job.name] != job.schedule {
+                    due.withLock { $0[job.name] = job.schedule.cron == nil ? nil : job.schedule.next(after: Date()) }
+                }
+            }
             let now = Date()
+            let requests = (try? cycle.registry.jobsWithPendingRequests()) ?? []
             let paused = pausedJobs()
             for name in Set(paused.keys).subtracting(wasPaused).sorted() { log(.info, "\(name): paused (\(Self.describe(paused[name]!)))") }
             for name in wasPaused.subtracting(paused.keys).sorted() { log(.info, "\(name): resumed") }
             wasPaused = Set(paused.keys)
             for job in currentJobs where !stopRequested.load(ordering: .relaxed) && paused[job.name] == nil {
-                let requested = (try? cycle.registry.pendingRequests(job: job.name).isEmpty == false) ?? false
+                let requested = requests.contains(job.name)
                 let backingOff = now < retryAfter.withLock { $0[job.name, default: .distantPast] }
                 let scheduled = now >= due.withLock { $0[job.name, default: .distantPast] }
-                guard scheduled || (requested && !backingOff) else { continue }
+                // New files, quiet for the debounce (and settled), since this job's last run began.
+                var newFiles = false
+                if job.schedule.onNewData, let changed = watcher.lastChange(job.name), changed > lastStart[job.name, default: .distantPast] {
+                    newFiles = now.timeIntervalSince(changed) >= max(job.schedule.debounce, job.data.settleSeconds)
+                }
+                guard scheduled || newFiles || (requested && !backingOff) else { continue }
                 let started = running.withLock { $0.insert(job.name).inserted }
                 guard started else { continue }  // still running: coalesced
+                lastStart[job.name] = now
                 DispatchQueue.global().async(group: group) { [self] in
                     let outcome = cycle.run(job)
-                    // The next check comes schedule.interval after this cycle ended.
+                    // The next scheduled check: schedule.interval after this cycle ended, or the cron time.
                     let end = Date()
-                    due.withLock { $0[job.name] = end.addingTimeInterval(job.schedule.interval) }
+                    due.withLock { $0[job.name] = job.schedule.next(after: end) }
                     retryAfter.withLock { $0[job.name] = outcome.kind == .failed ? end.addingTimeInterval(Self.retryDelay) : nil }
                     if outcome.kind == .failed { lastError.withLock { $0 = "\(job.name): \(outcome.message)" } }
                     self.running.withLock { _ = $0.remove(job.name) }
@@ -154,6 +176,14 @@ public final class RunLoop: Sendable {
             + (added.isEmpty ? "" : "; added \(added.joined(separator: ", "))")
             + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", ")) (a run in progress finishes)")
             + (changed.isEmpty ? "" : "; changed \(changed.joined(separator: ", ")) (from their next run)"))
+    }
+
+    /// Watches the incoming directories of the jobs with `schedule.on_new_data`.
+    func watchIncoming(_ watcher: IncomingWatcher) {
+        let jobs = Dictionary(currentJobs.filter(\.schedule.onNewData).map { ($0.name, $0.data.incoming) }, uniquingKeysWith: { a, _ in a })
+        for dir in watcher.watch(jobs) {
+            cycle.log(.warning, "\(dir): inotify cannot watch it; polling it every \(Int(IncomingWatcher.pollInterval)) s")
+        }
     }
 
     /// Records the job files that do not validate, for `updater status`.

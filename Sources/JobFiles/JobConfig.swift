@@ -1,3 +1,4 @@
+import Foundation
 import Drift
 import Evaluation
 import Training
@@ -44,9 +45,32 @@ public struct DataSettings: Sendable, Equatable {
     }
 }
 
+/// When `updater run` starts a job's cycle.
 public struct ScheduleSettings: Sendable, Equatable {
-    /// Seconds between checks for new data in `updater run`.
-    public var interval: Double
+    /// Seconds from the end of one cycle to the next; nil when `cron` is set.
+    public var interval: Double?
+    /// A cron expression, read in `timeZone`; instead of `interval`.
+    public var cron: CronSchedule?
+    public var timeZone: TimeZone
+    /// Also run when new files appear in `data.incoming` (inotify, else polling), `debounce` seconds
+    /// after the last one, so a burst of files makes one run. `interval` / `cron` is then the
+    /// "at the latest".
+    public var onNewData: Bool
+    public var debounce: Double
+
+    public init(interval: Double? = 3600, cron: CronSchedule? = nil, timeZone: TimeZone = .current, onNewData: Bool = false, debounce: Double = 5) {
+        self.interval = interval
+        self.cron = cron
+        self.timeZone = timeZone
+        self.onNewData = onNewData
+        self.debounce = debounce
+    }
+
+    /// When the next scheduled cycle is due after one that ended at `end`.
+    public func next(after end: Date) -> Date {
+        if let cron { return cron.next(after: end, in: timeZone) ?? .distantFuture }
+        return end.addingTimeInterval(interval ?? 3600)
+    }
 }
 
 public struct DriftSettings: Sendable, Equatable {

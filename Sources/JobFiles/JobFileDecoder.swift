@@ -1,3 +1,4 @@
+import Foundation
 import Crypto
 import Drift
 import Training
@@ -78,7 +79,7 @@ private struct Decoding {
     func job(_ r: TOMLReader, name: String, file: String, hash: String) -> JobConfig? {
         let description = r.string("description") ?? ""
         let data = required(r, "data").flatMap(data)
-        let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings(interval: 3600)
+        let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings()
         let drift = r.table("drift").map(drift) ?? defaultDrift
         let task = data?.task ?? .binary
         var training = r.table("training").map(training) ?? defaultTraining
@@ -169,9 +170,34 @@ private struct Decoding {
     }
 
     func schedule(_ r: TOMLReader) -> ScheduleSettings {
+        var s = ScheduleSettings()
         let interval = r.duration("interval")
-        r.finish()
-        return ScheduleSettings(interval: interval ?? 3600)
+        if let text = r.string("cron") {
+            do {
+                s.cron = try CronSchedule(text)
+                s.interval = nil
+            } catch {
+                log.add(r.keyPath("cron"), "\(error)")
+            }
+            if interval != nil { log.add(r.keyPath("interval"), "give interval or cron, not both") }
+        } else if let interval {
+            s.interval = interval
+        }
+        if let name = r.string("timezone") {
+            if let zone = TimeZone(identifier: name) {
+                s.timeZone = zone
+            } else {
+                log.add(r.keyPath("timezone"), "unknown time zone \"\(name)\" (an IANA name such as \"Europe/Berlin\" or \"UTC\")")
+            }
+            if s.cron == nil { log.add(r.keyPath("timezone"), "a time zone applies to cron; give cron too") }
+        }
+        s.onNewData = r.bool("on_new_data") ?? false
+        if let d = r.duration("debounce", allowZero: true) {
+            s.debounce = d
+            if !s.onNewData { log.add(r.keyPath("debounce"), "debounce applies to on_new_data = true") }
+        }
+        r.finish(known: ["interval", "cron", "timezone", "on_new_data", "debounce"])
+        return s
     }
 
     var defaultDrift: DriftSettings {
@@ -538,9 +564,7 @@ private struct Decoding {
 public func absolutePath(_ path: String) -> String {
     var full = path
     if !path.hasPrefix("/") {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let cwd = getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
-        full = cwd + "/" + path
+        full = FileManager.default.currentDirectoryPath + "/" + path
     }
     var parts: [Substring] = []
     for part in full.split(separator: "/") {

@@ -160,6 +160,11 @@ public final class Registry: Sendable {
         }
     }
 
+    /// The jobs with a pending request, in one query (the run loop asks every second).
+    public func jobsWithPendingRequests() throws -> Set<String> {
+        try db.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT job FROM request WHERE consumed_at IS NULL")) }
+    }
+
     public func pendingRequests(job: String) throws -> [RequestRecord] {
         try db.read { db in
             try RequestRecord.filter(Column("job") == job && Column("consumed_at") == nil).order(Column("id")).fetchAll(db)

@@ -219,3 +219,39 @@ struct DaemonTests {
         #expect(r.stdout.contains("held: paused: paused by tester"), "\(r.output)")
     }
 }
+
+@Suite("The daemon: triggers", .serialized)
+struct TriggerTests {
+    @Test("on_new_data: a burst of files arriving in the incoming directory makes one run after the debounce")
+    func onNewData() throws {
+        let ws = try Workspace()
+        try ws.addJob("watched", extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1d\"\non_new_data = true\ndebounce = \"1s\"")
+        let daemon = try DaemonProcess(ws, notify: nil)
+        #expect(daemon.waitForLog("watching 1 job"))
+        usleep(500_000)  // the first (idle) cycle at start
+        for (i, seed) in [1, 2, 3].enumerated() {
+            try ws.write(Synthetic.csv(rows: 400, seed: UInt64(seed), firstID: i * 1000), to: "incoming/watched/b\(i).csv")
+        }
+        #expect(daemon.waitForLog("watched: run 1 started (new_data, 3 new batches)"), "\(daemon.log)")
+        #expect(daemon.waitForLog("promoted v1"), "\(daemon.log)")
+        // One more file later: one more run.
+        try ws.write(Synthetic.csv(rows: 400, seed: 4, firstID: 9000), to: "incoming/watched/b9.csv")
+        #expect(daemon.waitForLog("watched: run 2 started (new_data, 1 new batch)"), "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+        let runs = try ws.json(["runs", "watched"]) as? [[String: Any]] ?? []
+        #expect(runs.count == 2, "\(runs.map { $0["id"] ?? "?" })")
+    }
+
+    @Test("without on_new_data a new file waits for the interval")
+    func intervalOnly() throws {
+        let ws = try Workspace()
+        try ws.addJob("slow", extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1d\"")
+        let daemon = try DaemonProcess(ws, notify: nil)
+        #expect(daemon.waitForLog("watching 1 job"))
+        usleep(500_000)
+        try ws.write(Synthetic.csv(rows: 400, seed: 1), to: "incoming/slow/b1.csv")
+        usleep(3_000_000)
+        #expect(!daemon.log.contains("slow: run 1 started"), "\(daemon.log)")
+        #expect(daemon.stop() == 0)
+    }
+}

@@ -99,7 +99,7 @@ struct ValidJobFileTests {
         #expect(config.data.categorical == ["plan", "region"])
         #expect(config.data.holdout == .fraction(0.2))
         #expect(config.data.settleSeconds == 2)
-        #expect(config.schedule.interval == 15 * 60)
+        #expect(config.schedule.interval.map { $0 == 15 * 60 } == true)
         #expect(config.drift.policy.threshold(for: "tenure_months", method: .wasserstein) == 0.2)
         #expect(config.drift.policy.threshold(for: "plan", method: .js) == 0.1)
         #expect(config.drift.performance == .init(minDrop: 0.02, pValue: 0.01))
@@ -261,7 +261,7 @@ struct DefaultsTests {
     @Test("an absent [schedule] checks every hour")
     func scheduleDefaults() throws {
         let config = try JobDir().load(minimal)
-        #expect(config.schedule == ScheduleSettings(interval: 3600))
+        #expect(config.schedule == ScheduleSettings())
     }
 
     @Test("an absent [drift] uses automatic methods, 10 bins, a 10,000-value sample, severe PSI 0.25, severe share 0.5, performance and ADWIN on")
@@ -391,6 +391,25 @@ struct DefaultsTests {
         #expect(problems.contains { $0.hasSuffix("gate.rules[2].test: delong compares ROC-AUCs; use bootstrap for f1") })
         #expect(problems.contains { $0.hasSuffix("gate.rules[3].slice: \"x1\" is not one of data.categorical: slices are by a categorical column") })
         #expect(problems.contains { $0.contains("gate.rules[4].metric: rmse is not a metric of a binary job") })
+    }
+
+    @Test("[schedule]: an interval or a cron expression in a time zone, on new data with a debounce")
+    func schedules() throws {
+        let dir = try JobDir()
+        try dir.mkdir("incoming")
+        let cron = try dir.load(job("[schedule]\ncron = \"0 3 * * mon-fri\"\ntimezone = \"Europe/Berlin\""))
+        #expect(cron.schedule.cron?.description == "0 3 * * mon-fri")
+        #expect(cron.schedule.interval == nil)
+        #expect(cron.schedule.timeZone.identifier == "Europe/Berlin")
+        let watched = try dir.load(job("[schedule]\ninterval = \"6h\"\non_new_data = true\ndebounce = \"30s\""))
+        #expect(watched.schedule == ScheduleSettings(interval: 6 * 3600, onNewData: true, debounce: 30))
+        #expect(watched.schedule.next(after: Date(timeIntervalSince1970: 0)) == Date(timeIntervalSince1970: 6 * 3600))
+
+        let problems = try dir.problems(job("[schedule]\ninterval = \"1h\"\ncron = \"0 3 * *\"\ntimezone = \"Mars/Olympus\"\ndebounce = \"5s\""))
+        #expect(problems.contains { $0.hasSuffix("schedule.cron: expected 5 fields (minute hour day-of-month month day-of-week), got 4") }, "\(problems)")
+        #expect(problems.contains { $0.hasSuffix("schedule.interval: give interval or cron, not both") }, "\(problems)")
+        #expect(problems.contains { $0.hasSuffix("schedule.timezone: unknown time zone \"Mars/Olympus\" (an IANA name such as \"Europe/Berlin\" or \"UTC\")") }, "\(problems)")
+        #expect(problems.contains { $0.hasSuffix("schedule.debounce: debounce applies to on_new_data = true") }, "\(problems)")
     }
 
     @Test("data.task chooses the default model and the metrics a rule may name")
