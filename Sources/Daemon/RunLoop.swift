@@ -24,8 +24,15 @@ public final class RunLoop: Sendable {
     private let running = Mutex<Set<String>>([])
     private let lastError = Mutex<String?>(nil)
 
-    public init(cycle: UpdateCycle, jobs: JobSet, jobsDirectory: String? = nil, notifier: SystemdNotifier = SystemdNotifier()) {
+    /// On SIGTERM, how long runs in progress may go on before their trainings are stopped.
+    let stopGrace: TimeInterval
+
+    public init(
+        cycle: UpdateCycle, jobs: JobSet, jobsDirectory: String? = nil, notifier: SystemdNotifier = SystemdNotifier(),
+        stopGrace: TimeInterval = 30
+    ) {
         self.cycle = cycle
+        self.stopGrace = stopGrace
         self.jobs = Mutex(jobs.jobs)
         self.jobsDirectory = jobsDirectory
         self.notifier = notifier
@@ -47,9 +54,10 @@ public final class RunLoop: Sendable {
         }
     }
 
+    /// Stops scheduling; runs in progress get ``stopGrace`` to finish before their trainings are
+    /// stopped (``run()`` returns when all have ended).
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
-        cycle.engine.shutdown()
     }
 
     /// Asks the loop to read the job files again (SIGHUP); it does so within a second.
@@ -134,9 +142,18 @@ public final class RunLoop: Sendable {
                 }
             }
         }
-        notifier.send(["STOPPING": "1", "STATUS": "stopping: \(running.withLock { $0.count }) run(s) in progress"])
-        log(.info, "stopping: waiting for \(running.withLock { $0.count }) run(s) in progress")
-        group.wait()
+        let inProgress = running.withLock { $0.sorted() }
+        notifier.send(["STOPPING": "1", "STATUS": "stopping: \(inProgress.count) run(s) in progress"])
+        if !inProgress.isEmpty {
+            log(.info, "stopping: \(inProgress.joined(separator: ", ")) may finish within \(formatSeconds(stopGrace))")
+        }
+        if group.wait(timeout: .now() + stopGrace) == .timedOut {
+            // Trainings (external trainers' process groups included) stop; their runs are marked
+            // interrupted and their batches retried after a restart.
+            log(.warning, "stopping: grace period over; stopping the trainings of \(running.withLock { $0.sorted() }.joined(separator: ", "))")
+            cycle.engine.shutdown()
+            group.wait()
+        }
         log(.info, "stopped")
     }
 
@@ -220,3 +237,4 @@ public final class RunLoop: Sendable {
         "paused by \(p.actor) at \(ISO8601DateFormatter().string(from: p.pausedAt))" + (p.reason.map { ": \($0)" } ?? "")
     }
 }
+

@@ -2,6 +2,7 @@ import ArgumentParser
 import Daemon
 import Dispatch
 import Foundation
+import JobFiles
 import Registry
 
 #if canImport(Glibc)
@@ -12,7 +13,7 @@ struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the update cycle: once, or on every job's interval until stopped.",
         discussion: """
-            For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks, skips paused jobs (`updater pause`), reloads the job files on SIGHUP (a file that no longer validates keeps its last good version running), and stops on SIGTERM or SIGINT (trainings in progress are stopped, their runs marked interrupted and retried after a restart). Under systemd (Type=notify) it reports READY, RELOADING, STOPPING, a one-line STATUS and WATCHDOG pings on $NOTIFY_SOCKET.
+            For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks, skips paused jobs (`updater pause`), reloads the job files on SIGHUP (a file that no longer validates keeps its last good version running), and stops on SIGTERM or SIGINT: no new run starts, runs in progress get --stop-grace to finish, then their trainings are stopped (external trainers' process groups included) and their runs marked interrupted and retried after a restart. Under systemd (Type=notify) it reports READY, RELOADING, STOPPING, a one-line STATUS and WATCHDOG pings on $NOTIFY_SOCKET.
 
             --once exits 1 if a job file is invalid or a run failed (a gate rejection is not a failure).
 
@@ -29,6 +30,9 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Trainings at once, across all jobs (default: half the cores, at least 1).")
     var maxTrainings: Int?
 
+    @Option(name: .long, help: "On SIGTERM, how long runs in progress may go on before their trainings are stopped (keep it below the unit's TimeoutStopSec).")
+    var stopGrace: String = "30s"
+
     @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
     var logLevel: String = "info"
 
@@ -40,6 +44,9 @@ struct Run: ParsableCommand {
         case "warning": level = .warning
         case "error": level = .error
         default: throw ValidationError("--log-level must be debug, info, warning or error, not \"\(logLevel)\"")
+        }
+        guard let grace = parseDuration(stopGrace, allowZero: true) else {
+            throw ValidationError("--stop-grace: expected a duration such as \"30s\" or \"0s\", got \"\(stopGrace)\"")
         }
         let log = Log(minimum: level)
         let set: JobSet
@@ -67,7 +74,7 @@ struct Run: ParsableCommand {
         let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
         let loop = RunLoop(
             cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set,
-            jobsDirectory: common.jobsDirectory)
+            jobsDirectory: common.jobsDirectory, stopGrace: grace)
         if once {
             let outcomes = loop.runOnce()
             for o in outcomes {

@@ -59,11 +59,11 @@ final class DaemonProcess {
     let process = Process()
     let logPath: String
 
-    init(_ ws: Workspace, notify: NotifyListener?, watchdogUsec: Int? = nil) throws {
+    init(_ ws: Workspace, notify: NotifyListener?, watchdogUsec: Int? = nil, arguments: [String] = []) throws {
         logPath = ws.root + "/daemon.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Workspace.binary)
-        process.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state]
+        process.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state] + arguments
         var env = ProcessInfo.processInfo.environment
         for key in ["UPDATER_STATE_DIR", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             env.removeValue(forKey: key)
@@ -253,5 +253,79 @@ struct TriggerTests {
         usleep(3_000_000)
         #expect(!daemon.log.contains("slow: run 1 started"), "\(daemon.log)")
         #expect(daemon.stop() == 0)
+    }
+}
+
+@Suite("The daemon: stopping", .serialized)
+struct StopTests {
+    /// A job trained by the stdlib example trainer behind a shell wrapper that first starts a
+    /// grandchild (`sleep 1000`, its pid in jobs/grandchild.pid) and waits `delay` seconds.
+    func addSlowJob(_ ws: Workspace, delay: Int) throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        try ws.write(try String(contentsOf: repo.appendingPathComponent("Jobs/examples/trainer_stdlib.py"), encoding: .utf8), to: "jobs/trainer_stdlib.py")
+        try ws.write("sleep 1000 &\necho $! > grandchild.pid\necho $$ > trainer.pid\nsleep \"$DELAY\"\nexec python3 trainer_stdlib.py\n", to: "jobs/slow.sh")
+        try ws.addJob("slow", extra: "settle_time = \"0s\"", gate: Workspace.defaultGate + """
+
+            [training]
+            command = ["/bin/sh", "slow.sh"]
+            time_limit = "10m"
+
+            [training.env]
+            DELAY = "\(delay)"
+            """)
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/slow/b1.csv")
+    }
+
+    func pid(_ ws: Workspace, _ name: String, seconds: Double = 60) -> pid_t? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: ws.jobs + "/" + name, encoding: .utf8),
+                let p = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            {
+                return p
+            }
+            usleep(100_000)
+        }
+        return nil
+    }
+
+    func gone(_ pid: pid_t, within seconds: Double = 10) -> Bool {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end {
+            if kill(pid, 0) != 0 && errno == ESRCH { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @Test("SIGTERM during a long external training: after --stop-grace the trainer's process group is stopped, the run is interrupted and retried after a restart")
+    func graceExceeded() throws {
+        let ws = try Workspace()
+        try addSlowJob(ws, delay: 1000)
+        let daemon = try DaemonProcess(ws, notify: nil, arguments: ["--stop-grace", "1s"])
+        let trainer = try #require(pid(ws, "trainer.pid"), "\(daemon.log)")
+        let grandchild = try #require(pid(ws, "grandchild.pid"))
+        #expect(daemon.stop(seconds: 30) == 0, "\(daemon.log)")
+        #expect(daemon.log.contains("grace period over; stopping the trainings of slow"), "\(daemon.log)")
+        #expect(gone(trainer), "the trainer \(trainer) survived the daemon")
+        #expect(gone(grandchild), "the trainer's child \(grandchild) survived the daemon")
+        let runs = try ws.json(["runs", "slow"]) as? [[String: Any]] ?? []
+        #expect(runs.first?["state"] as? String == "interrupted", "\(runs)")
+
+        // Restarted (and no longer slow): the interrupted run's batch is trained and promoted.
+        try addSlowJob(ws, delay: 0)
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("slow: promoted (run 2): promoted v1"), "\(r.output)")
+    }
+
+    @Test("SIGTERM while a training can finish within the grace period: the run completes, then the daemon exits 0")
+    func finishesWithinGrace() throws {
+        let ws = try Workspace()
+        try addSlowJob(ws, delay: 2)
+        let daemon = try DaemonProcess(ws, notify: nil, arguments: ["--stop-grace", "2m"])
+        _ = try #require(pid(ws, "trainer.pid"), "\(daemon.log)")
+        #expect(daemon.stop(seconds: 90) == 0, "\(daemon.log)")
+        #expect(daemon.log.contains("stopping: slow may finish within 2m"), "\(daemon.log)")
+        #expect(daemon.log.contains("promoted v1"), "\(daemon.log)")
     }
 }
