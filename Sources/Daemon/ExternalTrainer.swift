@@ -300,6 +300,10 @@ public struct ExternalTrainer: Sendable {
             pid = try spawn(executable: executable, environment: env, logFD: logFD, fail: { failure(.spawnFailed, $0, tail: false) })
         }
         log(.debug, "trainer \(program) started (pid \(pid), \(spec.mode.rawValue) mode, limit \(ExternalTrainer.seconds(timeLimit))) in \(workingDirectory); log \(logPath)")
+        // Its process group, for a restarted daemon to stop if this one dies first (kill -9).
+        let pidFile = runDir + "/" + Self.pidFileName
+        try? Files.writeAtomically(Array("\(pid)\n".utf8), to: pidFile)
+        defer { unlink(pidFile) }
 
         // Wait: poll without reaping (WNOWAIT), so the pid, and with it the process-group id, stays
         // ours until the group has been killed.
@@ -484,6 +488,31 @@ public struct ExternalTrainer: Sendable {
             throw fail("cannot start \(executable): \(String(cString: strerror(rc)))\(hint)")
         }
         return pid
+    }
+
+    static let pidFileName = "trainer.pid"
+
+    /// Stops the trainers a killed daemon left running for the run whose directory is `runDirectory`
+    /// (its trainer directories hold `trainer.pid`): SIGKILL to each process group whose leader
+    /// still runs with that directory's `UPDATER_SPEC`, so a reused pid is never signalled. Returns
+    /// the process groups stopped.
+    public static func stopOrphans(in runDirectory: String) -> [pid_t] {
+        var stopped: [pid_t] = []
+        let dirs = [runDirectory] + ((try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []).sorted().map { runDirectory + "/" + $0 }
+        for dir in dirs {
+            let file = dir + "/" + pidFileName
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1
+            else { continue }
+            let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
+            let expected = "UPDATER_SPEC=" + Files.absolute(dir) + "/spec.json"
+            if environ.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == expected }) {
+                signalGroup(pid, SIGKILL)
+                stopped.append(pid)
+            }
+            unlink(file)
+        }
+        return stopped
     }
 
     /// Sends `sig` to the process group led by `pid`; to `pid` alone if the group is gone (the leader

@@ -185,3 +185,41 @@ public enum Files {
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }
+
+extension Files {
+    /// Removes what a writer killed mid-way left in `directory` (and, `recursive`, below it): the
+    /// temporary files of ``writeAtomically(_:to:mode:)`` (`.NAME.PID.N.tmp`), partial directory
+    /// copies (`…partial-PID`) and staged links (`.NAME.link-PID`), each only when process PID no
+    /// longer runs. Returns the paths removed.
+    @discardableResult
+    public static func removeLeftovers(in directory: String, recursive: Bool = false) -> [String] {
+        var removed: [String] = []
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
+        for name in names.sorted() {
+            let path = directory + "/" + name
+            if let pid = leftoverPid(name), kill(pid, 0) != 0, errno == ESRCH {
+                if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(path) }
+            } else if recursive || name.hasSuffix(".versions"), isDirectory(path), !isSymbolicLink(path) {
+                removed += removeLeftovers(in: path, recursive: recursive)
+            }
+        }
+        return removed
+    }
+
+    /// The pid in a leftover's name, or nil when the name is not one.
+    static func leftoverPid(_ name: String) -> pid_t? {
+        if name.hasPrefix("."), name.hasSuffix(".tmp") {
+            let parts = name.dropLast(4).split(separator: ".")
+            return parts.count >= 3 ? pid_t(parts[parts.count - 2]) : nil
+        }
+        for marker in [".partial-", ".link-"] {
+            if let r = name.range(of: marker, options: .backwards) { return pid_t(name[r.upperBound...]) }
+        }
+        return nil
+    }
+
+    static func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+}

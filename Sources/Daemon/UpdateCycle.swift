@@ -56,6 +56,7 @@ public struct UpdateCycle: Sendable {
         do {
             try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: now)
             reconcileDeployFile(job)
+            resumeInterruptedPromotion(job)
             try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: now)
             let requests = try registry.pendingRequests(job: job.name)
             let pending = try registry.pendingBatches(job: job.name)
@@ -65,6 +66,7 @@ public struct UpdateCycle: Sendable {
             let full = requests.contains(where: \.full)
             let trigger = requests.isEmpty ? "new_data" : (full ? "manual_full" : "manual")
             let runID = try startRun(job, trigger: trigger, requests: requests, now: now)
+            try registry.claim(batches: pending.compactMap(\.id), run: runID)
             // Everything this run logs also goes to its own log file, shown by `updater runs --run N`.
             var scoped = self
             let logPath = state.runDirectory(job: job.name, run: runID) + "/run.log"
@@ -204,7 +206,10 @@ public struct UpdateCycle: Sendable {
         _ = try registry.moveProduction(
             job: job.name, to: number, action: .promote, actor: actor,
             reason: "\(ctx.decision ?? "full") run \(ctx.runID): gate passed", runID: ctx.runID, expectedFrom: .some(from)
-        ) { try Publisher.publish(stored, to: deployPath) }
+        ) {
+            try Publisher.publish(stored, to: deployPath)
+            TestHooks.stall("promotion", log: log)
+        }
         try finishRun(ctx.runID, state: .succeeded, decision: ctx.decision, reason: ctx.reason, drift: ctx.drift, error: nil)
         let change = from.map { "v\($0) → v\(number)" } ?? "v\(number)"
         log(.info, "\(job.name): run \(ctx.runID): promoted \(change) to \(deployPath)")
@@ -299,6 +304,7 @@ public struct UpdateCycle: Sendable {
             try info.write(directory: artifactPath)
             artifactDigest = try Files.directoryDigest(artifactPath)
         }
+        TestHooks.stall("artifact", log: log)
         let reference = ReferenceProfile(
             table: trainTable, features: inputs.schema.features, label: job.data.label,
             prediction: trained.target.predictionColumn(trained.output), policy: job.drift.policy, seed: seed)
@@ -717,6 +723,36 @@ public struct UpdateCycle: Sendable {
                 max: rule?.max, change: rule?.change, relativeChange: rule?.relativeChange, test: rule?.test?.rawValue,
                 slice: r.slice, candidate: r.candidate, baseline: r.baseline, difference: r.difference, lower: r.lower,
                 upper: r.upper, bound: r.bound, passed: r.passed, skipped: r.skipped, reason: r.reason)
+        }
+    }
+
+    /// Completes the promotion of a run that updater stopped between recording its candidate (which
+    /// passed the gate, its batches consumed with it) and committing the candidate's promotion, so
+    /// the passed candidate is not lost. Not if production has changed since that run started (a
+    /// person rolled back or promoted meanwhile): then the candidate stays recorded, for
+    /// `updater promote`.
+    func resumeInterruptedPromotion(_ job: JobConfig) {
+        do {
+            guard let run = try registry.runs(of: job.name, limit: 1).first, run.state == .interrupted, let runID = run.id,
+                let number = run.candidateVersion, let candidate = try registry.version(job.name, number),
+                candidate.status == .passed
+            else { return }
+            let production = try registry.job(job.name)?.productionVersion
+            guard production != number else { return }
+            if let last = try registry.history(of: job.name).last, last.at >= run.startedAt ?? run.createdAt {
+                log(.warning, "\(job.name): run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
+                return
+            }
+            let deployPath = job.deploy.path
+            _ = try registry.moveProduction(
+                job: job.name, to: number, action: .promote, actor: actor,
+                reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed after updater restarted)",
+                runID: runID, expectedFrom: .some(production)
+            ) { try Publisher.publish(candidate, to: deployPath) }
+            try finishRun(runID, state: .succeeded, decision: nil, reason: (run.reason ?? "") + "; promotion completed after updater restarted", drift: nil, error: nil)
+            log(.info, "\(job.name): run \(runID): promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(deployPath) (completing the promotion updater was stopped in)")
+        } catch {
+            log(.error, "\(job.name): cannot complete the interrupted promotion: \(error)")
         }
     }
 

@@ -225,11 +225,16 @@ extension Registry {
 }
 
 extension Registry {
+    /// How many runs may be interrupted (updater killed or crashed) while reading a batch before the
+    /// batch is set aside: a batch that takes the daemon down every time must not do so forever.
+    public static let maxInterruptedAttempts = 3
+
     /// Marks runs left `queued` or `running` by a process that stopped as `interrupted`; their
-    /// batches stay pending and their requests stand again, so the next cycle retries them. Call
-    /// only while holding the state lock.
+    /// batches stay pending and their requests stand again, so the next cycle retries them, except
+    /// that a batch whose runs were interrupted ``maxInterruptedAttempts`` times is rejected (the
+    /// returned `setAside`). Call only while holding the state lock.
     @discardableResult
-    public func markInterruptedRuns(now: Date = Date()) throws -> [RunRecord] {
+    public func markInterruptedRuns(now: Date = Date()) throws -> (runs: [RunRecord], setAside: [BatchRecord]) {
         try db.write { db in
             let stale = try RunRecord.filter(["queued", "running"].contains(Column("state"))).fetchAll(db)
             for var run in stale {
@@ -238,8 +243,29 @@ extension Registry {
                 run.error = "updater stopped during this run; its batches are retried by the next run"
                 try run.update(db)
                 try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [run.id])
+                try db.execute(sql: "UPDATE batch SET attempts = attempts + 1 WHERE run_id = ? AND status = 'pending'", arguments: [run.id])
             }
-            return stale
+            let limit = Self.maxInterruptedAttempts
+            let poisoned = try BatchRecord.fetchAll(
+                db, sql: "SELECT * FROM batch WHERE status = 'pending' AND attempts >= ?", arguments: [limit])
+            var setAside: [BatchRecord] = []
+            for var batch in poisoned {
+                batch.status = .rejected
+                batch.error = "updater stopped (killed or crashed) during \(limit) runs reading this batch; set aside so that the job can go on"
+                try batch.update(db)
+                setAside.append(batch)
+            }
+            return (stale, setAside)
+        }
+    }
+
+    /// Records that `run` is reading these pending batches (so an interruption counts against them).
+    public func claim(batches ids: [Int64], run: Int64) throws {
+        guard !ids.isEmpty else { return }
+        try db.write { db in
+            try db.execute(
+                sql: "UPDATE batch SET run_id = ? WHERE status = 'pending' AND id IN (\(ids.map { _ in "?" }.joined(separator: ",")))",
+                arguments: StatementArguments([run] + ids))
         }
     }
 

@@ -173,6 +173,8 @@ enum Schema {
                 t.column("actor", .text).notNull()
                 t.column("reason", .text)
             }
+            // Runs interrupted while reading a batch; a batch that keeps taking updater down is set aside.
+            try db.alter(table: "batch") { t in t.add(column: "attempts", .integer).notNull().defaults(to: 0) }
             // Job files that stopped validating, as the daemon last read them (`updater status`).
             try db.create(table: "job_file_problem") { t in
                 t.primaryKey("job", .text)

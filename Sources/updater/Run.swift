@@ -63,8 +63,25 @@ struct Run: ParsableCommand {
         do {
             lock = try StateLock(state: common.state)
             registry = try common.state.openRegistry()
-            for run in try registry.markInterruptedRuns() {
+            let recovered = try registry.markInterruptedRuns()
+            for run in recovered.runs {
                 log(.warning, "\(run.job): run \(run.id ?? 0) was interrupted when updater stopped; its batches will be retried")
+                // An external trainer of that run may still be running (its process group outlives a
+                // killed daemon outside systemd): stop it before anything reuses the run's files.
+                for stopped in ExternalTrainer.stopOrphans(in: common.state.runDirectory(job: run.job, run: run.id ?? 0)) {
+                    log(.warning, "\(run.job): run \(run.id ?? 0): stopped its trainer left running (process group \(stopped))")
+                }
+            }
+            for path in try common.state.removeLeftovers(registry: registry) {
+                log(.warning, "removed \(path), left half-written when updater stopped")
+            }
+            for job in set.jobs {
+                for path in Files.removeLeftovers(in: Files.directory(of: job.deploy.path)) {
+                    log(.warning, "\(job.name): removed \(path), left half-written when updater stopped")
+                }
+            }
+            for batch in recovered.setAside {
+                log(.error, "\(batch.job): batch \(batch.id ?? 0) (\(batch.path)) rejected: \(batch.error ?? "")")
             }
         } catch {
             throw fail("\(error)")

@@ -59,7 +59,7 @@ final class DaemonProcess {
     let process = Process()
     let logPath: String
 
-    init(_ ws: Workspace, notify: NotifyListener?, watchdogUsec: Int? = nil, arguments: [String] = []) throws {
+    init(_ ws: Workspace, notify: NotifyListener?, watchdogUsec: Int? = nil, arguments: [String] = [], environment: [String: String] = [:]) throws {
         logPath = ws.root + "/daemon.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Workspace.binary)
@@ -71,6 +71,7 @@ final class DaemonProcess {
         env["USER"] = "tester"
         if let notify { env["NOTIFY_SOCKET"] = notify.path }
         if let watchdogUsec { env["WATCHDOG_USEC"] = String(watchdogUsec) }
+        env.merge(environment) { _, new in new }
         process.environment = env
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
@@ -92,6 +93,12 @@ final class DaemonProcess {
     }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// kill -9, and wait for it to be gone.
+    func crash() {
+        signal(SIGKILL)
+        process.waitUntilExit()
+    }
 
     /// SIGTERM, then the exit status (nil when it did not exit within `seconds`).
     func stop(seconds: Double = 30) -> Int32? {
@@ -327,5 +334,109 @@ struct StopTests {
         #expect(daemon.stop(seconds: 90) == 0, "\(daemon.log)")
         #expect(daemon.log.contains("stopping: slow may finish within 2m"), "\(daemon.log)")
         #expect(daemon.log.contains("promoted v1"), "\(daemon.log)")
+    }
+}
+
+@Suite("The daemon: kill -9 and restart", .serialized)
+struct CrashTests {
+    let stop = StopTests()
+
+    func history(_ ws: Workspace, _ job: String) throws -> [[String: Any]] {
+        try ws.json(["history", job]) as? [[String: Any]] ?? []
+    }
+
+    func runs(_ ws: Workspace, _ job: String) throws -> [[String: Any]] {
+        try ws.json(["runs", job]) as? [[String: Any]] ?? []
+    }
+
+    @Test("kill -9 during an external training: the restart stops the orphaned trainer group, retries the run, promotes once")
+    func duringTraining() throws {
+        let ws = try Workspace()
+        try stop.addSlowJob(ws, delay: 1000)
+        let daemon = try DaemonProcess(ws, notify: nil)
+        let trainer = try #require(stop.pid(ws, "trainer.pid"), "\(daemon.log)")
+        let grandchild = try #require(stop.pid(ws, "grandchild.pid"))
+        daemon.crash()
+        // The trainer has its own process group: it outlives a killed daemon.
+        #expect(kill(trainer, 0) == 0, "the trainer should still run after kill -9 of the daemon")
+
+        try stop.addSlowJob(ws, delay: 0)
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("slow: run 1 was interrupted when updater stopped"), "\(r.stderr)")
+        #expect(r.stderr.contains("slow: run 1: stopped its trainer left running (process group \(trainer))"), "\(r.stderr)")
+        #expect(stop.gone(trainer) && stop.gone(grandchild))
+        #expect(r.stdout.contains("slow: promoted (run 2): promoted v1"), "\(r.output)")
+        #expect(try runs(ws, "slow").map { $0["state"] as? String } == ["succeeded", "interrupted"])
+        #expect(try history(ws, "slow").count == 1)
+        let deploy = try FileManager.default.destinationOfSymbolicLink(atPath: ws.root + "/deploy/slow.model")
+        #expect(FileManager.default.fileExists(atPath: deploy + "/updater-model.json"))
+    }
+
+    @Test("kill -9 after a candidate's artifact is written but not recorded: the restart removes it and trains again")
+    func afterArtifact() throws {
+        let ws = try Workspace()
+        try ws.addJob("art")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/art/b1.csv")
+        let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": "artifact"])
+        #expect(daemon.waitForLog("stalled at artifact"), "\(daemon.log)")
+        daemon.crash()
+        let artifact = ws.state + "/models/art/v1.model"
+        #expect(FileManager.default.fileExists(atPath: artifact))
+        #expect(try ws.json(["versions", "art"]) as? [String: Any] != nil, "the database opens after kill -9")
+
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("removed \(artifact), left half-written when updater stopped"), "\(r.stderr)")
+        #expect(r.stdout.contains("art: promoted (run 2): promoted v1"), "\(r.output)")
+        #expect(ws.bytes("deploy/art.model") == ws.bytes(absolute: artifact))
+        #expect(try history(ws, "art").count == 1)
+    }
+
+    @Test("kill -9 between publishing and committing a promotion: production and the deploy file come back to the last promoted version; the promotion is recorded once")
+    func duringPromotion() throws {
+        let ws = try Workspace()
+        try ws.addJob("promo")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/promo/b1.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promoted v1"))
+        let v1 = ws.bytes(absolute: ws.state + "/models/promo/v1.model")
+
+        try ws.write(Synthetic.csv(rows: 1200, seed: 2, shift: 1.5, firstID: 10_000), to: "incoming/promo/b2.csv")
+        let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": "promotion"])
+        #expect(daemon.waitForLog("stalled at promotion"), "\(daemon.log)")
+        // v2 is published, its promotion not committed.
+        #expect(ws.bytes("deploy/promo.model") == ws.bytes(absolute: ws.state + "/models/promo/v2.model"))
+        daemon.crash()
+        let listed = try ws.json(["versions", "promo"]) as? [String: Any]
+        #expect(listed?["production_version"] as? Int == 1, "the uncommitted promotion is not in the database")
+        #expect(try history(ws, "promo").count == 1)
+
+        // The restart puts v1 back at the deploy path, then completes the interrupted promotion of
+        // the passed candidate v2 (its batch was consumed with its record): once.
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("did not hold production v1; published it again"), "\(r.stderr)")
+        #expect(r.stderr.contains("promo: run 2: promoted v1 → v2"), "\(r.stderr)")
+        #expect(r.stdout.contains("promo: idle"), "\(r.output)")
+        let events = try history(ws, "promo")
+        #expect(events.map { $0["to_version"] as? Int } == [1, 2], "\(events)")
+        #expect(ws.bytes("deploy/promo.model") == ws.bytes(absolute: ws.state + "/models/promo/v2.model"))
+        #expect(ws.bytes("deploy/promo.model") != v1)
+        #expect(try runs(ws, "promo").map { $0["state"] as? String } == ["succeeded", "succeeded"])
+        // Nothing more happens on the next cycle.
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promo: idle"))
+        #expect(try history(ws, "promo").count == 2)
+    }
+
+    @Test("a batch whose runs are interrupted three times is set aside so that the job goes on")
+    func poisonBatch() throws {
+        let ws = try Workspace()
+        try ws.addJob("poison")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/poison/b1.csv")
+        for attempt in 1...3 {
+            let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": "artifact"])
+            #expect(daemon.waitForLog("stalled at artifact"), "attempt \(attempt): \(daemon.log)")
+            daemon.crash()
+        }
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("rejected: updater stopped (killed or crashed) during 3 runs reading this batch; set aside"), "\(r.stderr)")
+        #expect(r.stdout.contains("poison: idle"), "\(r.output)")
     }
 }
