@@ -149,7 +149,13 @@ public enum Files {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw FileError(path, "cannot create directory: \(errnoText())")
+            // errno is not reliable after Foundation; say what is in the way.
+            var prefix = path
+            while !prefix.isEmpty, prefix != "/" {
+                if exists(prefix), !isDirectory(prefix) { throw FileError(path, "cannot create directory: \(prefix) is a file, not a directory") }
+                prefix = directory(of: prefix)
+            }
+            throw FileError(path, "cannot create directory: \((error as NSError).localizedDescription)")
         }
     }
 

@@ -726,14 +726,16 @@ public struct UpdateCycle: Sendable {
         }
     }
 
-    /// Completes the promotion of a run that updater stopped between recording its candidate (which
-    /// passed the gate, its batches consumed with it) and committing the candidate's promotion, so
-    /// the passed candidate is not lost. Not if production has changed since that run started (a
-    /// person rolled back or promoted meanwhile): then the candidate stays recorded, for
-    /// `updater promote`.
+    /// Completes the promotion of a job's last run when updater stopped (`interrupted`) or publishing
+    /// failed (`failed`: an unwritable deploy path, a full disk) between recording its candidate
+    /// (which passed the gate, its batches consumed with it) and committing the promotion, so the
+    /// passed candidate is not lost and the failure is retried at every cycle. Not if production
+    /// has changed since that run started (a person rolled back or promoted meanwhile): then the
+    /// candidate stays recorded, for `updater promote`.
     func resumeInterruptedPromotion(_ job: JobConfig) {
         do {
-            guard let run = try registry.runs(of: job.name, limit: 1).first, run.state == .interrupted, let runID = run.id,
+            guard let run = try registry.runs(of: job.name, limit: 1).first, run.state == .interrupted || run.state == .failed,
+                let runID = run.id,
                 let number = run.candidateVersion, let candidate = try registry.version(job.name, number),
                 candidate.status == .passed
             else { return }
@@ -746,13 +748,14 @@ public struct UpdateCycle: Sendable {
             let deployPath = job.deploy.path
             _ = try registry.moveProduction(
                 job: job.name, to: number, action: .promote, actor: actor,
-                reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed after updater restarted)",
+                reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed \(run.state == .failed ? "on retry" : "after updater restarted"))",
                 runID: runID, expectedFrom: .some(production)
             ) { try Publisher.publish(candidate, to: deployPath) }
-            try finishRun(runID, state: .succeeded, decision: nil, reason: (run.reason ?? "") + "; promotion completed after updater restarted", drift: nil, error: nil)
-            log(.info, "\(job.name): run \(runID): promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(deployPath) (completing the promotion updater was stopped in)")
+            let how = run.state == .failed ? "on retry, after: \(run.error ?? "an error")" : "after updater restarted"
+            try finishRun(runID, state: .succeeded, decision: nil, reason: (run.reason ?? "") + "; promotion completed \(how)", drift: nil, error: nil)
+            log(.info, "\(job.name): run \(runID): promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(deployPath) (promotion completed \(run.state == .failed ? "on retry" : "after updater restarted"))")
         } catch {
-            log(.error, "\(job.name): cannot complete the interrupted promotion: \(error)")
+            log(.error, "\(job.name): cannot complete the promotion of its last run's candidate (retried at the next cycle): \(error)")
         }
     }
 

@@ -440,3 +440,45 @@ struct CrashTests {
         #expect(r.stdout.contains("poison: idle"), "\(r.output)")
     }
 }
+
+@Suite("The daemon: a job's environment breaks", .serialized)
+struct BrokenEnvironmentTests {
+    @Test("an unwritable deploy path and a deleted incoming directory fail their job with a clear error; the daemon and the other jobs go on; the job recovers")
+    func brokenPaths() throws {
+        let ws = try Workspace()
+        for name in ["blocked", "gone", "fine"] {
+            try ws.addJob(name, extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1s\"")
+        }
+        // blocked's deploy directory is a file: publishing fails (ENOTDIR), as root too.
+        let file = ws.jobs + "/blocked.toml"
+        try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "../deploy/blocked.model", with: "../blocked-deploy/blocked.model")
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        try ws.write("not a directory", to: "blocked-deploy")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/blocked/b1.csv")
+        let daemon = try DaemonProcess(ws, notify: nil)
+        #expect(daemon.waitForLog("blocked: run 1 failed"), "\(daemon.log)")
+        #expect(daemon.log.contains("blocked-deploy is a file, not a directory"), "the error says what is wrong: \(daemon.log)")
+
+        // gone's incoming directory disappears while the daemon runs.
+        try FileManager.default.removeItem(atPath: ws.root + "/incoming/gone")
+        #expect(daemon.waitForLog("gone: "), "\(daemon.log)")
+        #expect(daemon.waitForLog("incoming/gone"), "the error names the directory: \(daemon.log)")
+
+        // The other job still runs.
+        try ws.write(Synthetic.csv(rows: 800, seed: 2), to: "incoming/fine/b1.csv")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? ws.json(["versions", "fine"]) as? [String: Any])?["production_version"] as? Int != 1 { usleep(200_000) }
+        #expect((try ws.json(["versions", "fine"]) as? [String: Any])?["production_version"] as? Int == 1, "\(daemon.log)")
+        #expect(daemon.process.isRunning)
+
+        // Fixed: blocked's passed candidate is promoted at its next cycle, without retraining.
+        try FileManager.default.removeItem(atPath: ws.root + "/blocked-deploy")
+        try FileManager.default.createDirectory(atPath: ws.root + "/blocked-deploy", withIntermediateDirectories: true)
+        #expect(daemon.waitForLog("blocked: run 1: promoted v1"), "\(daemon.log)")
+        #expect(daemon.log.contains("promotion completed on retry"))
+        #expect(ws.bytes("blocked-deploy/blocked.model") == ws.bytes(absolute: ws.state + "/models/blocked/v1.model"))
+        #expect(daemon.stop() == 0)
+        let events = (try ws.json(["history", "blocked"]) as? [[String: Any]]) ?? []
+        #expect(events.count == 1)
+    }
+}
