@@ -32,6 +32,7 @@ bench: deps
 	python3 Benchmarks/drift_bench.py
 	python3 Benchmarks/training_bench.py
 	python3 Benchmarks/metrics_bench.py
+	python3 Benchmarks/daemon_footprint.py
 
 install: deps
 	$(SWIFT) build -c release
