@@ -7,10 +7,11 @@ import Glibc
 
 /// Notices new files in the incoming directories of jobs with `schedule.on_new_data`: through
 /// inotify where the kernel and the file system support it, else by comparing each directory's
-/// listing (names, sizes, modification times) every ``pollInterval`` seconds. It only records when
+/// listing (names, sizes, modification times) every ``pollInterval`` seconds (10 by default). It only records when
 /// a job's directory last changed; the run loop decides when that makes a run (after the debounce).
 final class IncomingWatcher: Sendable {
-    static let pollInterval: TimeInterval = 10
+    static let defaultPollInterval: TimeInterval = 10
+    let pollInterval: TimeInterval
 
     private struct State {
         /// Directory → the jobs reading it.
@@ -28,8 +29,10 @@ final class IncomingWatcher: Sendable {
     private let state = Mutex(State())
     private let stopped = Atomic<Bool>(false)
 
-    init() {
-        fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+    /// `inotify: false` polls every directory (what happens where inotify is unavailable).
+    init(inotify: Bool = true, pollInterval: TimeInterval = IncomingWatcher.defaultPollInterval) {
+        self.pollInterval = pollInterval
+        fd = inotify ? inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) : -1
         let thread = Thread { [self] in loop() }
         thread.name = "incoming-watcher"
         thread.start()
@@ -83,7 +86,7 @@ final class IncomingWatcher: Sendable {
                 usleep(500_000)
             }
             state.withLock { s in
-                guard !s.polled.isEmpty, Date().timeIntervalSince(s.lastPoll) >= Self.pollInterval else { return }
+                guard !s.polled.isEmpty, Date().timeIntervalSince(s.lastPoll) >= pollInterval else { return }
                 s.lastPoll = Date()
                 for (dir, old) in s.polled {
                     let new = Self.signature(dir)

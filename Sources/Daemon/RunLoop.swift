@@ -199,7 +199,7 @@ public final class RunLoop: Sendable {
     func watchIncoming(_ watcher: IncomingWatcher) {
         let jobs = Dictionary(currentJobs.filter(\.schedule.onNewData).map { ($0.name, $0.data.incoming) }, uniquingKeysWith: { a, _ in a })
         for dir in watcher.watch(jobs) {
-            cycle.log(.warning, "\(dir): inotify cannot watch it; polling it every \(Int(IncomingWatcher.pollInterval)) s")
+            cycle.log(.warning, "\(dir): inotify cannot watch it; polling it every \(Int(watcher.pollInterval)) s")
         }
     }
 
