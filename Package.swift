@@ -35,6 +35,10 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // A C shim over libcurl's easy interface (curl_easy_setopt is variadic).
+        .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
+        // Webhooks: signed deliveries through libcurl.
+        .target(name: "Webhooks", dependencies: ["CCurlShim", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "updater",
             dependencies: ["Daemon", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -45,7 +49,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "updater"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "Webhooks", "updater"]),
     ],
     swiftLanguageModes: [.v6]
 )

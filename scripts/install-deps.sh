@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing updater needs on Debian/Ubuntu, if it is missing:
-# the SQLite development files, and for the tests the sqlite3 command (they inspect and tamper
-# with a registry) and python3 (they run the example external trainer, standard library only).
+# the SQLite and libcurl (OpenSSL flavour, for webhooks) development files, and for the tests
+# the sqlite3 command (they inspect and tamper with a registry) and python3 (they run the example
+# external trainer, standard library only).
 # Swift itself must already be on PATH.
 set -euo pipefail
 
 need=()
-for pkg in libsqlite3-dev sqlite3; do
+for pkg in libsqlite3-dev sqlite3 libcurl4-openssl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 command -v python3 >/dev/null || need+=(python3)

@@ -1,0 +1,77 @@
+import CCurlShim
+import Foundation
+
+/// The answer to one POST: the HTTP status, or the transport failure (refused, timed out, TLS)
+/// when no response arrived.
+public struct HTTPResult: Sendable, Equatable {
+    public var status: Int?
+    /// libcurl's message when no response arrived (`Connection refused`, `Operation timed out …`).
+    public var error: String?
+    /// The Retry-After header, in seconds from now (a number of seconds or an HTTP date).
+    public var retryAfter: TimeInterval?
+    /// The start of the response body (at most 1 KiB), for `updater webhooks test`.
+    public var body: String
+    public var seconds: Double
+
+    public var isSuccess: Bool { status.map { (200..<300).contains($0) } ?? false }
+}
+
+/// POSTs through libcurl (Debian's libcurl4-openssl-dev) behind a small C shim: TLS verification
+/// on, redirects not followed, only http and https, connect and total timeouts, and the handle's
+/// connections reused between requests. A client is used by one thread at a time; its calls block
+/// that thread, so callers keep them off Swift's cooperative pool.
+public final class HTTPClient {
+    private static let initialised: Bool = updater_http_global_init() == 0
+    private let handle: OpaquePointer
+
+    public init() throws {
+        guard Self.initialised, let h = updater_http_new() else { throw HTTPClientError("cannot initialise libcurl") }
+        handle = h
+    }
+
+    deinit { updater_http_free(handle) }
+
+    public func post(
+        _ url: String, headers: [String], body: [UInt8], connectTimeout: TimeInterval = 5, timeout: TimeInterval = 15,
+        caFile: String? = nil
+    ) -> HTTPResult {
+        var result = updater_http_result()
+        let cHeaders = headers.map { strdup($0) }
+        defer { cHeaders.forEach { free($0) } }
+        let pointers = cHeaders.map { UnsafePointer($0) }
+        _ = pointers.withUnsafeBufferPointer { hs in
+            body.withUnsafeBufferPointer { b in
+                b.baseAddress.map { base in
+                    base.withMemoryRebound(to: CChar.self, capacity: max(b.count, 1)) { chars in
+                        updater_http_post(
+                            handle, url, hs.baseAddress, Int32(hs.count), chars, b.count,
+                            Int(connectTimeout * 1000), Int(timeout * 1000), caFile, &result)
+                    }
+                } ?? updater_http_post(handle, url, hs.baseAddress, Int32(hs.count), "", 0, Int(connectTimeout * 1000), Int(timeout * 1000), caFile, &result)
+            }
+        }
+        let error = withUnsafeBytes(of: &result.error) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let retry = withUnsafeBytes(of: &result.retry_after) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let text = withUnsafeBytes(of: &result.body) { String(decoding: $0.prefix(result.body_length), as: UTF8.self) }
+        return HTTPResult(
+            status: result.curl_code == 0 ? Int(result.status) : nil, error: result.curl_code == 0 ? nil : error,
+            retryAfter: Self.retryAfter(retry), body: text, seconds: result.seconds)
+    }
+
+    /// A Retry-After value in seconds: delta-seconds, or an HTTP date (RFC 9110) from now.
+    static func retryAfter(_ text: String, now: Date = Date()) -> TimeInterval? {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty else { return nil }
+        if let seconds = Int(t), seconds >= 0 { return TimeInterval(seconds) }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return f.date(from: t).map { max(0, $0.timeIntervalSince(now)) }
+    }
+}
+
+public struct HTTPClientError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
