@@ -30,7 +30,7 @@ let package = Package(
         .target(
             name: "Daemon",
             dependencies: [
-                "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry",
+                "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Webhooks",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
@@ -38,10 +38,10 @@ let package = Package(
         // A C shim over libcurl's easy interface (curl_easy_setopt is variadic).
         .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
         // Webhooks: signed deliveries through libcurl.
-        .target(name: "Webhooks", dependencies: ["CCurlShim", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Webhooks", dependencies: ["CCurlShim", "JobFiles", "Registry", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(
             name: "updater",
-            dependencies: ["Daemon", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Daemon", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),

@@ -19,3 +19,11 @@ if ((${#need[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 command -v swift >/dev/null || { echo "swift is not on PATH: install Swift 6.2 or later (https://swift.org/install)" >&2; exit 1; }
+
+# The webhook tests also verify a delivery with the reference Standard Webhooks package when Python
+# can import it; install it if pip can (the test says so and skips that check otherwise).
+if ! python3 -c "import standardwebhooks" 2>/dev/null; then
+    python3 -m pip install -q standardwebhooks 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages standardwebhooks 2>/dev/null \
+        || echo "note: could not pip install standardwebhooks; its reference check is skipped"
+fi

@@ -26,17 +26,23 @@ public final class RunLoop: Sendable {
 
     /// On SIGTERM, how long runs in progress may go on before their trainings are stopped.
     let stopGrace: TimeInterval
+    /// Delivers the webhook outbox; the global webhooks file (re-read on SIGHUP), if there is one.
+    let webhooks: WebhookDispatcher
+    let webhooksFile: WebhookFile
 
     public init(
         cycle: UpdateCycle, jobs: JobSet, jobsDirectory: String? = nil, notifier: SystemdNotifier = SystemdNotifier(),
-        stopGrace: TimeInterval = 30
+        stopGrace: TimeInterval = 30, webhooksFile: WebhookFile = .none
     ) {
         self.cycle = cycle
         self.stopGrace = stopGrace
         self.jobs = Mutex(jobs.jobs)
         self.jobsDirectory = jobsDirectory
         self.notifier = notifier
+        self.webhooksFile = webhooksFile
+        webhooks = WebhookDispatcher(registry: cycle.registry, log: cycle.log)
         recordProblems(jobs.invalid)
+        configureWebhooks()
     }
 
     /// The jobs in force.
@@ -46,12 +52,14 @@ public final class RunLoop: Sendable {
     @discardableResult
     public func runOnce() -> [CycleOutcome] {
         let paused = pausedJobs()
-        return parallelMap(currentJobs) { [cycle] job in
+        let outcomes = parallelMap(currentJobs) { [cycle] job in
             if let p = paused[job.name] {
                 return CycleOutcome(job: job.name, kind: .paused, runID: nil, version: nil, message: Self.describe(p))
             }
             return cycle.run(job)
         }
+        defer { webhooks.deliverDue() }
+        return outcomes
     }
 
     /// Stops scheduling; runs in progress get ``stopGrace`` to finish before their trainings are
@@ -80,6 +88,8 @@ public final class RunLoop: Sendable {
         log(.info, "watching \(initial.count) job\(initial.count == 1 ? "" : "s"): \(initial.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
         let watcher = IncomingWatcher()
         defer { watcher.stop() }
+        webhooks.start()
+        defer { webhooks.stop() }
         watchIncoming(watcher)
         // Interval jobs run at start; cron jobs at their next time.
         let start = Date()
@@ -189,10 +199,23 @@ public final class RunLoop: Sendable {
         let changed = after.keys.filter { before[$0] != nil && before[$0]!.fileHash != after[$0]!.fileHash }.sorted()
         jobs.withLock { $0 = next.sorted { $0.name < $1.name } }
         recordProblems(set.invalid)
+        configureWebhooks()
         log(.info, "reloaded \(directory): \(next.count) job\(next.count == 1 ? "" : "s")"
             + (added.isEmpty ? "" : "; added \(added.joined(separator: ", "))")
             + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", ")) (a run in progress finishes)")
             + (changed.isEmpty ? "" : "; changed \(changed.joined(separator: ", ")) (from their next run)"))
+    }
+
+    /// Reads the global webhooks file (if any) and sets the endpoints in force; a file that does not
+    /// validate keeps the last good one in force.
+    func configureWebhooks() {
+        do {
+            webhooks.configure(settings: try webhooksFile.load(), jobs: currentJobs)
+        } catch {
+            for line in "\(error)".split(separator: "\n") { cycle.log(.error, "invalid webhooks file: \(line)") }
+            cycle.log(.warning, "webhooks: \(webhooksFile.path ?? "") does not validate; the last good version stays in force (none yet: events wait in the outbox)")
+            webhooks.configure(settings: nil, jobs: currentJobs)
+        }
     }
 
     /// Watches the incoming directories of the jobs with `schedule.on_new_data`.

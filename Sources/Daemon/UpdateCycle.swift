@@ -65,7 +65,7 @@ public struct UpdateCycle: Sendable {
             }
             let full = requests.contains(where: \.full)
             let trigger = requests.isEmpty ? "new_data" : (full ? "manual_full" : "manual")
-            let runID = try startRun(job, trigger: trigger, requests: requests, now: now)
+            let runID = try startRun(job, trigger: trigger, requests: requests, batches: pending.count, now: now)
             try registry.claim(batches: pending.compactMap(\.id), run: runID)
             // Everything this run logs also goes to its own log file, shown by `updater runs --run N`.
             var scoped = self
@@ -147,6 +147,7 @@ public struct UpdateCycle: Sendable {
                 .run(on: newData)
             ctx.drift = check.report
             ctx.online = check.online
+            try recordDrift(ctx.runID, job: job.name, production: production.record.version, check.report)
             log(.info, "\(job.name): run \(ctx.runID): drift \(check.report.summary)")
         }
 
@@ -322,6 +323,9 @@ public struct UpdateCycle: Sendable {
         let runID = ctx.runID
         let decisionKind = incremental ? "incremental" : "full"
         let onlineState = consuming.isEmpty ? nil : ctx.online
+        let gateEvent = Events.gate(
+            job: job.name, run: runID, version: number, mode: decisionKind, productionVersion: production?.record.version,
+            metrics: evaluation.candidateMetrics.summary, results: results, passed: passed, at: Date())
         try registry.write { db in
             try Self.markConsumed(db, consumedBatches, runID: runID, online: onlineState)
             var v = version
@@ -339,6 +343,7 @@ public struct UpdateCycle: Sendable {
                 run.peakMemoryBytes = usage.peakMemoryBytes
                 try run.update(db)
             }
+            try Registry.emit(db, gateEvent)
         }
         let summary = results.map { "\($0.metric)\($0.slice.map { "[\($0)]" } ?? ""): \($0.skipped ? "skipped" : $0.passed ? "pass" : "FAIL") (\($0.reason))" }.joined(separator: "; ")
         log(.info, "\(job.name): run \(ctx.runID): v\(number) gate \(passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
@@ -644,7 +649,7 @@ public struct UpdateCycle: Sendable {
 
     // MARK: Registry steps
 
-    func startRun(_ job: JobConfig, trigger: String, requests: [RequestRecord], now: Date) throws -> Int64 {
+    func startRun(_ job: JobConfig, trigger: String, requests: [RequestRecord], batches: Int, now: Date) throws -> Int64 {
         try registry.write { db in
             var run = RunRecord(
                 id: nil, job: job.name, trigger: trigger, state: .running, decision: nil, reason: nil, driftReport: nil,
@@ -656,6 +661,7 @@ public struct UpdateCycle: Sendable {
                 r.runID = run.id
                 try r.update(db)
             }
+            try Registry.emit(db, Events.runStarted(job: job.name, run: run.id!, trigger: trigger, batches: batches, at: now))
             return run.id!
         }
     }
@@ -671,6 +677,19 @@ public struct UpdateCycle: Sendable {
             run.error = error
             run.finishedAt = Date()
             try run.update(db)
+            let production = try JobRecord.fetchOne(db, key: run.job)?.productionVersion
+            try Registry.emit(db, Events.runFinished(run, productionVersion: production, at: run.finishedAt!))
+        }
+    }
+
+    /// Records the drift report on the running run (so `updater runs` shows it) with its
+    /// `drift.detected` event when it found drift.
+    func recordDrift(_ id: Int64, job: String, production: Int, _ report: DriftReport) throws {
+        let text = try json(report)
+        let event = Events.driftDetected(job: job, run: id, productionVersion: production, report: report, at: Date())
+        try registry.write { db in
+            try db.execute(sql: "UPDATE run SET drift_report = ? WHERE id = ?", arguments: [text, id])
+            if let event { try Registry.emit(db, event) }
         }
     }
 

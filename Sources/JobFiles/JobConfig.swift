@@ -19,6 +19,8 @@ public struct JobConfig: Sendable, Equatable {
     public var training: TrainingSettings
     public var gate: GateSettings
     public var deploy: DeploySettings
+    /// The job's own webhook endpoints (`[[webhooks]]`), named `<job>/<name>`.
+    public var webhooks: [WebhookEndpoint] = []
 }
 
 public struct DataSettings: Sendable, Equatable {

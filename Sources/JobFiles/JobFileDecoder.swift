@@ -96,12 +96,15 @@ private struct Decoding {
             }
         }
         let deploy = required(r, "deploy").flatMap(deploy)
-        r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy"])
+        let webhooks = WebhookDecoding(directory: directory, log: log).endpoints(r, job: name)
+        r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy", "webhooks"])
         if let data { crossCheck(data, drift, gate, training) }
         guard let data, let deploy else { return nil }
-        return JobConfig(
+        var job = JobConfig(
             name: name, file: file, fileHash: hash, description: description, data: data, schedule: schedule,
             drift: drift, training: training, gate: gate, deploy: deploy)
+        job.webhooks = webhooks
+        return job
     }
 
     func required(_ r: TOMLReader, _ key: String) -> TOMLReader? {

@@ -143,9 +143,32 @@ public final class Registry: Sendable {
             record.updatedAt = now
             try record.update(db)
             try event.insert(db)
+            try Self.emit(db, try Self.productionEvent(db, event))
             try publish()
             return event
         }
+    }
+
+    /// The webhook event of a production move: `model.promoted`, `model.rolled_back` or
+    /// `model.forced`, with the new version's scalar metrics.
+    static func productionEvent(_ db: Database, _ e: ProductionEvent) throws -> WebhookEventRecord {
+        let type = switch e.action {
+        case .promote: "model.promoted"
+        case .rollback: "model.rolled_back"
+        case .forced: "model.forced"
+        }
+        let stored = try String.fetchOne(
+            db, sql: "SELECT metrics FROM model_version WHERE job = ? AND version = ?", arguments: [e.job, e.toVersion])
+        var metrics: [String: JSONValue] = [:]
+        if case .object(let all)? = stored.flatMap(JSONValue.init(parsing:)) {
+            for (k, v) in all where v.number != nil { metrics[k] = v }
+        }
+        return WebhookEventRecord(
+            type: type, job: e.job,
+            data: [
+                "job": .string(e.job), "run": JSONValue(e.runID), "from_version": JSONValue(e.fromVersion),
+                "to_version": .int(e.toVersion), "actor": .string(e.actor), "reason": .string(e.reason), "metrics": .object(metrics),
+            ], at: e.at)
     }
 
     // MARK: Requests
@@ -242,6 +265,9 @@ extension Registry {
                 run.finishedAt = now
                 run.error = "updater stopped during this run; its batches are retried by the next run"
                 try run.update(db)
+                try Self.emit(db, WebhookEventRecord(
+                    type: "run.failed", job: run.job,
+                    data: ["job": .string(run.job), "run": JSONValue(run.id), "state": "interrupted", "error": JSONValue(run.error)], at: now))
                 try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [run.id])
                 try db.execute(sql: "UPDATE batch SET attempts = attempts + 1 WHERE run_id = ? AND status = 'pending'", arguments: [run.id])
             }
@@ -329,7 +355,11 @@ extension Registry {
             try JobFileProblemRecord.deleteAll(db)
             for var p in problems {
                 // A problem that stays the same keeps its first sighting.
-                if let old = current[p.job], old.message == p.message { p.since = old.since }
+                if let old = current[p.job], old.message == p.message { p.since = old.since } else {
+                    try Self.emit(db, WebhookEventRecord(
+                        type: "job.invalid", job: p.job,
+                        data: ["job": .string(p.job), "file": .string(p.file), "error": .string(p.message)], at: p.since))
+                }
                 try p.insert(db)
             }
         }

@@ -183,6 +183,39 @@ enum Schema {
                 t.column("since", .datetime).notNull()
             }
         }
+        m.registerMigration("v7") { db in
+            // The webhook outbox: events written with the state changes they report, and their
+            // deliveries to each endpoint (see docs/webhooks.md).
+            try db.create(table: "webhook_event") { t in
+                t.primaryKey("id", .text)
+                t.column("type", .text).notNull()
+                t.column("job", .text)
+                t.column("payload", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("fanned_out", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(index: "webhook_event_unfanned", on: "webhook_event", columns: ["fanned_out"])
+            try db.create(table: "webhook_delivery") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("event_id", .text).notNull().references("webhook_event")
+                t.column("endpoint", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("next_attempt_at", .datetime)
+                t.column("last_attempt_at", .datetime)
+                t.column("last_status", .integer)
+                t.column("last_error", .text)
+                t.column("delivered_at", .datetime)
+                t.column("created_at", .datetime).notNull()
+                t.uniqueKey(["event_id", "endpoint"])
+            }
+            try db.create(index: "webhook_delivery_due", on: "webhook_delivery", columns: ["endpoint", "state", "next_attempt_at"])
+            try db.create(table: "webhook_endpoint_state") { t in
+                t.primaryKey("endpoint", .text)
+                t.column("disabled_at", .datetime).notNull()
+                t.column("reason", .text).notNull()
+            }
+        }
         return m
     }
 }

@@ -67,8 +67,13 @@ struct StatusCommand: ParsableCommand {
             }
         }
         let all = statuses.values.sorted { $0.name < $1.name }
+        let webhooks = (try? WebhooksCommand.EndpointStatus.all(common, registry: registry)) ?? []
         if output.json {
-            printJSON(["jobs": all])
+            struct Output: Encodable {
+                var jobs: [JobStatus]
+                var webhooks: [WebhooksCommand.EndpointStatus]
+            }
+            printJSON(Output(jobs: all, webhooks: webhooks))
             return
         }
         if all.isEmpty {
@@ -85,6 +90,13 @@ struct StatusCommand: ParsableCommand {
                     s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
                 ]
             }))
+        // Webhook endpoints that need a person: disabled by their receiver, or with dead deliveries.
+        for w in webhooks where w.disabled != nil || w.dead > 0 {
+            var line = "webhook \(w.name): "
+            if let off = w.disabled { line += "DISABLED since \(show(off.disabledAt)): \(off.reason) (updater webhooks enable \(w.name))" }
+            if w.dead > 0 { line += (w.disabled == nil ? "" : "; ") + "\(w.dead) dead deliver\(w.dead == 1 ? "y" : "ies") (updater webhooks deliveries --failed)" }
+            print(line)
+        }
     }
 }
 

@@ -12,7 +12,11 @@ struct CommonOptions: ParsableArguments {
     @Option(name: .long, help: "State directory (default: $UPDATER_STATE_DIR, $STATE_DIRECTORY, else ./.updater).")
     var stateDir: String?
 
+    @Option(name: .long, help: "Global webhook endpoints (default: webhooks.toml beside the jobs directory, if it exists).")
+    var webhooks: String?
+
     var jobsDirectory: String { JobSet.defaultDirectory(option: jobs) }
+    var webhooksFile: WebhookFile { WebhookFile.resolve(option: webhooks, jobsDirectory: jobsDirectory) }
     var state: StateDirectory { StateDirectory.resolve(option: stateDir) }
 }
 

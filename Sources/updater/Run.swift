@@ -91,7 +91,7 @@ struct Run: ParsableCommand {
         let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
         let loop = RunLoop(
             cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set,
-            jobsDirectory: common.jobsDirectory, stopGrace: grace)
+            jobsDirectory: common.jobsDirectory, stopGrace: grace, webhooksFile: common.webhooksFile)
         if once {
             let outcomes = loop.runOnce()
             for o in outcomes {

@@ -7,7 +7,7 @@ struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check job files and print every problem.",
         discussion: """
-            Checks each FILE, or every *.toml in each DIR (default: the jobs directory). Prints every problem as FILE:LINE: KEY: MESSAGE and exits 1 if there is any.
+            Checks each FILE, or every *.toml in each DIR (default: the jobs directory, and the global webhooks file beside it). Prints every problem as FILE:LINE: KEY: MESSAGE and exits 1 if there is any.
 
             Example:
               updater validate Jobs/churn.toml
@@ -19,6 +19,9 @@ struct Validate: ParsableCommand {
 
     @Option(name: .long, help: "Directory of job files, when no path is given.")
     var jobs: String?
+
+    @Option(name: .long, help: "Global webhook endpoints to check (default: webhooks.toml beside the jobs directory, if it exists).")
+    var webhooks: String?
 
     func run() throws {
         let targets = paths.isEmpty ? [JobSet.defaultDirectory(option: jobs)] : paths
@@ -45,6 +48,17 @@ struct Validate: ParsableCommand {
             do {
                 let job = try JobFileDecoder.load(file)
                 print("\(file): ok (job \(job.name))")
+            } catch {
+                for p in error.problems { print(p.description) }
+                problems += error.problems.count
+            }
+        }
+        // The global webhooks file, when one is given or the jobs directory is checked.
+        if webhooks != nil || paths.isEmpty {
+            let file = WebhookFile.resolve(option: webhooks, jobsDirectory: JobSet.defaultDirectory(option: jobs))
+            do {
+                let settings = try file.load()
+                if let path = settings.file { print("\(path): ok (\(settings.endpoints.count) webhook endpoint\(settings.endpoints.count == 1 ? "" : "s"))") }
             } catch {
                 for p in error.problems { print(p.description) }
                 problems += error.problems.count

@@ -33,7 +33,8 @@ final class Receiver: Sendable {
     private let respond: @Sendable (Request, Int) -> Response
 
     /// `respond(request, n)`: the answer to the n-th request (0-based).
-    init(respond: @escaping @Sendable (Request, Int) -> Response = { _, _ in Response() }) throws {
+    /// `port` 0: any free port.
+    init(port fixed: Int = 0, respond: @escaping @Sendable (Request, Int) -> Response = { _, _ in Response() }) throws {
         self.respond = respond
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         self.listener = listener
@@ -42,7 +43,7 @@ final class Receiver: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = UInt16(fixed).bigEndian
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -75,6 +76,13 @@ final class Receiver: Sendable {
     func wait(for count: Int, seconds: Double = 30) -> [Request] {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline, requests.count < count { usleep(20_000) }
+        return requests
+    }
+
+    /// Waits (bounded) until `done` holds for the requests received; returns them.
+    func wait(seconds: Double = 30, until done: ([Request]) -> Bool) -> [Request] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, !done(requests) { usleep(20_000) }
         return requests
     }
 

@@ -524,7 +524,7 @@ struct ProblemTests {
         let text = "colour = \"red\"\n" + minimal
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:1: colour: unknown key (known keys here: description, data, schedule, drift, training, gate, deploy)"
+                "\(dir.path)/job.toml:1: colour: unknown key (known keys here: description, data, schedule, drift, training, gate, deploy, webhooks)"
             ])
     }
 
@@ -929,7 +929,7 @@ struct ProblemTests {
         let file = dir.path + "/job.toml"
         let problems = try dir.problems(text)
         let expected = [
-            "\(file):1: colour: unknown key (known keys here: description, data, schedule, drift, training, gate, deploy)",
+            "\(file):1: colour: unknown key (known keys here: description, data, schedule, drift, training, gate, deploy, webhooks)",
             "\(file):3: data.incoming: directory \"nowhere\" does not exist (resolved to \(dir.path)/nowhere)",
             "\(file):5: data.holdout: expected a fraction between 0 and 1 (exclusive) or a file path, got 1.5",
             "\(file):7: schedule.interval: expected a duration such as \"30s\", \"15m\", \"1h30m\" or \"1d\", got \"soon\"",

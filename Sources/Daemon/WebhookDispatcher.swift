@@ -1,0 +1,250 @@
+import Foundation
+import JobFiles
+import Registry
+import Synchronization
+import Webhooks
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Delivers the outbox: a fan-out thread turns each new event into a pending delivery per endpoint
+/// that wants it, and each endpoint has its own thread and libcurl handle sending its due
+/// deliveries, oldest first, so a slow or dead receiver delays only itself, never the update cycles
+/// (which only write rows) or the other endpoints. Everything is in the registry, so deliveries
+/// waiting for a retry when updater stops are sent after it starts again, with the same id.
+///
+/// A failed attempt is retried after the settings' `retry_schedule` (plus up to 20 % jitter, so
+/// that many deliveries failing together do not retry together), or after `Retry-After` when the
+/// receiver asks for longer; after the last one the delivery is dead, and kept. 410 Gone disables
+/// the endpoint until `updater webhooks enable`.
+public final class WebhookDispatcher: Sendable {
+    let registry: Registry
+    let log: Log
+    private struct Config: Sendable {
+        var endpoints: [String: WebhookEndpoint] = [:]
+        var schedule: [Double] = WebhookSettings.defaultRetrySchedule
+        /// False while the global webhooks file has never been read successfully: events wait in the
+        /// outbox rather than being fanned out without its endpoints.
+        var ready = false
+    }
+    private let config = Mutex(Config())
+    private let workers = Mutex<[String: Worker]>([:])
+    private let stopped = Atomic<Bool>(false)
+    private let fanOutThreadStarted = Atomic<Bool>(false)
+
+    /// How often idle threads look at the outbox (events and redeliveries written by other processes).
+    static let poll: TimeInterval = 0.1
+
+    public init(registry: Registry, log: Log) {
+        self.registry = registry
+        self.log = log
+    }
+
+    /// Sets the endpoints in force (the global ones, and each job's own): threads start for new
+    /// endpoints and stop for removed ones. `settings` nil: the global file is invalid; the last good
+    /// settings stay in force (none yet: events wait).
+    public func configure(settings: WebhookSettings?, jobs: [JobConfig]) {
+        let names: [String] = config.withLock { c in
+            if let settings {
+                c.schedule = settings.retrySchedule
+                c.ready = true
+                c.endpoints = Dictionary(
+                    (settings.endpoints + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            } else {
+                let global = c.endpoints.values.filter { $0.job == nil }
+                c.endpoints = Dictionary((global + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            }
+            return c.endpoints.keys.sorted()
+        }
+        guard fanOutThreadStarted.load(ordering: .relaxed) else { return }
+        startWorkers(names)
+    }
+
+    /// The endpoints in force.
+    public var endpoints: [WebhookEndpoint] { config.withLock { $0.endpoints.values.sorted { $0.name < $1.name } } }
+
+    /// Starts delivering in the background until ``stop()``.
+    public func start() {
+        guard !fanOutThreadStarted.exchange(true, ordering: .relaxed) else { return }
+        startWorkers(config.withLock { $0.endpoints.keys.sorted() })
+        let thread = Thread { [self] in
+            while !stopped.load(ordering: .relaxed) {
+                fanOut()
+                Thread.sleep(forTimeInterval: Self.poll)
+            }
+        }
+        thread.name = "webhooks fan-out"
+        thread.start()
+    }
+
+    /// Stops the threads; an attempt in flight is not recorded, so it is made again after a restart.
+    public func stop() {
+        stopped.store(true, ordering: .relaxed)
+        workers.withLock { $0.values.forEach { $0.stop() } }
+    }
+
+    /// For `updater run --once`: fans out and makes every due attempt once (endpoints side by side),
+    /// then returns; failures wait for their retry at the next start.
+    public func deliverDue() {
+        fanOut()
+        let endpoints = self.endpoints
+        let group = DispatchGroup()
+        for e in endpoints {
+            DispatchQueue.global().async(group: group) { [self] in
+                guard let sender = try? WebhookSender() else { return }
+                _ = sendDue(e, sender: sender)
+            }
+        }
+        group.wait()
+    }
+
+    // MARK: Internals
+
+    func fanOut() {
+        let c = config.withLock { $0 }
+        guard c.ready else { return }
+        let endpoints = Array(c.endpoints.values)
+        do {
+            guard try registry.hasUnfannedEvents() else { return }
+            try registry.fanOut { event in endpoints.filter { $0.wants(type: event.type, job: event.job) }.map(\.name) }
+            workers.withLock { $0.values.forEach { $0.wake() } }
+        } catch {
+            log(.error, "webhooks: cannot read the outbox: \(error)")
+        }
+    }
+
+    private func startWorkers(_ names: [String]) {
+        workers.withLock { w in
+            for name in w.keys where !names.contains(name) {
+                w[name]?.stop()
+                w[name] = nil
+            }
+            for name in names where w[name] == nil && !stopped.load(ordering: .relaxed) {
+                let worker = Worker()
+                w[name] = worker
+                let thread = Thread { [self] in work(name, worker) }
+                thread.name = "webhooks \(name)"
+                thread.start()
+            }
+        }
+    }
+
+    private func work(_ name: String, _ worker: Worker) {
+        guard let sender = try? WebhookSender() else {
+            log(.error, "webhooks: \(name): cannot initialise libcurl")
+            return
+        }
+        while !worker.isStopped && !stopped.load(ordering: .relaxed) {
+            guard let endpoint = config.withLock({ $0.endpoints[name] }) else { return }
+            if isDisabled(name) {
+                worker.wait(seconds: 1)
+                continue
+            }
+            let busy = sendDue(endpoint, sender: sender, until: { worker.isStopped || self.stopped.load(ordering: .relaxed) })
+            if !busy {
+                let next = (try? registry.nextDue(endpoint: name)) ?? nil
+                worker.wait(seconds: max(0.01, min(next.map { $0.timeIntervalSinceNow } ?? 1, 1)))
+            }
+        }
+    }
+
+    /// Sends `endpoint`'s due deliveries; returns whether there were any.
+    @discardableResult
+    func sendDue(_ endpoint: WebhookEndpoint, sender: WebhookSender, until stop: () -> Bool = { false }) -> Bool {
+        guard !isDisabled(endpoint.name) else { return false }
+        do {
+            let due = try registry.dueDeliveries(endpoint: endpoint.name)
+            for d in due {
+                if stop() { break }
+                let attempt = sender.send(d.event, to: endpoint)
+                try record(attempt, d, endpoint)
+                if attempt.gone { break }
+            }
+            return !due.isEmpty
+        } catch {
+            log(.error, "webhooks: \(endpoint.name): \(error)")
+            return false
+        }
+    }
+
+    func isDisabled(_ name: String) -> Bool {
+        ((try? registry.disabledEndpoints()) ?? [:])[name] != nil
+    }
+
+    func record(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) throws {
+        let id = d.delivery.id!
+        let number = d.delivery.attempts + 1
+        let what = "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)"
+        if attempt.delivered {
+            try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil)
+            log(.debug, "webhooks: delivered \(what), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s")
+            return
+        }
+        let error = attempt.error ?? "failed"
+        if attempt.gone {
+            let reason = "the receiver answered 410 Gone at \(WebhookEventRecord.timestamp(attempt.at))"
+            try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: nil)
+            try registry.disableEndpoint(endpoint.name, reason: reason, now: attempt.at)
+            log(.warning, "webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
+            return
+        }
+        let schedule = config.withLock { $0.schedule }
+        var retryAt: Date?
+        if number <= schedule.count {
+            var wait = schedule[number - 1] * (1 + Double.random(in: 0..<0.2))
+            if let asked = attempt.retryAfter { wait = max(wait, min(asked, 86_400)) }
+            retryAt = Date().addingTimeInterval(wait)  // after the attempt ended (a timeout took its time)
+        }
+        try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
+        if let retryAt {
+            log(.warning, "webhooks: \(what) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
+        } else {
+            log(.error, "webhooks: \(what) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
+        }
+    }
+
+    /// A worker thread's stop flag and wake-up signal.
+    final class Worker: Sendable {
+        private let stopFlag = Atomic<Bool>(false)
+        private let semaphore = DispatchSemaphore(value: 0)
+        var isStopped: Bool { stopFlag.load(ordering: .relaxed) }
+        func stop() {
+            stopFlag.store(true, ordering: .relaxed)
+            semaphore.signal()
+        }
+        func wake() { semaphore.signal() }
+        func wait(seconds: TimeInterval) { _ = semaphore.wait(timeout: .now() + seconds) }
+    }
+}
+
+/// Where the global webhook settings come from: `--webhooks FILE` (which must exist), else
+/// `webhooks.toml` beside the jobs directory when it exists, else none (only the jobs' own endpoints).
+public enum WebhookFile: Sendable, Equatable {
+    case none
+    case optional(String)
+    case required(String)
+
+    /// `--webhooks FILE`, else `webhooks.toml` in the jobs directory's parent (`/etc/updater/webhooks.toml`
+    /// beside `/etc/updater/jobs`).
+    public static func resolve(option: String?, jobsDirectory: String) -> WebhookFile {
+        if let option, !option.isEmpty { return .required(option) }
+        return .optional(absolutePath(jobsDirectory + "/../webhooks.toml"))
+    }
+
+    public var path: String? {
+        switch self {
+        case .none: nil
+        case .optional(let p), .required(let p): p
+        }
+    }
+
+    /// The settings; none configured when an optional file is absent.
+    public func load() throws(JobFileError) -> WebhookSettings {
+        switch self {
+        case .none: return WebhookSettings()
+        case .optional(let p) where !FileManager.default.fileExists(atPath: p): return WebhookSettings()
+        case .optional(let p), .required(let p): return try WebhookSettings.load(p)
+        }
+    }
+}

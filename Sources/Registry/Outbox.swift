@@ -1,0 +1,244 @@
+import Foundation
+import GRDB
+
+/// An event for webhooks, written in the same transaction as the state change it reports (a
+/// promotion and its `model.promoted` event commit together or not at all). `payload` is the exact
+/// JSON body sent to `standard` endpoints, the same on every attempt.
+public struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "webhook_event"
+    /// `msg_` and 24 random characters: the `webhook-id` header, the receiver's idempotency key.
+    public var id: String
+    public var type: String
+    public var job: String?
+    /// `{"data":…,"timestamp":…,"type":…}`.
+    public var payload: String
+    public var createdAt: Date
+    /// Whether deliveries were made for the endpoints that want it (the dispatcher's fan-out).
+    public var fannedOut: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, job, payload, createdAt = "created_at", fannedOut = "fanned_out"
+    }
+
+    public init(type: String, job: String?, data: JSONValue, at now: Date = Date()) {
+        id = Self.newID()
+        self.type = type
+        self.job = job
+        createdAt = now
+        fannedOut = false
+        payload = JSONValue.object(["type": .string(type), "timestamp": .string(Self.timestamp(now)), "data": data]).text
+    }
+
+    /// The payload's `data` object.
+    public var data: JSONValue { JSONValue(parsing: payload)?["data"] ?? .null }
+
+    public static func newID() -> String {
+        let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+        var g = SystemRandomNumberGenerator()
+        return "msg_" + String((0..<24).map { _ in alphabet[Int(g.next(upperBound: UInt(alphabet.count)))] })
+    }
+
+    /// RFC 3339 in UTC with milliseconds.
+    public static func timestamp(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: date)
+    }
+}
+
+/// One event's delivery to one endpoint: pending (first attempt or waiting for a retry), delivered
+/// (a 2xx answer), or dead (the last attempt failed, or the endpoint said 410 Gone). Kept either way.
+public struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "webhook_delivery"
+    public enum State: String, Codable, Sendable { case pending, delivered, dead }
+    public var id: Int64?
+    public var eventID: String
+    public var endpoint: String
+    public var state: State
+    public var attempts: Int
+    public var nextAttemptAt: Date?
+    public var lastAttemptAt: Date?
+    /// The HTTP status of the last answer, nil when none came.
+    public var lastStatus: Int?
+    /// Why the last attempt failed (a status, a timeout, a refused connection), never a secret.
+    public var lastError: String?
+    public var deliveredAt: Date?
+    public var createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, eventID = "event_id", endpoint, state, attempts, nextAttemptAt = "next_attempt_at"
+        case lastAttemptAt = "last_attempt_at", lastStatus = "last_status", lastError = "last_error"
+        case deliveredAt = "delivered_at", createdAt = "created_at"
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// An endpoint the receiver asked to stop (410 Gone), until `updater webhooks enable`.
+public struct WebhookEndpointStateRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "webhook_endpoint_state"
+    public var endpoint: String
+    public var disabledAt: Date
+    public var reason: String
+
+    enum CodingKeys: String, CodingKey { case endpoint, disabledAt = "disabled_at", reason }
+}
+
+/// A delivery with its event, as the dispatcher and `updater webhooks deliveries` see it.
+public struct WebhookDelivery: Sendable, Equatable {
+    public var delivery: WebhookDeliveryRecord
+    public var event: WebhookEventRecord
+}
+
+extension Registry {
+    /// Writes `event` inside the caller's transaction.
+    public static func emit(_ db: Database, _ event: WebhookEventRecord) throws {
+        try event.insert(db)
+    }
+
+    /// Writes an event that reports no other state change, in its own transaction.
+    public func emit(_ event: WebhookEventRecord) throws {
+        try db.write { db in try event.insert(db) }
+    }
+
+    public func events(type: String? = nil, limit: Int = 1000) throws -> [WebhookEventRecord] {
+        try db.read { db in
+            var q = WebhookEventRecord.order(Column("created_at"), Column("rowid"))
+            if let type { q = q.filter(Column("type") == type) }
+            return try q.limit(limit).fetchAll(db)
+        }
+    }
+
+    public func hasUnfannedEvents() throws -> Bool {
+        try db.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_event WHERE fanned_out = 0 LIMIT 1") ?? false }
+    }
+
+    /// Makes a pending delivery for each endpoint `route` names for each event not yet fanned out,
+    /// and marks those events fanned out, in one transaction. Returns how many deliveries it made.
+    @discardableResult
+    public func fanOut(now: Date = Date(), limit: Int = 1000, route: @Sendable (WebhookEventRecord) -> [String]) throws -> Int {
+        try db.write { db in
+            let events = try WebhookEventRecord.filter(Column("fanned_out") == false).order(Column("rowid")).limit(limit).fetchAll(db)
+            var made = 0
+            for var event in events {
+                for endpoint in route(event) {
+                    var d = WebhookDeliveryRecord(
+                        id: nil, eventID: event.id, endpoint: endpoint, state: .pending, attempts: 0, nextAttemptAt: now,
+                        lastAttemptAt: nil, lastStatus: nil, lastError: nil, deliveredAt: nil, createdAt: now)
+                    try d.insert(db, onConflict: .ignore)
+                    made += 1
+                }
+                event.fannedOut = true
+                try event.update(db)
+            }
+            return made
+        }
+    }
+
+    /// `endpoint`'s deliveries due at `now`, oldest event first.
+    public func dueDeliveries(endpoint: String, now: Date = Date(), limit: Int = 100) throws -> [WebhookDelivery] {
+        try db.read { db in
+            let rows = try WebhookDeliveryRecord.filter(
+                Column("endpoint") == endpoint && Column("state") == WebhookDeliveryRecord.State.pending.rawValue
+                    && Column("next_attempt_at") <= now
+            ).order(Column("id")).limit(limit).fetchAll(db)
+            return try Self.joined(db, rows)
+        }
+    }
+
+    /// When `endpoint`'s next pending delivery is due, if it has one.
+    public func nextDue(endpoint: String) throws -> Date? {
+        try db.read { db in
+            try Date.fetchOne(
+                db, sql: "SELECT MIN(next_attempt_at) FROM webhook_delivery WHERE endpoint = ? AND state = 'pending'",
+                arguments: [endpoint])
+        }
+    }
+
+    /// Records an attempt: delivered, or waiting until `retryAt`, or dead when `retryAt` is nil.
+    public func recordAttempt(
+        delivery id: Int64, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?
+    ) throws {
+        try db.write { db in
+            guard var d = try WebhookDeliveryRecord.fetchOne(db, key: id) else { return }
+            d.attempts += 1
+            d.lastAttemptAt = at
+            d.lastStatus = status
+            d.lastError = delivered ? nil : error
+            if delivered {
+                d.state = .delivered
+                d.deliveredAt = at
+                d.nextAttemptAt = nil
+            } else if let retryAt {
+                d.state = .pending
+                d.nextAttemptAt = retryAt
+            } else {
+                d.state = .dead
+                d.nextAttemptAt = nil
+            }
+            try d.update(db)
+        }
+    }
+
+    /// Deliveries, newest first: all, or only failed ones (dead, or pending after a failed attempt).
+    public func deliveries(failed: Bool = false, endpoint: String? = nil, limit: Int = 50) throws -> [WebhookDelivery] {
+        try db.read { db in
+            var q = WebhookDeliveryRecord.all()
+            if failed { q = q.filter(Column("state") == "dead" || (Column("state") == "pending" && Column("attempts") > 0)) }
+            if let endpoint { q = q.filter(Column("endpoint") == endpoint) }
+            return try Self.joined(db, try q.order(Column("id").desc).limit(limit).fetchAll(db))
+        }
+    }
+
+    public func delivery(_ id: Int64) throws -> WebhookDelivery? {
+        try db.read { db in try Self.joined(db, [WebhookDeliveryRecord.fetchOne(db, key: id)].compactMap { $0 }).first }
+    }
+
+    /// Counts of deliveries per endpoint and state.
+    public func deliveryCounts() throws -> [String: [WebhookDeliveryRecord.State: Int]] {
+        try db.read { db in
+            var counts: [String: [WebhookDeliveryRecord.State: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT endpoint, state, COUNT(*) AS n FROM webhook_delivery GROUP BY endpoint, state") {
+                if let s = WebhookDeliveryRecord.State(rawValue: row["state"]) { counts[row["endpoint"], default: [:]][s] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    /// Sends delivery `id` again as soon as the daemon sees it (same event id, a fresh retry schedule).
+    public func redeliver(_ id: Int64, now: Date = Date()) throws -> WebhookDelivery {
+        try db.write { db in
+            guard var d = try WebhookDeliveryRecord.fetchOne(db, key: id) else { throw RegistryError("there is no delivery \(id)") }
+            d.state = .pending
+            d.attempts = 0
+            d.nextAttemptAt = now
+            d.deliveredAt = nil
+            try d.update(db)
+            return try Self.joined(db, [d])[0]
+        }
+    }
+
+    public func disableEndpoint(_ endpoint: String, reason: String, now: Date = Date()) throws {
+        try db.write { db in try WebhookEndpointStateRecord(endpoint: endpoint, disabledAt: now, reason: reason).save(db) }
+    }
+
+    /// Re-enables an endpoint; false when it was not disabled.
+    @discardableResult
+    public func enableEndpoint(_ endpoint: String) throws -> Bool {
+        try db.write { db in try WebhookEndpointStateRecord.deleteOne(db, key: endpoint) }
+    }
+
+    public func disabledEndpoints() throws -> [String: WebhookEndpointStateRecord] {
+        try db.read { db in
+            Dictionary(try WebhookEndpointStateRecord.fetchAll(db).map { ($0.endpoint, $0) }, uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    static func joined(_ db: Database, _ rows: [WebhookDeliveryRecord]) throws -> [WebhookDelivery] {
+        let ids = Set(rows.map(\.eventID))
+        let events = Dictionary(
+            try WebhookEventRecord.filter(ids.contains(Column("id"))).fetchAll(db).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        return rows.compactMap { d in events[d.eventID].map { WebhookDelivery(delivery: d, event: $0) } }
+    }
+}
