@@ -33,6 +33,7 @@ bench: deps
 	python3 Benchmarks/training_bench.py
 	python3 Benchmarks/metrics_bench.py
 	python3 Benchmarks/daemon_footprint.py
+	python3 Benchmarks/webhook_bench.py
 
 install: deps
 	$(SWIFT) build -c release

@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "Webhooks", "updater"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "JobFiles", "Registry", "Webhooks", "updater"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import JobFiles
+import Registry
 @testable import Webhooks
 
 @Suite("Standard Webhooks signatures")
@@ -26,5 +28,46 @@ struct SigningTests {
     func badSecrets() {
         #expect(throws: SigningError("a webhook secret must be \"whsec_\" followed by base64")) { try StandardWebhooks.key("hunter2-plain") }
         #expect(throws: SigningError("a webhook secret must hold at least 24 bytes (it holds 3)")) { try StandardWebhooks.key("whsec_YWJj") }
+    }
+}
+
+@Suite("Sending one event")
+struct SenderTests {
+    @Test("a secret source holding two secrets (a rotation) signs with both; each verifies on its own")
+    func rotationThroughSender() throws {
+        let dir = NSTemporaryDirectory() + "updater-sender-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let old = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+        let new = "whsec_" + Data(repeating: 9, count: 32).base64EncodedString()
+        try Data("\(new)\n\(old)\n".utf8).write(to: URL(fileURLWithPath: dir + "/secret"))
+        let receiver = try Receiver()
+        let endpoint = WebhookEndpoint(
+            name: "ops", job: nil, url: .plain(receiver.url), format: .standard, events: nil, jobs: nil,
+            secret: .file(dir + "/secret"), timeout: 5)
+        let event = WebhookEventRecord(type: "test", job: nil, data: ["n": 1])
+        let attempt = try WebhookSender().send(event, to: endpoint)
+        #expect(attempt.delivered && attempt.status == 200)
+        let got = try #require(receiver.wait(for: 1).first)
+        let signatures = (got.headers["webhook-signature"] ?? "").split(separator: " ").map(String.init)
+        #expect(signatures.count == 2)
+        for secret in [old, new] {
+            let one = StandardWebhooks.signature(id: got.webhookID, timestamp: got.timestamp, body: got.body, keys: [try StandardWebhooks.key(secret)])
+            #expect(signatures.contains(one))
+        }
+        #expect(got.body == Array(event.payload.utf8), "the stored payload is sent byte for byte")
+    }
+
+    @Test("a missing secret fails the attempt with where it was looked for, and sends nothing")
+    func missingSecret() throws {
+        let receiver = try Receiver()
+        let endpoint = WebhookEndpoint(
+            name: "ops", job: nil, url: .plain(receiver.url), format: .standard, events: nil, jobs: nil,
+            secret: .environment("UPDATER_TEST_NO_SUCH_SECRET"), timeout: 5)
+        let attempt = try WebhookSender(environment: [:]).send(WebhookEventRecord(type: "test", job: nil, data: [:]), to: endpoint)
+        #expect(!attempt.delivered && attempt.status == nil)
+        #expect(attempt.error == "the environment variable UPDATER_TEST_NO_SUCH_SECRET is not set")
+        usleep(200_000)
+        #expect(receiver.requests.isEmpty)
     }
 }
