@@ -71,7 +71,8 @@ public final class WebhookDispatcher: Sendable {
         let thread = Thread { [self] in
             while !stopped.load(ordering: .relaxed) {
                 fanOut()
-                Thread.sleep(forTimeInterval: Self.poll)
+                // At once when this process commits an event; other processes' within `poll`.
+                _ = Registry.outboxCommitted.wait(timeout: .now() + Self.poll)
             }
         }
         thread.name = "webhooks fan-out"
@@ -84,8 +85,9 @@ public final class WebhookDispatcher: Sendable {
         workers.withLock { $0.values.forEach { $0.stop() } }
     }
 
-    /// For `updater run --once`: fans out and makes every due attempt once (endpoints side by side),
-    /// then returns; failures wait for their retry at the next start.
+    /// For `updater run --once`: fans out and makes every due attempt once (endpoints side by side;
+    /// an endpoint that fails is left after its first failure, so a dead receiver costs one timeout),
+    /// then returns; what failed or was left waits for the next `updater run`.
     public func deliverDue() {
         fanOut()
         let endpoints = self.endpoints
@@ -93,7 +95,7 @@ public final class WebhookDispatcher: Sendable {
         for e in endpoints {
             DispatchQueue.global().async(group: group) { [self] in
                 guard let sender = try? WebhookSender() else { return }
-                _ = sendDue(e, sender: sender)
+                _ = sendDue(e, sender: sender, leaveAfterFailure: true)
             }
         }
         group.wait()
@@ -149,18 +151,40 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    /// Sends `endpoint`'s due deliveries; returns whether there were any.
+    /// Sends `endpoint`'s due deliveries; returns whether there were any. Attempts are recorded in
+    /// groups (up to 50, or every 0.1 s) so that the database is not the bottleneck of a backlog;
+    /// one made but not yet recorded when updater dies is simply made again (same id).
     @discardableResult
-    func sendDue(_ endpoint: WebhookEndpoint, sender: WebhookSender, until stop: () -> Bool = { false }) -> Bool {
+    func sendDue(
+        _ endpoint: WebhookEndpoint, sender: WebhookSender, leaveAfterFailure: Bool = false, until stop: () -> Bool = { false }
+    ) -> Bool {
         guard !isDisabled(endpoint.name) else { return false }
+        var batch: [(DeliveryAttempt, Log.Level, String)] = []
+        var batchStart = Date()
+        func flush() throws {
+            try registry.record(batch.map(\.0))
+            // Logged once recorded, so that the log never shows what the database does not.
+            for (_, level, line) in batch { log(level, line) }
+            batch.removeAll()
+        }
         do {
             let due = try registry.dueDeliveries(endpoint: endpoint.name)
             for d in due {
                 if stop() { break }
                 let attempt = sender.send(d.event, to: endpoint)
-                try record(attempt, d, endpoint)
-                if attempt.gone { break }
+                if batch.isEmpty { batchStart = Date() }
+                batch.append(outcome(attempt, d, endpoint))
+                if attempt.gone {
+                    try flush()
+                    let reason = "the receiver answered 410 Gone at \(WebhookEventRecord.timestamp(attempt.at))"
+                    try registry.disableEndpoint(endpoint.name, reason: reason, now: attempt.at)
+                    log(.warning, "webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
+                    break
+                }
+                if leaveAfterFailure && !attempt.delivered { break }
+                if batch.count >= 50 || Date().timeIntervalSince(batchStart) >= 0.1 { try flush() }
             }
+            try flush()
             return !due.isEmpty
         } catch {
             log(.error, "webhooks: \(endpoint.name): \(error)")
@@ -172,36 +196,30 @@ public final class WebhookDispatcher: Sendable {
         ((try? registry.disabledEndpoints()) ?? [:])[name] != nil
     }
 
-    func record(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) throws {
+    /// What an attempt means for its delivery (delivered, retried when, or dead), and its log line.
+    func outcome(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) -> (DeliveryAttempt, Log.Level, String) {
         let id = d.delivery.id!
         let number = d.delivery.attempts + 1
         let what = "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)"
         if attempt.delivered {
-            try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil)
-            log(.debug, "webhooks: delivered \(what), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s")
-            return
+            return (
+                DeliveryAttempt(delivery: id, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil), .debug,
+                "webhooks: delivered \(what), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s")
         }
         let error = attempt.error ?? "failed"
-        if attempt.gone {
-            let reason = "the receiver answered 410 Gone at \(WebhookEventRecord.timestamp(attempt.at))"
-            try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: nil)
-            try registry.disableEndpoint(endpoint.name, reason: reason, now: attempt.at)
-            log(.warning, "webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
-            return
-        }
         let schedule = config.withLock { $0.schedule }
         var retryAt: Date?
-        if number <= schedule.count {
+        if number <= schedule.count && !attempt.gone {
             var wait = schedule[number - 1] * (1 + Double.random(in: 0..<0.2))
             if let asked = attempt.retryAfter { wait = max(wait, min(asked, 86_400)) }
             retryAt = Date().addingTimeInterval(wait)  // after the attempt ended (a timeout took its time)
         }
-        try registry.recordAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
+        let record = DeliveryAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
+        if attempt.gone { return (record, .error, "webhooks: \(what) is dead: \(error) (410 Gone)") }
         if let retryAt {
-            log(.warning, "webhooks: \(what) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
-        } else {
-            log(.error, "webhooks: \(what) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
+            return (record, .warning, "webhooks: \(what) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
         }
+        return (record, .error, "webhooks: \(what) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
     }
 
     /// A worker thread's stop flag and wake-up signal.

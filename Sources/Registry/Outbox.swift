@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 
@@ -91,15 +92,41 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var event: WebhookEventRecord
 }
 
+/// One attempt's outcome, as the dispatcher records it.
+public struct DeliveryAttempt: Sendable, Equatable {
+    public var delivery: Int64
+    public var at: Date
+    public var status: Int?
+    public var error: String?
+    public var delivered: Bool
+    /// When to try again; nil (and not delivered): the delivery is dead.
+    public var retryAt: Date?
+
+    public init(delivery: Int64, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?) {
+        self.delivery = delivery
+        self.at = at
+        self.status = status
+        self.error = error
+        self.delivered = delivered
+        self.retryAt = retryAt
+    }
+}
+
 extension Registry {
+    /// Signalled when a transaction of this process that wrote webhook events commits, so that the
+    /// dispatcher fans them out at once (events of other processes, such as `updater rollback`,
+    /// are found by its polling).
+    public static let outboxCommitted = DispatchSemaphore(value: 0)
+
     /// Writes `event` inside the caller's transaction.
     public static func emit(_ db: Database, _ event: WebhookEventRecord) throws {
         try event.insert(db)
+        db.afterNextTransaction(onCommit: { _ in outboxCommitted.signal() })
     }
 
     /// Writes an event that reports no other state change, in its own transaction.
     public func emit(_ event: WebhookEventRecord) throws {
-        try db.write { db in try event.insert(db) }
+        try db.write { db in try Self.emit(db, event) }
     }
 
     public func events(type: String? = nil, limit: Int = 1000) throws -> [WebhookEventRecord] {
@@ -156,28 +183,30 @@ extension Registry {
         }
     }
 
-    /// Records an attempt: delivered, or waiting until `retryAt`, or dead when `retryAt` is nil.
-    public func recordAttempt(
-        delivery id: Int64, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?
-    ) throws {
+    /// Records attempts, in one transaction: each delivered, or waiting until its `retryAt`, or
+    /// dead.
+    public func record(_ attempts: [DeliveryAttempt]) throws {
+        guard !attempts.isEmpty else { return }
         try db.write { db in
-            guard var d = try WebhookDeliveryRecord.fetchOne(db, key: id) else { return }
-            d.attempts += 1
-            d.lastAttemptAt = at
-            d.lastStatus = status
-            d.lastError = delivered ? nil : error
-            if delivered {
-                d.state = .delivered
-                d.deliveredAt = at
-                d.nextAttemptAt = nil
-            } else if let retryAt {
-                d.state = .pending
-                d.nextAttemptAt = retryAt
-            } else {
-                d.state = .dead
-                d.nextAttemptAt = nil
+            for a in attempts {
+                guard var d = try WebhookDeliveryRecord.fetchOne(db, key: a.delivery) else { continue }
+                d.attempts += 1
+                d.lastAttemptAt = a.at
+                d.lastStatus = a.status
+                d.lastError = a.delivered ? nil : a.error
+                if a.delivered {
+                    d.state = .delivered
+                    d.deliveredAt = a.at
+                    d.nextAttemptAt = nil
+                } else if let retryAt = a.retryAt {
+                    d.state = .pending
+                    d.nextAttemptAt = retryAt
+                } else {
+                    d.state = .dead
+                    d.nextAttemptAt = nil
+                }
+                try d.update(db)
             }
-            try d.update(db)
         }
     }
 
