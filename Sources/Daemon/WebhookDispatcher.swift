@@ -46,15 +46,12 @@ public final class WebhookDispatcher: Sendable {
     /// settings stay in force (none yet: events wait).
     public func configure(settings: WebhookSettings?, jobs: [JobConfig]) {
         let names: [String] = config.withLock { c in
+            let global = settings?.endpoints ?? c.endpoints.values.filter { $0.job == nil }
             if let settings {
                 c.schedule = settings.retrySchedule
                 c.ready = true
-                c.endpoints = Dictionary(
-                    (settings.endpoints + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            } else {
-                let global = c.endpoints.values.filter { $0.job == nil }
-                c.endpoints = Dictionary((global + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             }
+            c.endpoints = Dictionary((global + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             return c.endpoints.keys.sorted()
         }
         guard fanOutThreadStarted.load(ordering: .relaxed) else { return }
