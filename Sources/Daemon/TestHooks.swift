@@ -4,7 +4,8 @@ import Foundation
 /// daemon writes `stalled at POINT` to stderr and stops there for ten minutes, so that a test can
 /// kill -9 it at that exact point. Points: `artifact` (a candidate's artifact written, its record
 /// not yet), `promotion` (the new model published to the deploy path, the production pointer not
-/// yet committed). Without the variable these are no-ops.
+/// yet committed), `promoted` (the promotion committed, the run not yet finished). Without the
+/// variable these are no-ops.
 enum TestHooks {
     static let point = ProcessInfo.processInfo.environment["UPDATER_TEST_STALL"]
 

@@ -211,6 +211,7 @@ public struct UpdateCycle: Sendable {
             try Publisher.publish(stored, to: deployPath)
             TestHooks.stall("promotion", log: log)
         }
+        TestHooks.stall("promoted", log: log)
         try finishRun(ctx.runID, state: .succeeded, decision: ctx.decision, reason: ctx.reason, drift: ctx.drift, error: nil)
         let change = from.map { "v\($0) → v\(number)" } ?? "v\(number)"
         log(.info, "\(job.name): run \(ctx.runID): promoted \(change) to \(deployPath)")
@@ -759,7 +760,15 @@ public struct UpdateCycle: Sendable {
                 candidate.status == .passed
             else { return }
             let production = try registry.job(job.name)?.productionVersion
-            guard production != number else { return }
+            guard production != number else {
+                // updater stopped after the promotion committed but before the run was finished:
+                // the run succeeded (its model.promoted event went out with the promotion).
+                if let last = try registry.history(of: job.name).last, last.runID == runID, last.toVersion == number {
+                    try finishRun(runID, state: .succeeded, decision: nil, reason: (run.reason ?? "") + "; updater stopped after promoting v\(number)", drift: nil, error: nil)
+                    log(.info, "\(job.name): run \(runID) had promoted v\(number) before updater stopped; recorded as succeeded")
+                }
+                return
+            }
             if let last = try registry.history(of: job.name).last, last.at >= run.startedAt ?? run.createdAt {
                 log(.warning, "\(job.name): run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
                 return

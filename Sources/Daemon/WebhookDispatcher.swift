@@ -76,23 +76,29 @@ public final class WebhookDispatcher: Sendable {
         thread.start()
     }
 
-    /// Stops the threads; an attempt in flight is not recorded, so it is made again after a restart.
+    /// Stops the threads, waiting up to 2 s for attempts in progress to end and be recorded; one
+    /// still in flight then is not recorded, so it is made again after a restart (same id).
     public func stop() {
         stopped.store(true, ordering: .relaxed)
-        workers.withLock { $0.values.forEach { $0.stop() } }
+        let all = workers.withLock { Array($0.values) }
+        all.forEach { $0.stop() }
+        let deadline = DispatchTime.now() + 2
+        for w in all { w.waitUntilExited(deadline: deadline) }
     }
 
-    /// For `updater run --once`: fans out and makes every due attempt once (endpoints side by side;
-    /// an endpoint that fails is left after its first failure, so a dead receiver costs one timeout),
-    /// then returns; what failed or was left waits for the next `updater run`.
+    /// For `updater run --once`: fans out, then sends every due delivery once (endpoints side by
+    /// side; an endpoint that fails is left after its first failure, so a dead receiver costs one
+    /// timeout); what failed or was left waits for the next `updater run`.
     public func deliverDue() {
         fanOut()
-        let endpoints = self.endpoints
         let group = DispatchGroup()
         for e in endpoints {
             DispatchQueue.global().async(group: group) { [self] in
                 guard let sender = try? WebhookSender() else { return }
-                _ = sendDue(e, sender: sender, leaveAfterFailure: true)
+                // Due deliveries come 100 at a time; a bound, in case records cannot be written.
+                for _ in 0..<1000 {
+                    guard case .sent = sendDue(e, sender: sender, leaveAfterFailure: true) else { break }
+                }
             }
         }
         group.wait()
@@ -113,13 +119,14 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
+    /// One thread per endpoint: an endpoint removed keeps its thread until its attempt in progress
+    /// ends, and one configured again meanwhile keeps that same thread, so two threads never send
+    /// an endpoint's deliveries.
     private func startWorkers(_ names: [String]) {
         workers.withLock { w in
-            for name in w.keys where !names.contains(name) {
-                w[name]?.stop()
-                w[name] = nil
-            }
-            for name in names where w[name] == nil && !stopped.load(ordering: .relaxed) {
+            for (name, worker) in w where !names.contains(name) { worker.stop() }
+            for name in names where !stopped.load(ordering: .relaxed) {
+                if let existing = w[name], existing.resume() { continue }
                 let worker = Worker()
                 w[name] = worker
                 let thread = Thread { [self] in work(name, worker) }
@@ -132,30 +139,53 @@ public final class WebhookDispatcher: Sendable {
     private func work(_ name: String, _ worker: Worker) {
         guard let sender = try? WebhookSender() else {
             log(.error, "webhooks: \(name): cannot initialise libcurl")
+            _ = worker.goOn(stopped: true)
             return
         }
-        while !worker.isStopped && !stopped.load(ordering: .relaxed) {
-            guard let endpoint = config.withLock({ $0.endpoints[name] }) else { return }
+        var backoff: TimeInterval = 1
+        while worker.goOn(stopped: stopped.load(ordering: .relaxed)) {
+            guard let endpoint = config.withLock({ $0.endpoints[name] }) else {
+                worker.stop()
+                continue
+            }
             if isDisabled(name) {
                 worker.wait(seconds: 1)
                 continue
             }
-            let busy = sendDue(endpoint, sender: sender, until: { worker.isStopped || self.stopped.load(ordering: .relaxed) })
-            if !busy {
+            switch sendDue(endpoint, sender: sender, until: { worker.isStopping || self.stopped.load(ordering: .relaxed) }) {
+            case .sent, .leftAfterFailure:
+                backoff = 1
+            case .error:
+                // The registry cannot be read or written (a full disk, a long lock): wait, and longer
+                // each time, rather than send the same deliveries again and again.
+                worker.wait(seconds: backoff)
+                backoff = min(backoff * 2, 300)
+            case .idle:
+                backoff = 1
                 let next = (try? registry.nextDue(endpoint: name)) ?? nil
                 worker.wait(seconds: max(0.01, min(next.map { $0.timeIntervalSinceNow } ?? 1, 1)))
             }
         }
     }
 
-    /// Sends `endpoint`'s due deliveries; returns whether there were any. Attempts are recorded in
-    /// groups (up to 50, or every 0.1 s) so that the database is not the bottleneck of a backlog;
-    /// one made but not yet recorded when updater dies is simply made again (same id).
-    @discardableResult
+    enum Pass {
+        /// Nothing was due (or the endpoint is disabled).
+        case idle
+        /// The due deliveries were attempted and recorded.
+        case sent
+        /// `leaveAfterFailure`: an attempt failed and the rest were left.
+        case leftAfterFailure
+        /// The registry could not be read or written.
+        case error
+    }
+
+    /// Sends `endpoint`'s due deliveries (up to 100), oldest first. Attempts are recorded in groups
+    /// (up to 50, within 0.1 s, and at once after a failure) so that the database is not the
+    /// bottleneck of a backlog; one made but not yet recorded when updater dies is made again.
     func sendDue(
         _ endpoint: WebhookEndpoint, sender: WebhookSender, leaveAfterFailure: Bool = false, until stop: () -> Bool = { false }
-    ) -> Bool {
-        guard !isDisabled(endpoint.name) else { return false }
+    ) -> Pass {
+        guard !isDisabled(endpoint.name) else { return .idle }
         var batch: [(DeliveryAttempt, Log.Level, String)] = []
         var batchStart = Date()
         func flush() throws {
@@ -168,6 +198,7 @@ public final class WebhookDispatcher: Sendable {
             let due = try registry.dueDeliveries(endpoint: endpoint.name)
             for d in due {
                 if stop() { break }
+                if !batch.isEmpty, Date().timeIntervalSince(batchStart) >= 0.1 { try flush() }
                 let attempt = sender.send(d.event, to: endpoint)
                 if batch.isEmpty { batchStart = Date() }
                 batch.append(outcome(attempt, d, endpoint))
@@ -178,14 +209,14 @@ public final class WebhookDispatcher: Sendable {
                     log(.warning, "webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
                     break
                 }
-                if leaveAfterFailure && !attempt.delivered { break }
-                if batch.count >= 50 || Date().timeIntervalSince(batchStart) >= 0.1 { try flush() }
+                if !attempt.delivered || batch.count >= 50 { try flush() }
+                if leaveAfterFailure && !attempt.delivered { return .leftAfterFailure }
             }
             try flush()
-            return !due.isEmpty
+            return due.isEmpty ? .idle : .sent
         } catch {
-            log(.error, "webhooks: \(endpoint.name): \(error)")
-            return false
+            log(.error, "webhooks: \(endpoint.name): cannot record deliveries (retried later): \(error)")
+            return .error
         }
     }
 
@@ -200,7 +231,7 @@ public final class WebhookDispatcher: Sendable {
         let what = "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)"
         if attempt.delivered {
             return (
-                DeliveryAttempt(delivery: id, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil), .debug,
+                DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil), .debug,
                 "webhooks: delivered \(what), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s")
         }
         let error = attempt.error ?? "failed"
@@ -211,7 +242,7 @@ public final class WebhookDispatcher: Sendable {
             if let asked = attempt.retryAfter { wait = max(wait, min(asked, 86_400)) }
             retryAt = Date().addingTimeInterval(wait)  // after the attempt ended (a timeout took its time)
         }
-        let record = DeliveryAttempt(delivery: id, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
+        let record = DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
         if attempt.gone { return (record, .error, "webhooks: \(what) is dead: \(error) (410 Gone)") }
         if let retryAt {
             return (record, .warning, "webhooks: \(what) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
@@ -219,15 +250,50 @@ public final class WebhookDispatcher: Sendable {
         return (record, .error, "webhooks: \(what) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
     }
 
-    /// A worker thread's stop flag and wake-up signal.
+    /// A worker thread's state (running, asked to stop, exited) and wake-up signal.
     final class Worker: Sendable {
-        private let stopFlag = Atomic<Bool>(false)
+        enum State { case running, stopping, exited }
+        private let state = Mutex(State.running)
         private let semaphore = DispatchSemaphore(value: 0)
-        var isStopped: Bool { stopFlag.load(ordering: .relaxed) }
+        private let exited = DispatchSemaphore(value: 0)
+
+        var isStopping: Bool { state.withLock { $0 != .running } }
+
         func stop() {
-            stopFlag.store(true, ordering: .relaxed)
+            state.withLock { if $0 == .running { $0 = .stopping } }
             semaphore.signal()
         }
+
+        /// Keeps the thread for an endpoint configured again; false when it has already exited.
+        func resume() -> Bool {
+            state.withLock { s in
+                if s == .exited { return false }
+                s = .running
+                return true
+            }
+        }
+
+        /// Called by the thread before each pass: false (and the thread is marked exited) when it
+        /// must stop.
+        func goOn(stopped: Bool) -> Bool {
+            let (go, justExited) = state.withLock { s -> (Bool, Bool) in
+                switch s {
+                case .running where !stopped: return (true, false)
+                case .exited: return (false, false)
+                default:
+                    s = .exited
+                    return (false, true)
+                }
+            }
+            if justExited { exited.signal() }
+            return go
+        }
+
+        func waitUntilExited(deadline: DispatchTime) {
+            if state.withLock({ $0 == .exited }) { return }
+            _ = exited.wait(timeout: deadline)
+        }
+
         func wake() { semaphore.signal() }
         func wait(seconds: TimeInterval) { _ = semaphore.wait(timeout: .now() + seconds) }
     }

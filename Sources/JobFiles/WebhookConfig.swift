@@ -103,6 +103,14 @@ public struct WebhookEndpoint: Sendable, Equatable {
         }
     }
 
+    /// Checks a URL read from a secret source (never repeating it): http or https with a host.
+    public static func checkedURL(_ url: String, from source: SecretSource) throws -> String {
+        guard let c = URLComponents(string: url), ["http", "https"].contains(c.scheme?.lowercased() ?? ""), c.host?.isEmpty == false else {
+            throw SecretError("the URL read from the \(source) is not an http:// or https:// URL")
+        }
+        return url
+    }
+
     public static func origin(_ url: String) -> String {
         guard let c = URLComponents(string: url), let scheme = c.scheme, let host = c.host else { return "(not a URL)" }
         return "\(scheme)://\(host)\(c.port.map { ":\($0)" } ?? "")/…"
@@ -229,17 +237,24 @@ struct WebhookDecoding {
             secret: secret, timeout: timeout)
     }
 
-    /// `<prefix>_file`, `<prefix>_env` or `<prefix>_credential`: at most one.
+    /// `<prefix>_file`, `<prefix>_env` or `<prefix>_credential`: at most one. A value that looks
+    /// like the secret itself (a `whsec_` key, a URL) is refused without being repeated, since it
+    /// would otherwise show up wherever the source is named (errors, listings).
     func secretSource(_ r: TOMLReader, prefix: String) -> SecretSource? {
         var found: [SecretSource] = []
-        if let f = r.string("\(prefix)_file") {
+        func looksSecret(_ key: String, _ value: String) -> Bool {
+            guard value.hasPrefix("whsec_") || value.contains("://") else { return false }
+            log.add(r.keyPath(key), "this looks like the secret itself; give where to read it (a file, a variable's name, a credential's name)")
+            return true
+        }
+        if let f = r.string("\(prefix)_file"), !looksSecret("\(prefix)_file", f) {
             found.append(.file(absolutePath(f.hasPrefix("/") ? f : directory + "/" + f)))
         }
-        if let e = r.string("\(prefix)_env") {
-            if e.isEmpty || e.contains("=") { log.add(r.keyPath("\(prefix)_env"), "expected an environment variable's name") }
+        if let e = r.string("\(prefix)_env"), !looksSecret("\(prefix)_env", e) {
+            if !Self.isVariableName(e) { log.add(r.keyPath("\(prefix)_env"), "expected an environment variable's name ([A-Za-z_][A-Za-z0-9_]*)") }
             found.append(.environment(e))
         }
-        if let c = r.string("\(prefix)_credential") {
+        if let c = r.string("\(prefix)_credential"), !looksSecret("\(prefix)_credential", c) {
             // A credential is a file name inside $CREDENTIALS_DIRECTORY, never a path out of it.
             if c.isEmpty || c.contains("/") || c == "." || c == ".." {
                 log.add(r.keyPath("\(prefix)_credential"), "expected a credential's name (as in LoadCredential=NAME:…), not a path")
@@ -248,5 +263,10 @@ struct WebhookDecoding {
         }
         if found.count > 1 { log.add(r.keyPath("\(prefix)_file"), "give one of \(prefix)_file, \(prefix)_env, \(prefix)_credential") }
         return found.first
+    }
+
+    static func isVariableName(_ s: String) -> Bool {
+        guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
+        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 }

@@ -95,6 +95,9 @@ public struct WebhookDelivery: Sendable, Equatable {
 /// One attempt's outcome, as the dispatcher records it.
 public struct DeliveryAttempt: Sendable, Equatable {
     public var delivery: Int64
+    /// The delivery's attempts when this one was made: if they changed meanwhile (`updater webhooks
+    /// redeliver` reset them), this outcome is stale and not recorded.
+    public var attemptsBefore: Int
     public var at: Date
     public var status: Int?
     public var error: String?
@@ -102,8 +105,9 @@ public struct DeliveryAttempt: Sendable, Equatable {
     /// When to try again; nil (and not delivered): the delivery is dead.
     public var retryAt: Date?
 
-    public init(delivery: Int64, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?) {
+    public init(delivery: Int64, attemptsBefore: Int, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?) {
         self.delivery = delivery
+        self.attemptsBefore = attemptsBefore
         self.at = at
         self.status = status
         self.error = error
@@ -184,12 +188,14 @@ extension Registry {
     }
 
     /// Records attempts, in one transaction: each delivered, or waiting until its `retryAt`, or
-    /// dead.
+    /// dead; an outcome for a delivery that changed since its attempt began is skipped.
     public func record(_ attempts: [DeliveryAttempt]) throws {
         guard !attempts.isEmpty else { return }
         try db.write { db in
             for a in attempts {
-                guard var d = try WebhookDeliveryRecord.fetchOne(db, key: a.delivery) else { continue }
+                guard var d = try WebhookDeliveryRecord.fetchOne(db, key: a.delivery), d.state == .pending,
+                    d.attempts == a.attemptsBefore
+                else { continue }
                 d.attempts += 1
                 d.lastAttemptAt = a.at
                 d.lastStatus = a.status

@@ -37,7 +37,7 @@ public final class WebhookSender {
         do {
             switch endpoint.url {
             case .plain(let u): url = u
-            case .secret(let source): url = try source.read(environment: environment)
+            case .secret(let source): url = try WebhookEndpoint.checkedURL(try source.read(environment: environment), from: source)
             }
             switch endpoint.format {
             case .standard:

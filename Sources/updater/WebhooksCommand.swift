@@ -51,13 +51,19 @@ struct WebhooksCommand: ParsableCommand {
         static func all(_ common: CommonOptions, registry: Registry?) throws -> [EndpointStatus] {
             let counts = (try? registry?.deliveryCounts()) ?? [:]
             let disabled = (try? registry?.disabledEndpoints()) ?? [:]
-            return try endpoints(common).map { e in
-                let c = counts[e.name] ?? [:]
+            let configured = try endpoints(common)
+            func status(_ name: String, job: String?, format: String, url: String, events: [String]) -> EndpointStatus {
+                let c = counts[name] ?? [:]
                 return EndpointStatus(
-                    name: e.name, job: e.job, format: e.format.rawValue, url: e.shownURL,
-                    events: e.events.map { $0.sorted() } ?? ["*"], disabled: disabled[e.name] ?? nil,
+                    name: name, job: job, format: format, url: url, events: events, disabled: disabled[name] ?? nil,
                     pending: c[.pending] ?? 0, delivered: c[.delivered] ?? 0, dead: c[.dead] ?? 0)
             }
+            // Endpoints with recorded deliveries that are no longer configured: their pending ones
+            // wait until they are configured again.
+            let gone = Set(counts.keys).subtracting(configured.map(\.name)).sorted()
+            return configured.map { e in
+                status(e.name, job: e.job, format: e.format.rawValue, url: e.shownURL, events: e.events.map { $0.sorted() } ?? ["*"])
+            } + gone.map { status($0, job: nil, format: "-", url: "(no longer configured)", events: []) }
         }
     }
 
@@ -94,15 +100,18 @@ struct WebhooksCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Send a `test` event to an endpoint now and print the answer.",
             discussion: """
-                Signed and formatted like every delivery; not recorded in the outbox and not retried. Exits 1 unless the answer is 2xx.
+                Signed and formatted like every delivery; not recorded in the outbox and not retried. Exits 1 unless the answer is 2xx. Secrets are read as the daemon reads them: from files, from this shell's environment, or from systemd credentials in --credentials DIR.
 
                 Example:
                   updater webhooks test ops
+                  sudo -u updater updater webhooks test ops --credentials /etc/updater/credentials
                   updater webhooks test churn/slack --json
                 """)
         @Argument(help: "The endpoint (NAME, or JOB/NAME for a job's own).") var endpoint: String
         @OptionGroup var common: CommonOptions
         @OptionGroup var output: JSONFlag
+        @Option(name: .long, help: "Where secret_credential and url_credential files are ($CREDENTIALS_DIRECTORY of the daemon's unit; the files its LoadCredential= names).")
+        var credentials: String?
 
         struct Result: Encodable {
             var endpoint: String
@@ -123,7 +132,9 @@ struct WebhooksCommand: ParsableCommand {
                 type: "test", job: e.job,
                 data: ["endpoint": .string(e.name), "message": "a test event sent by `updater webhooks test`"])
             let sender: WebhookSender
-            do { sender = try WebhookSender() } catch { throw fail("\(error)") }
+            var environment = ProcessInfo.processInfo.environment
+            if let credentials { environment["CREDENTIALS_DIRECTORY"] = credentials }
+            do { sender = try WebhookSender(environment: environment) } catch { throw fail("\(error)") }
             let a = sender.send(event, to: e)
             let r = Result(endpoint: e.name, eventID: event.id, delivered: a.delivered, status: a.status, error: a.error, seconds: a.seconds, body: a.body)
             if output.json {

@@ -21,6 +21,7 @@ struct HTTPClientTests {
         #expect(got.first?.headers["webhook-id"] == "msg_1")
         #expect(got.first?.headers["content-type"] == "application/json")
         #expect(got.first?.headers["expect"] == nil, "no 100-continue round trip")
+        #expect(receiver.connections == 1, "both requests on one kept-alive connection")
     }
 
     @Test("non-2xx statuses are not success; Retry-After is read as seconds or an HTTP date")

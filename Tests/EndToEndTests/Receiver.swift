@@ -72,6 +72,10 @@ final class Receiver: Sendable {
 
     var requests: [Request] { state.withLock { $0.requests } }
 
+    /// How many connections were accepted (a client that reuses its connection opens one).
+    var connections: Int { accepted.load(ordering: .relaxed) }
+    private let accepted = Atomic<Int>(0)
+
     /// Waits (bounded) until at least `count` requests arrived.
     func wait(for count: Int, seconds: Double = 30) -> [Request] {
         let deadline = Date().addingTimeInterval(seconds)
@@ -90,6 +94,7 @@ final class Receiver: Sendable {
         while !state.withLock({ $0.stopped }) {
             let fd = accept(listener, nil, nil)
             guard fd >= 0 else { continue }
+            accepted.add(1, ordering: .relaxed)
             let thread = Thread { [self] in serve(fd) }
             thread.start()
         }

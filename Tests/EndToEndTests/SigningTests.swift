@@ -70,4 +70,29 @@ struct SenderTests {
         usleep(200_000)
         #expect(receiver.requests.isEmpty)
     }
+
+    @Test("a malformed secret or secret URL fails the attempt without being repeated")
+    func neverWhat() throws {
+        let dir = NSTemporaryDirectory() + "updater-sender-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("whsec_!!SECRETVALUE!!".utf8).write(to: URL(fileURLWithPath: dir + "/secret"))
+        try Data("hooks.slack.com/services/T0/B0/URLTOKEN".utf8).write(to: URL(fileURLWithPath: dir + "/url"))
+        let receiver = try Receiver()
+        let badSecret = WebhookEndpoint(
+            name: "ops", job: nil, url: .plain(receiver.url), format: .standard, events: nil, jobs: nil,
+            secret: .file(dir + "/secret"), timeout: 5)
+        let badURL = WebhookEndpoint(
+            name: "chat", job: nil, url: .secret(.file(dir + "/url")), format: .slack, events: nil, jobs: nil, secret: nil, timeout: 5)
+        let sender = try WebhookSender()
+        let event = WebhookEventRecord(type: "test", job: nil, data: [:])
+        let a = sender.send(event, to: badSecret)
+        #expect(a.error == "a webhook secret must be \"whsec_\" followed by base64")
+        let b = sender.send(event, to: badURL)
+        #expect(b.error == "the URL read from the file \(dir)/url is not an http:// or https:// URL", "\(b)")
+        #expect(![a.error, b.error].compactMap { $0 }.joined().contains("SECRETVALUE"))
+        #expect(![a.error, b.error].compactMap { $0 }.joined().contains("URLTOKEN"))
+        usleep(200_000)
+        #expect(receiver.requests.isEmpty)
+    }
 }

@@ -105,6 +105,32 @@ struct WebhookConfigTests {
         #expect(!problems.joined().contains("TOPSECRETVALUE") && !problems.joined().contains("SLACKTOKEN"))
     }
 
+    @Test("a secret or URL pasted where its source's name belongs is refused without being echoed")
+    func pastedSecrets() throws {
+        let dir = try Dir()
+        let problems = try dir.problems(
+            """
+            [[webhooks]]
+            name = "ops"
+            url = "https://example.com/x"
+            secret_env = "whsec_PASTEDSECRET"
+
+            [[webhooks]]
+            name = "chat"
+            format = "slack"
+            url_file = "https://hooks.slack.com/services/T0/B0/PASTEDTOKEN"
+
+            [[webhooks]]
+            name = "var"
+            url = "https://example.com/x"
+            secret_env = "MY SECRET"
+            """)
+        #expect(problems.contains { $0.contains("webhooks[0].secret_env: this looks like the secret itself") }, "\(problems)")
+        #expect(problems.contains { $0.contains("webhooks[1].url_file: this looks like the secret itself") }, "\(problems)")
+        #expect(problems.contains { $0.contains("webhooks[2].secret_env: expected an environment variable's name") }, "\(problems)")
+        #expect(!problems.joined().contains("PASTEDSECRET") && !problems.joined().contains("PASTEDTOKEN"))
+    }
+
     @Test("bad endpoints: each problem names its key")
     func badEndpoints() throws {
         let dir = try Dir()
