@@ -24,6 +24,7 @@ public final class WebhookDispatcher: Sendable {
     private struct Config: Sendable {
         var endpoints: [String: WebhookEndpoint] = [:]
         var schedule: [Double] = WebhookSettings.defaultRetrySchedule
+        var keepDelivered: Double = WebhookSettings().keepDelivered
         /// False while the global webhooks file has never been read successfully: events wait in the
         /// outbox rather than being fanned out without its endpoints.
         var ready = false
@@ -49,6 +50,7 @@ public final class WebhookDispatcher: Sendable {
             let global = settings?.endpoints ?? c.endpoints.values.filter { $0.job == nil }
             if let settings {
                 c.schedule = settings.retrySchedule
+                c.keepDelivered = settings.keepDelivered
                 c.ready = true
             }
             c.endpoints = Dictionary((global + jobs.flatMap(\.webhooks)).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -66,7 +68,12 @@ public final class WebhookDispatcher: Sendable {
         guard !fanOutThreadStarted.exchange(true, ordering: .relaxed) else { return }
         startWorkers(config.withLock { $0.endpoints.keys.sorted() })
         let thread = Thread { [self] in
+            var lastPrune = Date.distantPast
             while !stopped.load(ordering: .relaxed) {
+                if Date().timeIntervalSince(lastPrune) >= 3600 {
+                    prune()
+                    lastPrune = Date()
+                }
                 fanOut()
                 // At once when this process commits an event; other processes' within `poll`.
                 _ = Registry.outboxCommitted.wait(timeout: .now() + Self.poll)
@@ -105,6 +112,18 @@ public final class WebhookDispatcher: Sendable {
     }
 
     // MARK: Internals
+
+    /// Deletes delivered events older than `keep_delivered` (hourly), so that the outbox does not
+    /// grow without bound.
+    func prune() {
+        let keep = config.withLock { $0.keepDelivered }
+        do {
+            let n = try registry.pruneDeliveredEvents(before: Date().addingTimeInterval(-keep))
+            if n > 0 { log(.info, "webhooks: deleted \(n) delivered event\(n == 1 ? "" : "s") older than \(formatSeconds(keep))") }
+        } catch {
+            log(.error, "webhooks: cannot delete old delivered events: \(error)")
+        }
+    }
 
     func fanOut() {
         let c = config.withLock { $0 }

@@ -123,14 +123,20 @@ public struct WebhookSettings: Sendable, Equatable {
     /// Waits between attempts: after the first failed attempt wait `retrySchedule[0]`, and so on;
     /// after the last one the delivery is dead.
     public var retrySchedule: [Double]
+    /// How long delivered events are kept (dead and pending ones stay until dealt with).
+    public var keepDelivered: Double
     public var file: String?
 
     /// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over about 28 hours (Svix's schedule).
     public static let defaultRetrySchedule: [Double] = [5, 300, 1800, 7200, 18000, 36000, 36000]
 
-    public init(endpoints: [WebhookEndpoint] = [], retrySchedule: [Double] = Self.defaultRetrySchedule, file: String? = nil) {
+    public init(
+        endpoints: [WebhookEndpoint] = [], retrySchedule: [Double] = Self.defaultRetrySchedule, keepDelivered: Double = 30 * 86400,
+        file: String? = nil
+    ) {
         self.endpoints = endpoints
         self.retrySchedule = retrySchedule
+        self.keepDelivered = keepDelivered
         self.file = file
     }
 
@@ -157,10 +163,11 @@ public struct WebhookSettings: Sendable, Equatable {
                 log.add("retry_schedule", "expected a list of durations such as [\"5s\", \"5m\", \"2h\"]")
             }
         }
+        let keep = r.duration("keep_delivered") ?? 30 * 86400
         let endpoints = decoder.endpoints(r, job: nil)
-        r.finish(known: ["webhooks", "retry_schedule"])
+        r.finish(known: ["webhooks", "retry_schedule", "keep_delivered"])
         guard log.problems.isEmpty else { throw JobFileError(log.problems) }
-        return WebhookSettings(endpoints: endpoints, retrySchedule: schedule, file: path)
+        return WebhookSettings(endpoints: endpoints, retrySchedule: schedule, keepDelivered: keep, file: path)
     }
 }
 

@@ -241,6 +241,22 @@ extension Registry {
         }
     }
 
+    /// Deletes events older than `cutoff` whose deliveries were all delivered (or that had none),
+    /// with their deliveries; dead and pending ones, and their events, stay. Returns how many
+    /// events it deleted.
+    @discardableResult
+    public func pruneDeliveredEvents(before cutoff: Date) throws -> Int {
+        try db.write { db in
+            let settled = """
+                SELECT e.id FROM webhook_event e WHERE e.created_at < ? AND e.fanned_out = 1
+                AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id AND d.state != 'delivered')
+                """
+            try db.execute(sql: "DELETE FROM webhook_delivery WHERE event_id IN (\(settled))", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM webhook_event WHERE id IN (\(settled))", arguments: [cutoff])
+            return db.changesCount
+        }
+    }
+
     /// Sends delivery `id` again as soon as the daemon sees it (same event id, a fresh retry schedule).
     public func redeliver(_ id: Int64, now: Date = Date()) throws -> WebhookDelivery {
         try db.write { db in

@@ -32,6 +32,7 @@ struct WebhookConfigTests {
         let file = try dir.write(
             """
             retry_schedule = ["1s", "1m"]
+            keep_delivered = "7d"
 
             [[webhooks]]
             name = "ops"
@@ -47,7 +48,7 @@ struct WebhookConfigTests {
             url_credential = "slack-url"
             """, as: "webhooks.toml")
         let s = try WebhookSettings.load(file)
-        #expect(s.retrySchedule == [1, 60])
+        #expect(s.retrySchedule == [1, 60] && s.keepDelivered == 7 * 86400)
         #expect(s.endpoints.count == 2)
         let ops = s.endpoints[0]
         #expect(ops.name == "ops" && ops.job == nil && ops.format == .standard && ops.timeout == 5)
@@ -60,6 +61,7 @@ struct WebhookConfigTests {
         #expect(chat.format == .slack && chat.url == .secret(.credential("slack-url")) && chat.events == nil && chat.timeout == 15)
         #expect(chat.shownURL == "(secret, from the systemd credential slack-url)")
         #expect(WebhookSettings().retrySchedule == [5, 300, 1800, 7200, 18000, 36000, 36000])
+        #expect(WebhookSettings().keepDelivered == 30 * 86400)
     }
 
     @Test("a job's [[webhooks]] are named JOB/NAME and want only that job's events")

@@ -66,4 +66,25 @@ struct OutboxTests {
         let d = try #require(try r.delivery(id)?.delivery)
         #expect(d.state == .pending && d.attempts == 0, "the redelivery stands: \(d)")
     }
+
+    @Test("pruning deletes old events whose deliveries all arrived (or that had none); dead, pending and recent ones stay")
+    func prune() throws {
+        let r = try registry()
+        let old = Date().addingTimeInterval(-40 * 86400)
+        for (type, at) in [("delivered", old), ("dead", old), ("pending", old), ("none", old), ("recent", Date())] {
+            try r.emit(WebhookEventRecord(type: type, job: "churn", data: [:], at: at))
+        }
+        try r.fanOut { $0.type == "none" ? [] : ["a"] }
+        for d in try r.dueDeliveries(endpoint: "a") {
+            let id = d.delivery.id!
+            switch d.event.type {
+            case "delivered", "recent": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: Date(), status: 200, error: nil, delivered: true, retryAt: nil)])
+            case "dead": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: Date(), status: 500, error: "HTTP 500", delivered: false, retryAt: nil)])
+            default: break
+            }
+        }
+        #expect(try r.pruneDeliveredEvents(before: Date().addingTimeInterval(-30 * 86400)) == 2)
+        #expect(try Set(r.events().map(\.type)) == ["dead", "pending", "recent"])
+        #expect(try Set(r.deliveries(limit: 100).map(\.event.type)) == ["dead", "pending", "recent"])
+    }
 }
