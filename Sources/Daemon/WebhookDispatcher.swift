@@ -69,14 +69,16 @@ public final class WebhookDispatcher: Sendable {
         startWorkers(config.withLock { $0.endpoints.keys.sorted() })
         let thread = Thread { [self] in
             var lastPrune = Date.distantPast
+            var backoff = Self.poll
             while !stopped.load(ordering: .relaxed) {
                 if Date().timeIntervalSince(lastPrune) >= 3600 {
                     prune()
                     lastPrune = Date()
                 }
-                fanOut()
-                // At once when this process commits an event; other processes' within `poll`.
-                _ = Registry.outboxCommitted.wait(timeout: .now() + Self.poll)
+                // At once when this process commits an event; other processes' within `poll`. While
+                // the registry cannot be written, less and less often (up to a minute).
+                backoff = fanOut() ? Self.poll : min(max(backoff * 2, 1), 60)
+                _ = Registry.outboxCommitted.wait(timeout: .now() + backoff)
             }
         }
         thread.name = "webhooks fan-out"
@@ -125,16 +127,20 @@ public final class WebhookDispatcher: Sendable {
         }
     }
 
-    func fanOut() {
+    /// Makes the deliveries of new events; false when the registry could not be read or written.
+    @discardableResult
+    func fanOut() -> Bool {
         let c = config.withLock { $0 }
-        guard c.ready else { return }
+        guard c.ready else { return true }
         let endpoints = Array(c.endpoints.values)
         do {
-            guard try registry.hasUnfannedEvents() else { return }
+            guard try registry.hasUnfannedEvents() else { return true }
             try registry.fanOut { event in endpoints.filter { $0.wants(type: event.type, job: event.job) }.map(\.name) }
             workers.withLock { $0.values.forEach { $0.wake() } }
+            return true
         } catch {
-            log(.error, "webhooks: cannot read the outbox: \(error)")
+            log(.error, "webhooks: cannot fan out new events (retried): \(error)")
+            return false
         }
     }
 
