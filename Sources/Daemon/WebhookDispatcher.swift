@@ -99,6 +99,7 @@ public final class WebhookDispatcher: Sendable {
     /// side; an endpoint that fails is left after its first failure, so a dead receiver costs one
     /// timeout); what failed or was left waits for the next `updater run`.
     public func deliverDue() {
+        prune()
         fanOut()
         let group = DispatchGroup()
         for e in endpoints {
@@ -118,7 +119,8 @@ public final class WebhookDispatcher: Sendable {
     /// Deletes delivered events older than `keep_delivered` (hourly), so that the outbox does not
     /// grow without bound.
     func prune() {
-        let keep = config.withLock { $0.keepDelivered }
+        let (ready, keep) = config.withLock { ($0.ready, $0.keepDelivered) }
+        guard ready else { return }  // not before keep_delivered is known
         do {
             let n = try registry.pruneDeliveredEvents(before: Date().addingTimeInterval(-keep))
             if n > 0 { log(.info, "webhooks: deleted \(n) delivered event\(n == 1 ? "" : "s") older than \(formatSeconds(keep))") }
@@ -169,8 +171,9 @@ public final class WebhookDispatcher: Sendable {
         }
         var backoff: TimeInterval = 1
         while worker.goOn(stopped: stopped.load(ordering: .relaxed)) {
+            // Removed: startWorkers stops this thread (or keeps it, if configured again meanwhile).
             guard let endpoint = config.withLock({ $0.endpoints[name] }) else {
-                worker.stop()
+                worker.wait(seconds: Self.poll)
                 continue
             }
             if isDisabled(name) {

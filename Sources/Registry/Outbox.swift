@@ -241,19 +241,31 @@ extension Registry {
         }
     }
 
-    /// Deletes events older than `cutoff` whose deliveries were all delivered (or that had none),
-    /// with their deliveries; dead and pending ones, and their events, stay. Returns how many
-    /// events it deleted.
+    /// Deletes events created and (if they were) delivered before `cutoff` whose deliveries all
+    /// arrived (or that had none), with their deliveries; dead and pending ones, and their events,
+    /// stay. A thousand events per transaction, so that a large first pruning never holds the
+    /// write lock for long. Returns how many events it deleted.
     @discardableResult
     public func pruneDeliveredEvents(before cutoff: Date) throws -> Int {
-        try db.write { db in
-            let settled = """
-                SELECT e.id FROM webhook_event e WHERE e.created_at < ? AND e.fanned_out = 1
-                AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id AND d.state != 'delivered')
-                """
-            try db.execute(sql: "DELETE FROM webhook_delivery WHERE event_id IN (\(settled))", arguments: [cutoff])
-            try db.execute(sql: "DELETE FROM webhook_event WHERE id IN (\(settled))", arguments: [cutoff])
-            return db.changesCount
+        var total = 0
+        while true {
+            let n = try db.write { db -> Int in
+                let ids = try String.fetchAll(
+                    db,
+                    sql: """
+                        SELECT e.id FROM webhook_event e WHERE e.created_at < ? AND e.fanned_out = 1
+                        AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id
+                                        AND (d.state != 'delivered' OR d.delivered_at >= ?))
+                        LIMIT 1000
+                        """, arguments: [cutoff, cutoff])
+                guard !ids.isEmpty else { return 0 }
+                let list = ids.map { _ in "?" }.joined(separator: ",")
+                try db.execute(sql: "DELETE FROM webhook_delivery WHERE event_id IN (\(list))", arguments: StatementArguments(ids))
+                try db.execute(sql: "DELETE FROM webhook_event WHERE id IN (\(list))", arguments: StatementArguments(ids))
+                return ids.count
+            }
+            total += n
+            if n < 1000 { return total }
         }
     }
 

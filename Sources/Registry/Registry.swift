@@ -268,7 +268,7 @@ extension Registry {
                 try Self.emit(db, WebhookEventRecord(
                     type: "run.failed", job: run.job,
                     data: ["job": .string(run.job), "run": JSONValue(run.id), "state": "interrupted", "error": JSONValue(run.error)], at: now))
-                try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [run.id])
+                try Self.release(db, requestsOf: run.id!)
                 try db.execute(sql: "UPDATE batch SET attempts = attempts + 1 WHERE run_id = ? AND status = 'pending'", arguments: [run.id])
             }
             let limit = Self.maxInterruptedAttempts
@@ -297,9 +297,17 @@ extension Registry {
 
     /// Makes the requests a failed run consumed pending again, so its retry honours them.
     public func releaseRequests(run id: Int64) throws {
-        try db.write { db in
-            try db.execute(sql: "UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?", arguments: [id])
-        }
+        try db.write { db in try Self.release(db, requestsOf: id) }
+    }
+
+    /// Unless the run recorded a candidate that passed the gate: its promotion is completed at the
+    /// next cycle, which answers the requests (a `--full` honoured twice would retrain again).
+    static func release(_ db: Database, requestsOf run: Int64) throws {
+        try db.execute(
+            sql: """
+                UPDATE request SET consumed_at = NULL, run_id = NULL WHERE run_id = ?
+                AND NOT EXISTS (SELECT 1 FROM model_version WHERE run_id = ? AND status = 'passed')
+                """, arguments: [run, run])
     }
 }
 

@@ -425,6 +425,23 @@ struct CrashTests {
         #expect(try history(ws, "promo").count == 2)
     }
 
+    @Test("kill -9 while a requested --full run promotes: the restart completes that promotion and does not honour the request again")
+    func requestNotHonouredTwice() throws {
+        let ws = try Workspace()
+        try ws.addJob("req")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/req/b1.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promoted v1"))
+        #expect(try ws.run(["trigger", "req", "--full"]).status == 0)
+        let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": "promotion"])
+        #expect(daemon.waitForLog("stalled at promotion"), "\(daemon.log)")
+        daemon.crash()
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("req: run 2: promoted v1 → v2"), "\(r.stderr)")
+        #expect(r.stdout.contains("req: idle"), "the --full request was answered by run 2: \(r.output)")
+        #expect(try runs(ws, "req").count == 2)
+        #expect(try history(ws, "req").map { $0["to_version"] as? Int } == [1, 2])
+    }
+
     @Test("a batch whose runs are interrupted three times is set aside so that the job goes on")
     func poisonBatch() throws {
         let ws = try Workspace()

@@ -71,20 +71,22 @@ struct OutboxTests {
     func prune() throws {
         let r = try registry()
         let old = Date().addingTimeInterval(-40 * 86400)
-        for (type, at) in [("delivered", old), ("dead", old), ("pending", old), ("none", old), ("recent", Date())] {
+        for (type, at) in [("delivered", old), ("redelivered", old), ("dead", old), ("pending", old), ("none", old), ("recent", Date())] {
             try r.emit(WebhookEventRecord(type: type, job: "churn", data: [:], at: at))
         }
         try r.fanOut { $0.type == "none" ? [] : ["a"] }
         for d in try r.dueDeliveries(endpoint: "a") {
             let id = d.delivery.id!
             switch d.event.type {
-            case "delivered", "recent": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: Date(), status: 200, error: nil, delivered: true, retryAt: nil)])
+            case "delivered": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: old, status: 200, error: nil, delivered: true, retryAt: nil)])
+            // An old event delivered lately (a redelivery) is kept as long as a new one.
+            case "redelivered", "recent": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: Date(), status: 200, error: nil, delivered: true, retryAt: nil)])
             case "dead": try r.record([DeliveryAttempt(delivery: id, attemptsBefore: 0, at: Date(), status: 500, error: "HTTP 500", delivered: false, retryAt: nil)])
             default: break
             }
         }
         #expect(try r.pruneDeliveredEvents(before: Date().addingTimeInterval(-30 * 86400)) == 2)
-        #expect(try Set(r.events().map(\.type)) == ["dead", "pending", "recent"])
-        #expect(try Set(r.deliveries(limit: 100).map(\.event.type)) == ["dead", "pending", "recent"])
+        #expect(try Set(r.events().map(\.type)) == ["redelivered", "dead", "pending", "recent"])
+        #expect(try Set(r.deliveries(limit: 100).map(\.event.type)) == ["redelivered", "dead", "pending", "recent"])
     }
 }
