@@ -65,6 +65,23 @@ public enum Files {
     /// over the target, fsync of the directory. Readers see the old file or the new one, never a
     /// mix; a crash leaves at most a stray `.tmp` file. Creates the directory if needed.
     public static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let temp = try writeTemporary(bytes, beside: path, mode: mode)
+        try renameIntoPlace(temp, path)
+    }
+
+    /// Renames `temp` (beside `path`) to `path` and syncs the directory; removes `temp` if it fails.
+    static func renameIntoPlace(_ temp: String, _ path: String) throws {
+        guard rename(temp, path) == 0 else {
+            let e = errnoText()
+            unlink(temp)
+            throw FileError(path, "cannot rename into place: \(e)")
+        }
+        syncDirectory(directory(of: path))
+    }
+
+    /// Writes `bytes` to a new temporary file beside `path` (same directory, so a rename puts it in
+    /// place atomically), fsynced; returns its path.
+    static func writeTemporary(_ bytes: [UInt8], beside path: String, mode: mode_t = 0o644) throws -> String {
         let dir = directory(of: path)
         try makeDirectories(dir)
         let temp = "\(dir)/.\(baseName(path)).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -93,9 +110,8 @@ public enum Files {
             throw FileError(path, "cannot fsync: \(e)")
         }
         close(fd)
-        guard rename(temp, path) == 0 else { throw FileError(path, "cannot rename into place: \(errnoText())") }
         ok = true
-        syncDirectory(dir)
+        return temp
     }
 
     static func syncDirectory(_ dir: String) {

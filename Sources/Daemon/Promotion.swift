@@ -28,17 +28,14 @@ public enum Promotion {
                 throw RollbackError("a forced promotion needs --reason: the production history records why")
             }
         }
-        // Verify before touching anything.
-        if Files.isDirectory(version.artifactPath) {
-            try Publisher.verifyDirectory(version.artifactPath, digest: version.artifactSHA256, version: number)
-        } else {
-            _ = try Publisher.verifiedArtifact(version.artifactPath, sha256: version.artifactSHA256, version: number)
-        }
+        // Verified and written beside the deploy path before touching anything.
         let deployPath = record.deployPath
+        let staged = try Publisher.stage(version, to: deployPath)
+        defer { staged.discard() }
         let why = reason ?? "promoted v\(number) by hand"
         let event = try registry.moveProduction(
             job: name, to: number, action: forced ? .forced : .promote, actor: actor, reason: why, expectedFrom: .some(current)
-        ) { try Publisher.publish(version, to: deployPath) }
+        ) { try staged.commit() }
         return RollbackOutcome(
             job: name, from: current ?? 0, to: number, changed: true, deployPath: deployPath, event: event)
     }

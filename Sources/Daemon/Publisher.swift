@@ -30,11 +30,39 @@ public enum Publisher {
         }
     }
 
-    /// Publishes a verified artifact to `deployPath` atomically. A file artifact replaces the file
-    /// (temporary file, fsync, rename). A directory artifact is copied beside the deploy path
-    /// (`.NAME.versions/vN-DIGEST`) and `deployPath` becomes a symbolic link to it, swapped by one
-    /// rename, so readers see the old directory or the new one, never a mix.
+    /// Publishes a verified artifact to `deployPath` atomically: ``stage(_:to:)`` then ``Staged/commit()``.
     public static func publish(_ version: VersionRecord, to deployPath: String) throws {
+        try stage(version, to: deployPath).commit()
+    }
+
+    /// A publication made ready beside the deploy path (the artifact verified and written, or
+    /// copied), so that putting it in place is one rename: done inside the registry's write
+    /// transaction that moves production, it holds the write lock for a rename, not for the copy
+    /// of a large model.
+    public struct Staged: Sendable {
+        /// A temporary file, or a temporary symbolic link to the published directory copy.
+        let temp: String
+        let deployPath: String
+        let version: Int
+
+        /// Renames it over the deploy path (readers see the old model or the new one, never a mix).
+        public func commit() throws {
+            guard rename(temp, deployPath) == 0 else {
+                let e = errnoText()
+                unlink(temp)
+                throw FileError(deployPath, "cannot replace with v\(version): \(e) (a directory that is not a link cannot be replaced)")
+            }
+            Files.syncDirectory(Files.directory(of: deployPath))
+        }
+
+        /// Removes it if it was not committed.
+        public func discard() { unlink(temp) }
+    }
+
+    /// Verifies the artifact and makes its publication ready. A file artifact is written to a
+    /// temporary file beside the deploy path (fsynced). A directory artifact is copied beside the
+    /// deploy path (`.NAME.versions/vN-DIGEST`) and a temporary symbolic link made to it.
+    public static func stage(_ version: VersionRecord, to deployPath: String) throws -> Staged {
         if Files.isDirectory(version.artifactPath) {
             try verifyDirectory(version.artifactPath, digest: version.artifactSHA256, version: version.version)
             let dir = Files.directory(of: deployPath), name = Files.baseName(deployPath)
@@ -53,16 +81,10 @@ public enum Publisher {
             let link = "\(dir)/.\(name).link-\(getpid())"
             unlink(link)
             guard symlink(copy, link) == 0 else { throw FileError(link, "cannot create a symbolic link: \(errnoText())") }
-            guard rename(link, deployPath) == 0 else {
-                let e = errnoText()
-                unlink(link)
-                throw FileError(deployPath, "cannot replace with a link to v\(version.version): \(e) (a directory that is not a link cannot be replaced)")
-            }
-            Files.syncDirectory(dir)
-            return
+            return Staged(temp: link, deployPath: deployPath, version: version.version)
         }
         let bytes = try verifiedArtifact(version.artifactPath, sha256: version.artifactSHA256, version: version.version)
-        try Files.writeAtomically(bytes, to: deployPath)
+        return Staged(temp: try Files.writeTemporary(bytes, beside: deployPath), deployPath: deployPath, version: version.version)
     }
 
     /// Whether `deployPath` already serves `version` (the same bytes, or a link to its published copy).

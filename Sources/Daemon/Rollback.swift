@@ -56,17 +56,15 @@ public enum Rollback {
             throw RollbackError(
                 "v\(destination) of \(job.name) was rejected by the gate and never in production; rollback only returns to versions that passed")
         }
-        // Verify before touching anything, so a corrupted artifact leaves production as it is.
-        if Files.isDirectory(version.artifactPath) {
-            try Publisher.verifyDirectory(version.artifactPath, digest: version.artifactSHA256, version: destination)
-        } else {
-            _ = try Publisher.verifiedArtifact(version.artifactPath, sha256: version.artifactSHA256, version: destination)
-        }
+        // Verified and written beside the deploy path before touching anything, so a corrupted
+        // artifact leaves production as it is.
         let deployPath = job.deployPath
+        let staged = try Publisher.stage(version, to: deployPath)
+        defer { staged.discard() }
         let why = reason ?? "rollback from v\(current) to v\(destination)"
         let event = try registry.moveProduction(
             job: job.name, to: destination, action: .rollback, actor: actor, reason: why, expectedFrom: .some(current)
-        ) { try Publisher.publish(version, to: deployPath) }
+        ) { try staged.commit() }
         return RollbackOutcome(job: job.name, from: current, to: destination, changed: true, deployPath: deployPath, event: event)
     }
 

@@ -203,12 +203,13 @@ public struct UpdateCycle: Sendable {
         }
         let from = production?.record.version
         let deployPath = job.deploy.path
-        let stored = try registry.version(job.name, number)!
+        let staged = try Publisher.stage(try registry.version(job.name, number)!, to: deployPath)
+        defer { staged.discard() }
         _ = try registry.moveProduction(
             job: job.name, to: number, action: .promote, actor: actor,
             reason: "\(ctx.decision ?? "full") run \(ctx.runID): gate passed", runID: ctx.runID, expectedFrom: .some(from)
         ) {
-            try Publisher.publish(stored, to: deployPath)
+            try staged.commit()
             TestHooks.stall("promotion", log: log)
         }
         TestHooks.stall("promoted", log: log)
@@ -774,11 +775,13 @@ public struct UpdateCycle: Sendable {
                 return
             }
             let deployPath = job.deploy.path
+            let staged = try Publisher.stage(candidate, to: deployPath)
+            defer { staged.discard() }
             _ = try registry.moveProduction(
                 job: job.name, to: number, action: .promote, actor: actor,
                 reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed \(run.state == .failed ? "on retry" : "after updater restarted"))",
                 runID: runID, expectedFrom: .some(production)
-            ) { try Publisher.publish(candidate, to: deployPath) }
+            ) { try staged.commit() }
             let how = run.state == .failed ? "on retry, after: \(run.error ?? "an error")" : "after updater restarted"
             try finishRun(runID, state: .succeeded, decision: nil, reason: (run.reason ?? "") + "; promotion completed \(how)", drift: nil, error: nil)
             log(.info, "\(job.name): run \(runID): promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(deployPath) (promotion completed \(run.state == .failed ? "on retry" : "after updater restarted"))")
@@ -799,12 +802,15 @@ public struct UpdateCycle: Sendable {
         else { return }
         let name = job.name, deployPath = job.deploy.path
         do {
+            // Written beside the deploy path first; put in place (a rename) only if, inside the
+            // transaction, that version is still production's and still not served.
+            let staged = try Publisher.stage(record, to: deployPath)
+            defer { staged.discard() }
             let republished = try registry.write { db -> Int? in
-                guard let current = try JobRecord.fetchOne(db, key: name)?.productionVersion,
-                    let record = try VersionRecord.filter(Column("job") == name && Column("version") == current).fetchOne(db),
+                guard let current = try JobRecord.fetchOne(db, key: name)?.productionVersion, current == number,
                     !Publisher.isServing(record, at: deployPath)
                 else { return nil }
-                try Publisher.publish(record, to: deployPath)
+                try staged.commit()
                 return current
             }
             if let republished {

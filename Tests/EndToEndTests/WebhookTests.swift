@@ -324,6 +324,12 @@ struct WebhookTests {
         let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": "promoted"])
         #expect(daemon.waitForLog("stalled at promoted"), "\(daemon.log)")
         _ = receiver.wait { $0.contains { $0.type == "model.promoted" } }
+        // Delivery is at least once: wait until the delivery is recorded, so that the count below
+        // is about events, not about an attempt the crash kept from being recorded.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, !(try ws.deliveries()).contains(where: { $0["type"] as? String == "model.promoted" && $0["state"] as? String == "delivered" }) {
+            usleep(50_000)
+        }
         daemon.crash()
         let r = try ws.run(["run", "--once"])
         #expect(r.stderr.contains("after: run 1 had promoted v1 before updater stopped; recorded as succeeded"), "\(r.stderr)")
