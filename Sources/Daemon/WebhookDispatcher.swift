@@ -4,10 +4,6 @@ import Registry
 import Synchronization
 import Webhooks
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Delivers the outbox: a fan-out thread turns each new event into a pending delivery per endpoint
 /// that wants it, and each endpoint has its own thread and libcurl handle sending its due
 /// deliveries, oldest first, so a slow or dead receiver delays only itself, never the update cycles
