@@ -70,11 +70,11 @@ public enum Files {
     }
 
     /// Renames `temp` (beside `path`) to `path` and syncs the directory; removes `temp` if it fails.
-    static func renameIntoPlace(_ temp: String, _ path: String) throws {
+    static func renameIntoPlace(_ temp: String, _ path: String, what: String = "") throws {
         guard rename(temp, path) == 0 else {
             let e = errnoText()
             unlink(temp)
-            throw FileError(path, "cannot rename into place: \(e)")
+            throw FileError(path, "cannot rename \(what.isEmpty ? "" : what + " ")into place: \(e)")
         }
         syncDirectory(directory(of: path))
     }

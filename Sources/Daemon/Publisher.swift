@@ -47,12 +47,7 @@ public enum Publisher {
 
         /// Renames it over the deploy path (readers see the old model or the new one, never a mix).
         public func commit() throws {
-            guard rename(temp, deployPath) == 0 else {
-                let e = errnoText()
-                unlink(temp)
-                throw FileError(deployPath, "cannot replace with v\(version): \(e) (a directory that is not a link cannot be replaced)")
-            }
-            Files.syncDirectory(Files.directory(of: deployPath))
+            try Files.renameIntoPlace(temp, deployPath, what: "v\(version)")
         }
 
         /// Removes it if it was not committed.

@@ -58,7 +58,7 @@ public final class RunLoop: Sendable {
             }
             return cycle.run(job)
         }
-        defer { webhooks.deliverDue() }
+        webhooks.deliverDue()
         return outcomes
     }
 

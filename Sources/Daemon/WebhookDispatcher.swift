@@ -172,13 +172,11 @@ public final class WebhookDispatcher: Sendable {
                 worker.wait(seconds: Self.poll)
                 continue
             }
-            if isDisabled(name) {
-                worker.wait(seconds: 1)
-                continue
-            }
             switch sendDue(endpoint, sender: sender, until: { worker.isStopping || self.stopped.load(ordering: .relaxed) }) {
             case .sent, .leftAfterFailure:
                 backoff = 1
+            case .disabled:
+                worker.wait(seconds: 1)
             case .error:
                 // The registry cannot be read or written (a full disk, a long lock): wait, and longer
                 // each time, rather than send the same deliveries again and again.
@@ -193,8 +191,10 @@ public final class WebhookDispatcher: Sendable {
     }
 
     enum Pass {
-        /// Nothing was due (or the endpoint is disabled).
+        /// Nothing was due.
         case idle
+        /// The endpoint is disabled (410 Gone) until `updater webhooks enable`.
+        case disabled
         /// The due deliveries were attempted and recorded.
         case sent
         /// `leaveAfterFailure`: an attempt failed and the rest were left.
@@ -209,7 +209,7 @@ public final class WebhookDispatcher: Sendable {
     func sendDue(
         _ endpoint: WebhookEndpoint, sender: WebhookSender, leaveAfterFailure: Bool = false, until stop: () -> Bool = { false }
     ) -> Pass {
-        guard !isDisabled(endpoint.name) else { return .idle }
+        guard !isDisabled(endpoint.name) else { return .disabled }
         var batch: [(DeliveryAttempt, Log.Level, String)] = []
         var batchStart = Date()
         func flush() throws {
@@ -252,11 +252,14 @@ public final class WebhookDispatcher: Sendable {
     func outcome(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) -> (DeliveryAttempt, Log.Level, String) {
         let id = d.delivery.id!
         let number = d.delivery.attempts + 1
-        let what = "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)"
+        func what() -> String { "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)" }
         if attempt.delivered {
+            // The hot path: its line is only built when debug lines are printed.
+            let line = Log.Level.debug >= log.minimum
+                ? "webhooks: delivered \(what()), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s" : ""
             return (
                 DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil), .debug,
-                "webhooks: delivered \(what), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s")
+                line)
         }
         let error = attempt.error ?? "failed"
         let schedule = config.withLock { $0.schedule }
@@ -267,11 +270,11 @@ public final class WebhookDispatcher: Sendable {
             retryAt = Date().addingTimeInterval(wait)  // after the attempt ended (a timeout took its time)
         }
         let record = DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
-        if attempt.gone { return (record, .error, "webhooks: \(what) is dead: \(error) (410 Gone)") }
+        if attempt.gone { return (record, .error, "webhooks: \(what()) is dead: \(error) (410 Gone)") }
         if let retryAt {
-            return (record, .warning, "webhooks: \(what) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
+            return (record, .warning, "webhooks: \(what()) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
         }
-        return (record, .error, "webhooks: \(what) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
+        return (record, .error, "webhooks: \(what()) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
     }
 
     /// A worker thread's state (running, asked to stop, exited) and wake-up signal.

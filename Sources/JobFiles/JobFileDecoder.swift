@@ -26,7 +26,13 @@ public enum JobFileDecoder {
 
     /// Loads the job file at `path`; throws ``JobFileError`` listing every problem.
     public static func load(_ path: String) throws(JobFileError) -> JobConfig {
-        let absolute = absolutePath(path)
+        let (text, bytes) = try readText(path)
+        let hash = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()
+        return try decode(text, file: path, hash: hash, directory: dirName(absolutePath(path)))
+    }
+
+    /// A configuration file's text (and bytes), or the problem naming it.
+    static func readText(_ path: String) throws(JobFileError) -> (String, [UInt8]) {
         let bytes: [UInt8]
         do {
             bytes = try readFile(path)
@@ -36,8 +42,18 @@ public enum JobFileDecoder {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw JobFileError([JobFileProblem(file: path, message: "not valid UTF-8")])
         }
-        let hash = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()
-        return try decode(text, file: path, hash: hash, directory: dirName(absolute))
+        return (text, bytes)
+    }
+
+    /// Parses TOML `text`; a syntax error becomes a problem naming `file` and the line, after `early`.
+    static func parse(_ text: String, file: String, early: [JobFileProblem] = []) throws(JobFileError) -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw JobFileError(early + [JobFileProblem(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")])
+        } catch {
+            throw JobFileError(early + [JobFileProblem(file: file, message: "TOML syntax: \(error)")])
+        }
     }
 
     /// Decodes job-file `text`; `file` names it in messages; relative paths are resolved against
@@ -54,14 +70,7 @@ public enum JobFileDecoder {
             early.append(JobFileProblem(
                 file: file, message: "job name \"\(name)\" must match [a-z0-9][a-z0-9_-]* (it is the file name)"))
         }
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw JobFileError(early + [JobFileProblem(file: file, line: e.source.begin.line, message: "TOML syntax: \(e.description)")])
-        } catch {
-            throw JobFileError(early + [JobFileProblem(file: file, message: "TOML syntax: \(error)")])
-        }
+        let root = try parse(text, file: file, early: early)
         let log = ProblemLog(file: file, text: text)
         let reader = TOMLReader(root, path: "", log: log)
         let config = Decoding(directory: directory ?? dirName(absolutePath(file)), log: log).job(reader, name: name, file: file, hash: hash)

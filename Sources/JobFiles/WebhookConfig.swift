@@ -142,17 +142,8 @@ public struct WebhookSettings: Sendable, Equatable {
 
     /// Reads the global file; throws every problem, each naming the file, line and key.
     public static func load(_ path: String) throws(JobFileError) -> WebhookSettings {
-        let bytes: [UInt8]
-        do { bytes = try readFile(path) } catch { throw JobFileError([JobFileProblem(file: path, message: "cannot read: \(error)")]) }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw JobFileError([JobFileProblem(file: path, line: e.source.begin.line, message: "TOML syntax: \(e.description)")])
-        } catch {
-            throw JobFileError([JobFileProblem(file: path, message: "TOML syntax: \(error)")])
-        }
+        let (text, _) = try JobFileDecoder.readText(path)
+        let root = try JobFileDecoder.parse(text, file: path)
         let log = ProblemLog(file: path, text: text)
         let r = TOMLReader(root, path: "", log: log)
         let decoder = WebhookDecoding(directory: dirName(absolutePath(path)), log: log)

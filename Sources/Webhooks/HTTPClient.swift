@@ -39,15 +39,12 @@ public final class HTTPClient {
         let cHeaders = headers.map { strdup($0) }
         defer { cHeaders.forEach { free($0) } }
         let pointers = cHeaders.map { UnsafePointer($0) }
+        let bytes = body.isEmpty ? [0] : body  // never a nil pointer; the length passed says 0
         _ = pointers.withUnsafeBufferPointer { hs in
-            body.withUnsafeBufferPointer { b in
-                b.baseAddress.map { base in
-                    base.withMemoryRebound(to: CChar.self, capacity: max(b.count, 1)) { chars in
-                        updater_http_post(
-                            handle, url, hs.baseAddress, Int32(hs.count), chars, b.count,
-                            Int(connectTimeout * 1000), Int(timeout * 1000), caFile, &result)
-                    }
-                } ?? updater_http_post(handle, url, hs.baseAddress, Int32(hs.count), "", 0, Int(connectTimeout * 1000), Int(timeout * 1000), caFile, &result)
+            bytes.withUnsafeBytes { b in
+                updater_http_post(
+                    handle, url, hs.baseAddress, Int32(hs.count), b.baseAddress!.assumingMemoryBound(to: CChar.self), body.count,
+                    Int(connectTimeout * 1000), Int(timeout * 1000), caFile, &result)
             }
         }
         let error = withUnsafeBytes(of: &result.error) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }

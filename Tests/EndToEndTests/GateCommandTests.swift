@@ -70,15 +70,7 @@ struct GateCommandTests {
         let r = try ws.run(["run", "--once"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.stderr.contains("threshold ") && r.stderr.contains("max F1"), "\(r.stderr)")
-        let db = ws.state + "/registry.sqlite"
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        sqlite.arguments = ["sqlite3", db, "SELECT decision_threshold FROM model_version WHERE version = 1"]
-        let out = Pipe()
-        sqlite.standardOutput = out
-        try sqlite.run()
-        sqlite.waitUntilExit()
-        let value = Double(String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let value = Double(try ws.sql("SELECT decision_threshold FROM model_version WHERE version = 1"))
         #expect(value != nil && value! > 0 && value! < 1)
     }
 

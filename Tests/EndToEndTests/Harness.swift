@@ -72,6 +72,19 @@ final class Workspace {
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: path)
     }
 
+    /// The output of `sqlite3` on the state database.
+    func sql(_ query: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sqlite3", state + "/registry.sqlite", query]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     func bytes(_ relative: String) -> Data? { FileManager.default.contents(atPath: root + "/" + relative) }
     func bytes(absolute path: String) -> Data? { FileManager.default.contents(atPath: path) }
 

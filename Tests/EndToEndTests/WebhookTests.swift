@@ -40,19 +40,6 @@ extension Workspace {
         try json(["webhooks", "deliveries", "--limit", "1000"]) as? [[String: Any]] ?? []
     }
 
-    /// The output of `sqlite3` on the state database.
-    func sql(_ query: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["sqlite3", state + "/registry.sqlite", query]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// Every byte of the state database (and its WAL), as text.
     var databaseText: String {
         ["registry.sqlite", "registry.sqlite-wal"].compactMap { bytes("state/" + $0) }.map { String(decoding: $0, as: UTF8.self) }

@@ -9,7 +9,7 @@ import Training
 // MARK: - Helpers
 
 /// A fresh temporary directory holding job files, with an `incoming/` directory; removed on deinit.
-private final class JobDir {
+final class JobDir {
     let path: String
 
     init() throws {

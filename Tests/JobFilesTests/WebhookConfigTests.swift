@@ -3,32 +3,21 @@ import Testing
 
 @testable import JobFiles
 
+extension JobDir {
+    /// The problems of `text` as a global webhooks file, or [] when it loads.
+    func webhookProblems(_ text: String) throws -> [String] {
+        do {
+            _ = try WebhookSettings.load(try write(text, as: "webhooks.toml"))
+            return []
+        } catch let e as JobFileError { return e.problems.map(\.description) }
+    }
+}
+
 @Suite("Webhook endpoints in webhooks.toml and job files")
 struct WebhookConfigTests {
-    final class Dir {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("webhooks-\(UUID().uuidString)").path
-        init() throws { try FileManager.default.createDirectory(atPath: path + "/incoming", withIntermediateDirectories: true) }
-        deinit { try? FileManager.default.removeItem(atPath: path) }
-
-        @discardableResult
-        func write(_ text: String, as name: String) throws -> String {
-            let file = path + "/" + name
-            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
-            return file
-        }
-
-        /// The problems of `text` as a global webhooks file, or [] when it loads.
-        func problems(_ text: String) throws -> [String] {
-            do {
-                _ = try WebhookSettings.load(try write(text, as: "webhooks.toml"))
-                return []
-            } catch let e as JobFileError { return e.problems.map(\.description) }
-        }
-    }
-
     @Test("a global file: endpoints with their sources, events, jobs, timeout and the retry schedule")
     func global() throws {
-        let dir = try Dir()
+        let dir = try JobDir()
         let file = try dir.write(
             """
             retry_schedule = ["1s", "1m"]
@@ -66,7 +55,7 @@ struct WebhookConfigTests {
 
     @Test("a job's [[webhooks]] are named JOB/NAME and want only that job's events")
     func perJob() throws {
-        let dir = try Dir()
+        let dir = try JobDir()
         let file = try dir.write(
             """
             [data]
@@ -89,8 +78,8 @@ struct WebhookConfigTests {
 
     @Test("a secret in plain text is refused without being echoed; so is a Slack URL in plain text")
     func plainSecrets() throws {
-        let dir = try Dir()
-        let problems = try dir.problems(
+        let dir = try JobDir()
+        let problems = try dir.webhookProblems(
             """
             [[webhooks]]
             name = "ops"
@@ -109,8 +98,8 @@ struct WebhookConfigTests {
 
     @Test("a secret or URL pasted where its source's name belongs is refused without being echoed")
     func pastedSecrets() throws {
-        let dir = try Dir()
-        let problems = try dir.problems(
+        let dir = try JobDir()
+        let problems = try dir.webhookProblems(
             """
             [[webhooks]]
             name = "ops"
@@ -135,8 +124,8 @@ struct WebhookConfigTests {
 
     @Test("bad endpoints: each problem names its key")
     func badEndpoints() throws {
-        let dir = try Dir()
-        let problems = try dir.problems(
+        let dir = try JobDir()
+        let problems = try dir.webhookProblems(
             """
             retry_schedule = ["soon"]
 
@@ -178,7 +167,7 @@ struct WebhookConfigTests {
 
     @Test("secrets are read from a file, the environment or $CREDENTIALS_DIRECTORY; errors say where, never what")
     func reading() throws {
-        let dir = try Dir()
+        let dir = try JobDir()
         try dir.write("  whsec_abc\n", as: "s")
         try dir.write("cred-value\n", as: "slack")
         #expect(try SecretSource.file(dir.path + "/s").read() == "whsec_abc")
