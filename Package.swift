@@ -1,9 +1,9 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// Linux only (inotify, flock, systemd, /proc): no Apple platform is declared.
 let package = Package(
     name: "updater",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "updater", targets: ["updater"])
     ],
@@ -14,42 +14,58 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
-        // Job files: strict TOML decoding into validated job configurations.
-        .target(name: "JobFiles", dependencies: ["Drift", "Tabular", "Training", "Evaluation", .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto")]),
+        // Support: files written all-or-nothing, the state directory's layout and lock, logging.
+        .target(name: "Support", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // Tabular data: RFC 4180 CSV into contiguous columns.
         .target(name: "Tabular"),
         // Drift: reference statistics and drift measures.
         .target(name: "Drift", dependencies: ["Tabular"]),
         // Training: preprocessing, models, optimisers and the model artifact format.
         .target(name: "Training", dependencies: ["Tabular"]),
-        // Evaluation: metrics and the release gate.
+        // Evaluation: metrics and the rules of the release gate.
         .target(name: "Evaluation", dependencies: ["Tabular"]),
-        // Registry: the SQLite record of jobs, batches, runs, versions and production history.
+        // Registry: the SQLite record of jobs, batches, runs, versions, production history and the webhook outbox.
         .target(name: "Registry", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        // Daemon: the update cycle, publishing, rollback and the run loop.
-        .target(
-            name: "Daemon",
-            dependencies: [
-                "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Webhooks",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-            ]
-        ),
         // A C shim over libcurl's easy interface (curl_easy_setopt is variadic).
         .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
-        // Webhooks: signed deliveries through libcurl.
-        .target(name: "Webhooks", dependencies: ["CCurlShim", "JobFiles", "Registry", .product(name: "Crypto", package: "swift-crypto")]),
+        // Webhooks: endpoint settings, signed deliveries through libcurl, the outbox dispatcher and its retries.
+        .target(
+            name: "Webhooks",
+            dependencies: ["CCurlShim", "Registry", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+        // Job files: strict TOML decoding into validated job configurations.
+        .target(
+            name: "JobFiles",
+            dependencies: [
+                "Support", "Webhooks", "Drift", "Tabular", "Training", "Evaluation",
+                .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // Trainers: the one training engine (slots, time limits, cancellation, costs) and external trainers.
+        .target(name: "Trainers", dependencies: ["Support", "Training", "Tabular"]),
+        // Cycle: one job's update cycle (policy, training window, candidate, gate, release, recording),
+        // rollback and promotion.
+        .target(
+            name: "Cycle",
+            dependencies: ["Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks"]),
+        // Service: the daemon: scheduler, incoming watcher, systemd notifications.
+        .target(name: "Service", dependencies: ["Cycle", "Support", "JobFiles", "Registry", "Webhooks"]),
         .executableTarget(
             name: "updater",
-            dependencies: ["Daemon", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "Service", "Cycle", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
+                "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
-        .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training"]),
+        .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training", "Webhooks"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "DriftTests", dependencies: ["Drift"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Daemon", "JobFiles", "Registry", "Webhooks", "updater"]),
+        .testTarget(name: "TrainersTests", dependencies: ["Trainers", "Registry", "Support"]),
+        .testTarget(name: "ServiceTests", dependencies: ["Service"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["Service", "Cycle", "Support", "JobFiles", "Registry", "Trainers", "Webhooks", "updater"]),
     ],
     swiftLanguageModes: [.v6]
 )

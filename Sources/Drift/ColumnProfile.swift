@@ -11,33 +11,33 @@ import Tabular
 ///   reference range fall in the outer bins; then a "missing" bin.
 /// - categorical: the sorted reference categories, then an "unseen" bin for categories the
 ///   reference never had, then a "missing" bin.
-public struct ColumnProfile: Sendable, Codable, Equatable {
-    public var name: String
-    public var kind: ColumnKind
+package struct ColumnProfile: Sendable, Codable, Equatable {
+    package var name: String
+    package var kind: ColumnKind
     /// Rows, missing ones included.
-    public var rows: Int
+    package var rows: Int
     /// Inner bin edges (numeric columns).
-    public var edges: [Double]
+    package var edges: [Double]
     /// Sorted categories (categorical columns).
-    public var categories: [String]
+    package var categories: [String]
     /// Counts per bin, then (categorical) the unseen bin, then the missing bin.
-    public var counts: [Int]
+    package var counts: [Int]
     /// Mean and population standard deviation of the non-missing values (numeric columns).
-    public var mean: Double?
-    public var std: Double?
+    package var mean: Double?
+    package var std: Double?
     /// Distinct non-missing values, counted up to `distinctCap`.
-    public var distinct: Int
+    package var distinct: Int
     /// A sorted uniform sample of the non-missing values (numeric columns): all of them when there
     /// are at most `sampleSize`, else `sampleSize` chosen with a fixed seed.
-    public var sample: PackedDoubles
+    package var sample: PackedDoubles
 
-    public static let distinctCap = 6
+    package static let distinctCap = 6
 
-    public var missing: Int { counts.last ?? 0 }
-    public var present: Int { rows - missing }
+    package var missing: Int { counts.last ?? 0 }
+    package var present: Int { rows - missing }
 
     /// The profile of a reference column.
-    public init(name: String, column: Column, bins: Int, sampleSize: Int = 10_000, seed: UInt64 = 0) {
+    package init(name: String, column: Column, bins: Int, sampleSize: Int = 10_000, seed: UInt64 = 0) {
         self.name = name
         self.kind = column.kind
         self.rows = column.count
@@ -83,7 +83,7 @@ public struct ColumnProfile: Sendable, Codable, Equatable {
     }
 
     /// Counts of `column`'s values in this profile's bins (the same layout as ``counts``).
-    public func binCounts(_ column: Column) -> [Int] {
+    package func binCounts(_ column: Column) -> [Int] {
         switch column {
         case .numeric(let values):
             var counts = [Int](repeating: 0, count: edges.count + 2)
@@ -149,7 +149,7 @@ func quantile(_ sorted: [Double], _ q: Double) -> Double {
 }
 
 /// `k` distinct indexes from `0..<n`, in increasing order, chosen uniformly with `seed` (SplitMix64).
-public func sampleIndexes(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
+package func sampleIndexes(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
     guard k < n else { return Array(0..<n) }
     var g = SplitMix64(seed: seed)
     // Floyd's algorithm: k draws, no array of size n.

@@ -5,10 +5,10 @@ import Tabular
 /// Compares current data with reference profiles, column by column. Each column is computed on its
 /// own: a column that is missing, changed kind, or is all missing gets its own status and message,
 /// and the other columns carry on. Columns are computed in parallel.
-public enum DriftDetector {
+package enum DriftDetector {
     /// Per-column results and schema changes of `current` against `reference`. With
     /// `reportAddedColumns`, columns of `current` that the reference lacks are schema changes too.
-    public static func compare(
+    package static func compare(
         reference: [ColumnProfile], current: DataTable, policy: DriftPolicy, reportAddedColumns: Bool = false
     ) -> (columns: [ColumnDrift], schemaChanges: [String]) {
         var columns = parallelMap(reference) { profile in
@@ -33,7 +33,7 @@ public enum DriftDetector {
     }
 
     /// One column against its reference profile.
-    public static func column(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> ColumnDrift {
+    package static func column(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> ColumnDrift {
         let weight = policy.weight(for: profile.name)
         var result = ColumnDrift(
             column: profile.name, kind: profile.kind.rawValue, status: .ok, drifted: false, weight: weight)
@@ -149,7 +149,7 @@ public enum DriftDetector {
 
     /// The label's drift result, and a schema change when the label has values the reference never
     /// had (a new class) or is missing.
-    public static func label(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> (ColumnDrift, String?) {
+    package static func label(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> (ColumnDrift, String?) {
         let result = column(profile, current, policy: policy)
         if result.status != .ok { return (result, "label \"\(profile.name)\": \(result.message ?? result.status.rawValue)") }
         guard case .categorical(let codes, let levels)? = current else { return (result, nil) }
@@ -164,7 +164,7 @@ public enum DriftDetector {
     /// Concept drift from accuracy: the production model's accuracy on `currentRows` new labelled
     /// rows against its accuracy on `referenceRows` evaluation rows when it was evaluated. Drift when
     /// it fell by at least `minDrop` and a one-sided two-proportion z-test gives p ≤ `alpha`.
-    public static func accuracyDrop(
+    package static func accuracyDrop(
         reference: Double, referenceRows: Int, current: Double, currentRows: Int, minDrop: Double, alpha: Double
     ) -> PerformanceDrift {
         let n1 = Double(referenceRows), n2 = Double(currentRows)

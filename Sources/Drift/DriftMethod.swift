@@ -2,7 +2,7 @@ import Tabular
 
 /// A drift test for one column. Distances drift when the statistic is at or above the threshold;
 /// p-value tests drift when the p-value is at or below it.
-public enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
+package enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
     /// Population Stability Index over the profile's bins (numeric and categorical).
     case psi
     /// Two-sample Kolmogorov–Smirnov test, p-value as SciPy's `ks_2samp` (numeric).
@@ -16,11 +16,11 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
     /// L-infinity distance: the largest change of any bin's share (categorical).
     case linf
 
-    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
 
-    public var isPValueTest: Bool { self == .ks || self == .chi2 }
+    package var isPValueTest: Bool { self == .ks || self == .chi2 }
 
-    public func applies(to kind: ColumnKind) -> Bool {
+    package func applies(to kind: ColumnKind) -> Bool {
         switch self {
         case .psi, .js, .chi2: true
         case .ks, .wasserstein: kind == .numeric
@@ -29,7 +29,7 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
     }
 
     /// The threshold used when the job file does not set one.
-    public var defaultThreshold: Double {
+    package var defaultThreshold: Double {
         switch self {
         case .psi: 0.1
         case .ks, .chi2: 0.05
@@ -43,7 +43,7 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
     /// - at most 1000 non-missing reference values: numeric with more than 5 distinct values → KS,
     ///   otherwise chi-squared;
     /// - more: numeric with more than 5 distinct values → Wasserstein, otherwise Jensen–Shannon.
-    public static func automatic(for profile: ColumnProfile) -> DriftMethod {
+    package static func automatic(for profile: ColumnProfile) -> DriftMethod {
         let continuous = profile.kind == .numeric && profile.distinct > 5
         if profile.present <= 1000 { return continuous ? .ks : .chi2 }
         return continuous ? .wasserstein : .js
@@ -52,8 +52,8 @@ public enum DriftMethod: String, Sendable, Codable, CaseIterable, Comparable {
 
 /// How drift statistics become a verdict: methods, thresholds, per-column overrides, correction for
 /// multiple testing and severity. Defaults are documented in docs/drift.md.
-public struct DriftPolicy: Sendable, Equatable {
-    public enum Correction: String, Sendable, Codable, CaseIterable {
+package struct DriftPolicy: Sendable, Equatable {
+    package enum Correction: String, Sendable, Codable, CaseIterable {
         case none
         /// Each p-value test uses threshold / (number of p-value tests).
         case bonferroni
@@ -61,11 +61,11 @@ public struct DriftPolicy: Sendable, Equatable {
         case benjaminiHochberg = "benjamini_hochberg"
     }
 
-    public struct ColumnSettings: Sendable, Equatable {
-        public var method: DriftMethod?
-        public var threshold: Double?
-        public var weight: Double
-        public init(method: DriftMethod? = nil, threshold: Double? = nil, weight: Double = 1) {
+    package struct ColumnSettings: Sendable, Equatable {
+        package var method: DriftMethod?
+        package var threshold: Double?
+        package var weight: Double
+        package init(method: DriftMethod? = nil, threshold: Double? = nil, weight: Double = 1) {
             self.method = method
             self.threshold = threshold
             self.weight = weight
@@ -73,34 +73,34 @@ public struct DriftPolicy: Sendable, Equatable {
     }
 
     /// Reference-quantile bins per numeric column.
-    public var bins = 10
+    package var bins = 10
     /// Size of the stored reference sample used by KS and Wasserstein.
-    public var sampleSize = 10_000
+    package var sampleSize = 10_000
     /// Method for numeric / categorical columns; `nil` = automatic.
-    public var numericMethod: DriftMethod? = nil
-    public var categoricalMethod: DriftMethod? = nil
+    package var numericMethod: DriftMethod? = nil
+    package var categoricalMethod: DriftMethod? = nil
     /// Thresholds by method (defaults: ``DriftMethod/defaultThreshold``).
-    public var thresholds: [DriftMethod: Double] = [:]
-    public var columns: [String: ColumnSettings] = [:]
+    package var thresholds: [DriftMethod: Double] = [:]
+    package var columns: [String: ColumnSettings] = [:]
     /// A change of a column's share of missing values at least this large is drift.
-    public var missingShareChange = 0.1
-    public var correction = Correction.none
+    package var missingShareChange = 0.1
+    package var correction = Correction.none
     /// A (weighted) share of drifted columns at least this large makes the drift severe.
-    public var severeShare = 0.5
+    package var severeShare = 0.5
     /// A drifted column whose PSI is at least this makes the drift severe.
-    public var severePSI = 0.25
+    package var severePSI = 0.25
 
-    public init() {}
+    package init() {}
 
-    public func method(for profile: ColumnProfile) -> DriftMethod {
+    package func method(for profile: ColumnProfile) -> DriftMethod {
         if let m = columns[profile.name]?.method, m.applies(to: profile.kind) { return m }
         let configured = profile.kind == .numeric ? numericMethod : categoricalMethod
         return configured ?? DriftMethod.automatic(for: profile)
     }
 
-    public func threshold(for column: String, method: DriftMethod) -> Double {
+    package func threshold(for column: String, method: DriftMethod) -> Double {
         columns[column]?.threshold ?? thresholds[method] ?? method.defaultThreshold
     }
 
-    public func weight(for column: String) -> Double { columns[column]?.weight ?? 1 }
+    package func weight(for column: String) -> Double { columns[column]?.weight ?? 1 }
 }

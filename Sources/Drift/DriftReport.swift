@@ -1,18 +1,18 @@
 import Foundation
 
 /// How much the data moved, as the retrain decision reads it.
-public enum DriftSeverity: String, Sendable, Codable, Comparable {
+package enum DriftSeverity: String, Sendable, Codable, Comparable {
     case none, moderate, severe
 
-    public static func < (a: Self, b: Self) -> Bool {
+    package static func < (a: Self, b: Self) -> Bool {
         let order: [Self] = [.none, .moderate, .severe]
         return order.firstIndex(of: a)! < order.firstIndex(of: b)!
     }
 }
 
 /// One column's drift result. Every field is documented in docs/drift.md (the `--json` format).
-public struct ColumnDrift: Sendable, Codable, Equatable {
-    public enum Status: String, Sendable, Codable {
+package struct ColumnDrift: Sendable, Codable, Equatable {
+    package enum Status: String, Sendable, Codable {
         /// Tested.
         case ok
         /// No value in the reference: only the missing share is compared.
@@ -27,21 +27,21 @@ public struct ColumnDrift: Sendable, Codable, Equatable {
         case added
     }
 
-    public var column: String
-    public var kind: String
-    public var status: Status
-    public var method: DriftMethod?
-    public var statistic: Double?
-    public var pValue: Double?
+    package var column: String
+    package var kind: String
+    package var status: Status
+    package var method: DriftMethod?
+    package var statistic: Double?
+    package var pValue: Double?
     /// The threshold the verdict used (after any multiple-testing correction).
-    public var threshold: Double?
-    public var drifted: Bool
+    package var threshold: Double?
+    package var drifted: Bool
     /// PSI over the profile's bins, computed for every tested column whatever its method.
-    public var psi: Double?
-    public var missingShareReference: Double?
-    public var missingShareCurrent: Double?
-    public var weight: Double
-    public var message: String?
+    package var psi: Double?
+    package var missingShareReference: Double?
+    package var missingShareCurrent: Double?
+    package var weight: Double
+    package var message: String?
 
     enum CodingKeys: String, CodingKey {
         case column, kind, status, method, statistic, threshold, drifted, psi, weight, message
@@ -51,18 +51,18 @@ public struct ColumnDrift: Sendable, Codable, Equatable {
 }
 
 /// Concept drift seen through the production model's performance on newly labelled rows.
-public struct PerformanceDrift: Sendable, Codable, Equatable {
-    public var metric: String
+package struct PerformanceDrift: Sendable, Codable, Equatable {
+    package var metric: String
     /// The production model's value when it was evaluated, and on the new rows.
-    public var reference: Double
-    public var current: Double
-    public var referenceRows: Int
-    public var currentRows: Int
+    package var reference: Double
+    package var current: Double
+    package var referenceRows: Int
+    package var currentRows: Int
     /// One-sided p-value of "the metric fell" (two-proportion z-test for accuracy).
-    public var pValue: Double
-    public var minDrop: Double
-    public var alpha: Double
-    public var drifted: Bool
+    package var pValue: Double
+    package var minDrop: Double
+    package var alpha: Double
+    package var drifted: Bool
 
     enum CodingKeys: String, CodingKey {
         case metric, reference, current, drifted, alpha
@@ -71,14 +71,14 @@ public struct PerformanceDrift: Sendable, Codable, Equatable {
 }
 
 /// An online detector's result on the production model's per-row error stream.
-public struct OnlineDetection: Sendable, Codable, Equatable {
-    public var detector: String
+package struct OnlineDetection: Sendable, Codable, Equatable {
+    package var detector: String
     /// Rows of this check at which the detector fired (0-based, in file order).
-    public var rows: [Int]
+    package var rows: [Int]
     /// Whether a detection counts as concept drift for the verdict.
-    public var decisive: Bool
+    package var decisive: Bool
 
-    public init(detector: String, rows: [Int], decisive: Bool) {
+    package init(detector: String, rows: [Int], decisive: Bool) {
         self.detector = detector
         self.rows = rows
         self.decisive = decisive
@@ -87,32 +87,32 @@ public struct OnlineDetection: Sendable, Codable, Equatable {
 
 /// The result of a drift check: per-column results, schema changes, label and prediction drift,
 /// concept drift, and the verdict.
-public struct DriftReport: Sendable, Codable, Equatable {
+package struct DriftReport: Sendable, Codable, Equatable {
     /// Feature columns, most drifted first.
-    public var columns: [ColumnDrift]
+    package var columns: [ColumnDrift]
     /// Label and prediction drift (reported; not counted in the share).
-    public var targets: [ColumnDrift]
-    public var schemaChanges: [String]
-    public var performance: PerformanceDrift?
-    public var online: [OnlineDetection]
+    package var targets: [ColumnDrift]
+    package var schemaChanges: [String]
+    package var performance: PerformanceDrift?
+    package var online: [OnlineDetection]
     /// Weighted share of drifted feature columns among those compared.
-    public var driftedShare: Double
-    public var severity: DriftSeverity
+    package var driftedShare: Double
+    package var severity: DriftSeverity
     /// One line for logs and tables.
-    public var summary: String
+    package var summary: String
 
     enum CodingKeys: String, CodingKey {
         case columns, targets, performance, online, severity, summary
         case schemaChanges = "schema_changes", driftedShare = "drifted_share"
     }
 
-    public var driftedColumns: [ColumnDrift] { columns.filter(\.drifted) }
+    package var driftedColumns: [ColumnDrift] { columns.filter(\.drifted) }
 
-    public var conceptDrift: Bool {
+    package var conceptDrift: Bool {
         performance?.drifted == true || online.contains { $0.decisive && !$0.rows.isEmpty }
     }
 
-    public init(
+    package init(
         columns: [ColumnDrift], targets: [ColumnDrift] = [], schemaChanges: [String] = [],
         performance: PerformanceDrift? = nil, online: [OnlineDetection] = [], policy: DriftPolicy
     ) {

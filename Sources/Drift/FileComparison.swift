@@ -5,8 +5,8 @@ import Tabular
 /// categorical, a column whose every non-missing value is a number is numeric, any other is
 /// categorical. The current file is read with the reference's kinds; a numeric column that now holds
 /// text is reported as a schema change of that column alone.
-public enum FileComparison {
-    public static func compare(
+package enum FileComparison {
+    package static func compare(
         reference: String, current: String, categorical: [String] = [], label: String? = nil, exclude: [String] = [],
         policy: DriftPolicy = DriftPolicy()
     ) throws -> DriftReport {

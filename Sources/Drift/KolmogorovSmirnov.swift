@@ -17,16 +17,16 @@ import Foundation
 ///
 /// `exact` is true when the p-value came from the exact null distribution; false when SciPy would use
 /// the asymptotic one (`max(n1, n2) > 10000`, or the exact computation failed and SciPy fell back).
-public struct KSResult: Sendable, Equatable, Codable {
+package struct KSResult: Sendable, Equatable, Codable {
     /// The KS statistic D = sup |F_a − F_b|. In exact mode SciPy returns it snapped to the lattice,
     /// `round(D · lcm(n1, n2)) / lcm(n1, n2)`, and so does this.
-    public var statistic: Double
+    package var statistic: Double
     /// Two-sided p-value, clipped to [0, 1].
-    public var pValue: Double
+    package var pValue: Double
     /// Whether the exact distribution was used.
-    public var exact: Bool
+    package var exact: Bool
 
-    public init(statistic: Double, pValue: Double, exact: Bool) {
+    package init(statistic: Double, pValue: Double, exact: Bool) {
         self.statistic = statistic
         self.pValue = pValue
         self.exact = exact
@@ -47,7 +47,7 @@ public struct KSResult: Sendable, Equatable, Codable {
 /// ```swift
 /// ksTwoSample(sortedA: [1, 2, 3], sortedB: [4, 5])  // statistic 1, pValue 0.2, exact true
 /// ```
-public func ksTwoSample(sortedA a: UnsafeBufferPointer<Double>, sortedB b: UnsafeBufferPointer<Double>) -> KSResult {
+package func ksTwoSample(sortedA a: UnsafeBufferPointer<Double>, sortedB b: UnsafeBufferPointer<Double>) -> KSResult {
     let n1 = a.count
     let n2 = b.count
     precondition(n1 > 0 && n2 > 0, "ksTwoSample: both samples must be non-empty")
@@ -90,7 +90,7 @@ public func ksTwoSample(sortedA a: UnsafeBufferPointer<Double>, sortedB b: Unsaf
 }
 
 /// Convenience overload of `ksTwoSample(sortedA:sortedB:)` for arrays (sorted ascending, no NaN, non-empty).
-public func ksTwoSample(sortedA a: [Double], sortedB b: [Double]) -> KSResult {
+package func ksTwoSample(sortedA a: [Double], sortedB b: [Double]) -> KSResult {
     a.withUnsafeBufferPointer { pa in
         b.withUnsafeBufferPointer { pb in ksTwoSample(sortedA: pa, sortedB: pb) }
     }
@@ -100,7 +100,7 @@ public func ksTwoSample(sortedA a: [Double], sortedB b: [Double]) -> KSResult {
 /// Kolmogorov statistic for sample size n (Simard & L'Ecuyer's choice of methods, as in SciPy).
 ///
 /// Returns 1 for `d <= 0.5/n`, 0 for `d >= 1`, NaN for NaN `d` or `n < 1`.
-public func kolmogorovSF(_ d: Double, n: Int) -> Double {
+package func kolmogorovSF(_ d: Double, n: Int) -> Double {
     if n < 1 || d.isNaN { return .nan }
     // rv_continuous.sf: support is (0.5/n, 1).
     if d <= 0.5 / Double(n) { return 1.0 }

@@ -34,9 +34,9 @@ import Foundation
 /// let errors = Array(repeating: 0.0, count: 500) + Array(repeating: 1.0, count: 500)
 /// let detections = errors.indices.filter { ph.update(errors[$0]) }   // [553]
 /// ```
-public struct PageHinkley: Sendable, Codable, Equatable {
+package struct PageHinkley: Sendable, Codable, Equatable {
     /// Which change of the mean counts as drift.
-    public enum Mode: String, Sendable, Codable {
+    package enum Mode: String, Sendable, Codable {
         /// Only an increase of the mean (for an error stream: the model got worse).
         case up
         /// Only a decrease of the mean.
@@ -46,15 +46,15 @@ public struct PageHinkley: Sendable, Codable, Equatable {
     }
 
     /// Values needed since the last reset before a drift can be signalled.
-    public let minInstances: Int
+    package let minInstances: Int
     /// Tolerated magnitude of change, subtracted from (added to) every deviation.
-    public let delta: Double
+    package let delta: Double
     /// Detection threshold λ on the cumulative deviation.
-    public let threshold: Double
+    package let threshold: Double
     /// Forgetting factor applied to the cumulative sums at every value.
-    public let alpha: Double
+    package let alpha: Double
     /// Which direction of change is monitored.
-    public let mode: Mode
+    package let mode: Mode
 
     private var count: Double = 0
     private var mean: Double = 0
@@ -67,7 +67,7 @@ public struct PageHinkley: Sendable, Codable, Equatable {
     private var driftDetected = false
 
     /// Creates a detector with River's defaults.
-    public init(
+    package init(
         minInstances: Int = 30,
         delta: Double = 0.005,
         threshold: Double = 50,
@@ -83,7 +83,7 @@ public struct PageHinkley: Sendable, Codable, Equatable {
 
     /// Adds one value; returns true when drift is detected at this value (then the detector resets
     /// as River's does, before the next value is taken into account).
-    public mutating func update(_ x: Double) -> Bool {
+    package mutating func update(_ x: Double) -> Bool {
         if driftDetected { reset() }
 
         count += 1
@@ -140,17 +140,17 @@ public struct PageHinkley: Sendable, Codable, Equatable {
 /// let errors = Array(repeating: 0.0, count: 500) + Array(repeating: 1.0, count: 500)
 /// let detections = errors.indices.filter { adwin.update(errors[$0]) }   // [511]
 /// ```
-public struct ADWIN: Sendable, Codable, Equatable {
+package struct ADWIN: Sendable, Codable, Equatable {
     /// Significance of the cut test (smaller: fewer false alarms, later detections).
-    public let delta: Double
+    package let delta: Double
     /// The cut test runs once every `clock` values.
-    public let clock: Int
+    package let clock: Int
     /// Buckets per row before the two oldest are merged into the next row.
-    public let maxBuckets: Int
+    package let maxBuckets: Int
     /// Least number of values on each side of a tested split.
-    public let minWindowLength: Int
+    package let minWindowLength: Int
     /// No cut test while the window holds `gracePeriod` values or fewer.
-    public let gracePeriod: Int
+    package let gracePeriod: Int
 
     /// One row of the exponential histogram: buckets of `2^row` values, oldest first.
     private struct Row: Sendable, Codable, Equatable {
@@ -169,7 +169,7 @@ public struct ADWIN: Sendable, Codable, Equatable {
     private var driftDetected = false
 
     /// Creates a detector with River's defaults.
-    public init(
+    package init(
         delta: Double = 0.002, clock: Int = 32, maxBuckets: Int = 5, minWindowLength: Int = 5, gracePeriod: Int = 10
     ) {
         precondition(clock >= 1, "ADWIN clock must be at least 1")
@@ -182,14 +182,14 @@ public struct ADWIN: Sendable, Codable, Equatable {
     }
 
     /// Current window length (number of values in the window).
-    public var width: Int { length }
+    package var width: Int { length }
 
     /// Mean of the window (0 when it is empty).
-    public var estimation: Double { length == 0 ? 0 : total / Double(length) }
+    package var estimation: Double { length == 0 ? 0 : total / Double(length) }
 
     /// Adds one value; returns true when drift is detected at this value (then the detector resets
     /// as River's does, before the next value is taken into account).
-    public mutating func update(_ x: Double) -> Bool {
+    package mutating func update(_ x: Double) -> Bool {
         if driftDetected {
             self = ADWIN(
                 delta: delta, clock: clock, maxBuckets: maxBuckets, minWindowLength: minWindowLength,
@@ -306,7 +306,7 @@ public struct ADWIN: Sendable, Codable, Equatable {
 
     // Decoding checks the invariants `update` relies on, so a damaged stored state is an error
     // rather than a crash in the daemon.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         delta = try c.decode(Double.self, forKey: .delta)
         clock = try c.decode(Int.self, forKey: .clock)

@@ -9,7 +9,7 @@ import Foundation
 /// ```swift
 /// psi(reference: [50, 50, 0], current: [50, 50, 0])  // 0
 /// ```
-public func psi(reference: [Int], current: [Int], smoothing: Double = 1e-4) -> Double {
+package func psi(reference: [Int], current: [Int], smoothing: Double = 1e-4) -> Double {
     precondition(reference.count == current.count, "same bins")
     let nr = Double(max(reference.reduce(0, +), 1))
     let nc = Double(max(current.reduce(0, +), 1))

@@ -2,12 +2,12 @@ import Foundation
 
 /// An array of doubles that encodes compactly in JSON: base64 of little-endian float64 values,
 /// so a 10,000-value reference sample costs about 107 kB instead of about 200 kB of decimals.
-public struct PackedDoubles: Sendable, Equatable, Codable {
-    public var values: [Double]
+package struct PackedDoubles: Sendable, Equatable, Codable {
+    package var values: [Double]
 
-    public init(_ values: [Double]) { self.values = values }
+    package init(_ values: [Double]) { self.values = values }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let data = Data(base64Encoded: text), data.count % 8 == 0 else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not base64 float64 values"))
@@ -17,7 +17,7 @@ public struct PackedDoubles: Sendable, Equatable, Codable {
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var data = Data(capacity: values.count * 8)
         for v in values {
             var le = v.bitPattern.littleEndian

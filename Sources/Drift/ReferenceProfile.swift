@@ -3,12 +3,12 @@ import Tabular
 /// Everything a later drift check needs about the data a model was trained on, stored with the
 /// model version: the features' profiles, the label's, and the profile of the model's own scores on
 /// its evaluation rows (for prediction drift).
-public struct ReferenceProfile: Sendable, Codable, Equatable {
-    public var columns: [ColumnProfile]
-    public var label: ColumnProfile?
-    public var prediction: ColumnProfile?
+package struct ReferenceProfile: Sendable, Codable, Equatable {
+    package var columns: [ColumnProfile]
+    package var label: ColumnProfile?
+    package var prediction: ColumnProfile?
 
-    public init(columns: [ColumnProfile], label: ColumnProfile? = nil, prediction: ColumnProfile? = nil) {
+    package init(columns: [ColumnProfile], label: ColumnProfile? = nil, prediction: ColumnProfile? = nil) {
         self.columns = columns
         self.label = label
         self.prediction = prediction
@@ -16,7 +16,7 @@ public struct ReferenceProfile: Sendable, Codable, Equatable {
 
     /// Profiles every column of `table` named in `features` (in parallel).
     /// `prediction`: the model's output on its evaluation rows (scores, values or predicted classes).
-    public init(table: DataTable, features: [String], label: String?, prediction: Column?, policy: DriftPolicy, seed: UInt64) {
+    package init(table: DataTable, features: [String], label: String?, prediction: Column?, policy: DriftPolicy, seed: UInt64) {
         let named = features.compactMap { name in table.column(name).map { (name, $0) } }
         // Each column samples its own positions, so sampling errors are not shared between columns.
         columns = parallelMap(named) { name, column in

@@ -3,7 +3,7 @@ import Foundation
 /// Wasserstein-1 distance between two empirical distributions, as `scipy.stats.wasserstein_distance`
 /// computes it: the area between the two ECDFs. Both inputs sorted ascending, non-empty, no NaN.
 /// One linear merge pass, no allocation.
-public func wasserstein(sortedA u: UnsafeBufferPointer<Double>, sortedB v: UnsafeBufferPointer<Double>) -> Double {
+package func wasserstein(sortedA u: UnsafeBufferPointer<Double>, sortedB v: UnsafeBufferPointer<Double>) -> Double {
     let nu = u.count, nv = v.count
     precondition(nu > 0 && nv > 0, "two non-empty samples")
     let fu = 1 / Double(nu), fv = 1 / Double(nv)
@@ -20,14 +20,14 @@ public func wasserstein(sortedA u: UnsafeBufferPointer<Double>, sortedB v: Unsaf
     return total
 }
 
-public func wasserstein(sortedA: [Double], sortedB: [Double]) -> Double {
+package func wasserstein(sortedA: [Double], sortedB: [Double]) -> Double {
     sortedA.withUnsafeBufferPointer { a in sortedB.withUnsafeBufferPointer { b in wasserstein(sortedA: a, sortedB: b) } }
 }
 
 /// Jensen–Shannon **distance** (the square root of the divergence, natural log) between two
 /// histograms over the same bins, as `scipy.spatial.distance.jensenshannon(p, q)`: each is
 /// normalised to sum 1 first. `nil` when either histogram is empty. Range 0…√ln 2.
-public func jensenShannon(_ p: [Int], _ q: [Int]) -> Double? {
+package func jensenShannon(_ p: [Int], _ q: [Int]) -> Double? {
     precondition(p.count == q.count, "same bins")
     let np = Double(p.reduce(0, +)), nq = Double(q.reduce(0, +))
     guard np > 0, nq > 0 else { return nil }
@@ -43,7 +43,7 @@ public func jensenShannon(_ p: [Int], _ q: [Int]) -> Double? {
 
 /// The largest difference of any bin's share between two histograms (L-infinity distance of the
 /// proportions). `nil` when either histogram is empty.
-public func lInfinity(_ p: [Int], _ q: [Int]) -> Double? {
+package func lInfinity(_ p: [Int], _ q: [Int]) -> Double? {
     precondition(p.count == q.count, "same bins")
     let np = Double(p.reduce(0, +)), nq = Double(q.reduce(0, +))
     guard np > 0, nq > 0 else { return nil }
@@ -54,7 +54,7 @@ public func lInfinity(_ p: [Int], _ q: [Int]) -> Double? {
 /// `scipy.stats.chi2_contingency(table, correction=False)`: bins empty in both rows are dropped;
 /// with fewer than two bins left the statistic is 0 and the p-value 1. For two bins this equals the
 /// two-proportion z-test (z² = χ²). `nil` when either histogram is empty (the test is undefined).
-public func chiSquaredContingency(_ p: [Int], _ q: [Int]) -> (statistic: Double, pValue: Double, dof: Int)? {
+package func chiSquaredContingency(_ p: [Int], _ q: [Int]) -> (statistic: Double, pValue: Double, dof: Int)? {
     precondition(p.count == q.count, "same bins")
     let kept = zip(p, q).filter { $0.0 + $0.1 > 0 }
     let np = Double(kept.reduce(0) { $0 + $1.0 }), nq = Double(kept.reduce(0) { $0 + $1.1 })
@@ -73,7 +73,7 @@ public func chiSquaredContingency(_ p: [Int], _ q: [Int]) -> (statistic: Double,
 
 /// The survival function of the chi-squared distribution, `P(X > x)` for `dof` degrees of freedom:
 /// the regularised upper incomplete gamma function Q(dof/2, x/2).
-public func chiSquaredSF(_ x: Double, dof: Int) -> Double {
+package func chiSquaredSF(_ x: Double, dof: Int) -> Double {
     guard x > 0 else { return 1 }
     return regularizedGammaQ(Double(dof) / 2, x / 2)
 }

@@ -4,20 +4,20 @@
 /// are 0 when undefined (scikit-learn's `zero_division=0`); ROC-AUC is `nil` when the rows hold only
 /// one class (scikit-learn raises). Tied scores are handled by the trapezoid rule, as
 /// `roc_auc_score` does.
-public struct BinaryMetrics: Sendable, Equatable, Codable {
-    public var rows: Int
-    public var positives: Int
-    public var accuracy: Double
-    public var precision: Double
-    public var recall: Double
-    public var f1: Double
-    public var rocAUC: Double?
+package struct BinaryMetrics: Sendable, Equatable, Codable {
+    package var rows: Int
+    package var positives: Int
+    package var accuracy: Double
+    package var precision: Double
+    package var recall: Double
+    package var f1: Double
+    package var rocAUC: Double?
 
     enum CodingKeys: String, CodingKey {
         case rows, positives, accuracy, precision, recall, f1, rocAUC = "roc_auc"
     }
 
-    public init(labels: [Bool], scores: [Double], threshold: Double = 0.5) {
+    package init(labels: [Bool], scores: [Double], threshold: Double = 0.5) {
         precondition(labels.count == scores.count, "one score per label")
         var tp = 0, fp = 0, tn = 0, fn = 0
         for (y, s) in zip(labels, scores) {
@@ -38,7 +38,7 @@ public struct BinaryMetrics: Sendable, Equatable, Codable {
         rocAUC = BinaryMetrics.rocAUC(labels: labels, scores: scores)
     }
 
-    public func value(of metric: Metric) -> Double? {
+    package func value(of metric: Metric) -> Double? {
         switch metric {
         case .accuracy: accuracy
         case .precision: precision
@@ -52,7 +52,7 @@ public struct BinaryMetrics: Sendable, Equatable, Codable {
     ///
     /// Sorts by score once and sweeps the distinct thresholds, adding trapezoids, which equals the
     /// Mann–Whitney statistic with ties counted as one half.
-    public static func rocAUC(labels: [Bool], scores: [Double]) -> Double? {
+    package static func rocAUC(labels: [Bool], scores: [Double]) -> Double? {
         let n = labels.count
         let positives = labels.reduce(0) { $0 + ($1 ? 1 : 0) }
         let negatives = n - positives

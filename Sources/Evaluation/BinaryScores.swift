@@ -2,13 +2,13 @@ import Foundation
 
 /// A binary confusion matrix at a threshold, in scikit-learn's `confusion_matrix(...).ravel()`
 /// order (tn, fp, fn, tp).
-public struct ConfusionMatrix: Sendable, Equatable, Codable {
-    public var tn: Int
-    public var fp: Int
-    public var fn: Int
-    public var tp: Int
+package struct ConfusionMatrix: Sendable, Equatable, Codable {
+    package var tn: Int
+    package var fp: Int
+    package var fn: Int
+    package var tp: Int
 
-    public init(tn: Int, fp: Int, fn: Int, tp: Int) {
+    package init(tn: Int, fp: Int, fn: Int, tp: Int) {
         self.tn = tn
         self.fp = fp
         self.fn = fn
@@ -32,20 +32,20 @@ public struct ConfusionMatrix: Sendable, Equatable, Codable {
 ///   NaN (scikit-learn raises). `labels=[0, 1]` keeps it defined when the rows hold one class.
 /// - Brier: `brier_score_loss`, the mean of (y − p)²; `nil` when a score lies outside [0, 1].
 /// All are 0 or `nil` on zero rows.
-public struct BinaryScores: Sendable, Equatable, Codable {
-    public var rows: Int
-    public var positives: Int
-    public var threshold: Double
-    public var confusion: ConfusionMatrix
-    public var accuracy: Double
-    public var balancedAccuracy: Double
-    public var precision: Double
-    public var recall: Double
-    public var f1: Double
-    public var rocAUC: Double?
-    public var averagePrecision: Double?
-    public var logLoss: Double?
-    public var brier: Double?
+package struct BinaryScores: Sendable, Equatable, Codable {
+    package var rows: Int
+    package var positives: Int
+    package var threshold: Double
+    package var confusion: ConfusionMatrix
+    package var accuracy: Double
+    package var balancedAccuracy: Double
+    package var precision: Double
+    package var recall: Double
+    package var f1: Double
+    package var rocAUC: Double?
+    package var averagePrecision: Double?
+    package var logLoss: Double?
+    package var brier: Double?
 
     enum CodingKeys: String, CodingKey {
         case rows, positives, threshold, confusion, accuracy, precision, recall, f1, brier
@@ -53,7 +53,7 @@ public struct BinaryScores: Sendable, Equatable, Codable {
         case averagePrecision = "average_precision", logLoss = "log_loss"
     }
 
-    public init(labels: [Bool], scores: [Double], threshold: Double = 0.5) {
+    package init(labels: [Bool], scores: [Double], threshold: Double = 0.5) {
         precondition(labels.count == scores.count, "one score per label")
         let n = labels.count
         let ranking = RankingAccumulator(capacity: n)
@@ -98,13 +98,13 @@ public struct BinaryScores: Sendable, Equatable, Codable {
     }
 
     /// The threshold metrics and ROC-AUC in the shape the release gate takes.
-    public var binaryMetrics: BinaryMetrics { BinaryMetrics(self) }
+    package var binaryMetrics: BinaryMetrics { BinaryMetrics(self) }
 }
 
 extension BinaryMetrics {
     /// The gate's metrics from a `BinaryScores` (same definitions; computed with one radix sort
     /// instead of a comparison sort, for large evaluation sets).
-    public init(_ scores: BinaryScores) {
+    package init(_ scores: BinaryScores) {
         self.init(labels: [], scores: [])
         rows = scores.rows
         positives = scores.positives

@@ -1,29 +1,29 @@
 import Foundation
 
 /// DeLong's test for two correlated ROC-AUCs on the same rows.
-public struct DeLongResult: Sendable, Codable, Equatable {
-    public var positives: Int
-    public var negatives: Int
-    public var candidateAUC: Double
-    public var productionAUC: Double
+package struct DeLongResult: Sendable, Codable, Equatable {
+    package var positives: Int
+    package var negatives: Int
+    package var candidateAUC: Double
+    package var productionAUC: Double
     /// `candidateAUC − productionAUC`.
-    public var difference: Double
-    public var standardError: Double
+    package var difference: Double
+    package var standardError: Double
     /// `difference / standardError`; 0 when both are 0 (identical rankings), ±∞ when only the error is 0.
-    public var z: Double
+    package var z: Double
     /// Two-sided p-value, `2 · (1 − Φ(|z|))`.
-    public var pValue: Double
-    public var level: Double
+    package var pValue: Double
+    package var level: Double
     /// `difference ∓ Φ⁻¹((1 + level) / 2) · standardError`.
-    public var lower: Double
-    public var upper: Double
+    package var lower: Double
+    package var upper: Double
 
     enum CodingKeys: String, CodingKey {
         case positives, negatives, candidateAUC = "candidate_auc", productionAUC = "production_auc", difference
         case standardError = "standard_error", z, pValue = "p_value", level, lower, upper
     }
 
-    public init(
+    package init(
         positives: Int, negatives: Int, candidateAUC: Double, productionAUC: Double, difference: Double,
         standardError: Double, z: Double, pValue: Double, level: Double, lower: Double, upper: Double
     ) {
@@ -50,10 +50,10 @@ public struct DeLongResult: Sendable, Codable, Equatable {
 /// (ties count one half). The variance of the difference is
 /// `Var(V10ᶜ − V10ᵖ) / m + Var(V01ᶜ − V01ᵖ) / n` (sample variances), which is `l Σ lᵀ` of the
 /// original with `l = (1, −1)`. O(n log n).
-public enum DeLong {
+package enum DeLong {
     /// DeLong's test of `AUC(candidate) − AUC(production)`; `nil` unless both classes have at least
     /// two rows (the covariances need two of each).
-    public static func test(labels: [Bool], candidate: [Double], production: [Double], level: Double = 0.95) -> DeLongResult? {
+    package static func test(labels: [Bool], candidate: [Double], production: [Double], level: Double = 0.95) -> DeLongResult? {
         precondition(labels.count == candidate.count && labels.count == production.count, "one score per label for both models")
         precondition(level > 0 && level < 1, "level in (0, 1)")
         // Ranks are undefined with a missing (NaN) score.

@@ -1,5 +1,5 @@
 /// How a binary model's decision threshold is set: fixed, or chosen on validation rows.
-public enum DecisionThreshold: Sendable, Equatable, Codable {
+package enum DecisionThreshold: Sendable, Equatable, Codable {
     /// Positive when the score is at or above this.
     case fixed(Double)
     /// The threshold that maximises F1 on the validation rows.
@@ -10,7 +10,7 @@ public enum DecisionThreshold: Sendable, Equatable, Codable {
     case recall(Double)
 
     /// The fixed value, if any.
-    public var fixedValue: Double? {
+    package var fixedValue: Double? {
         if case .fixed(let t) = self { return t }
         return nil
     }
@@ -18,7 +18,7 @@ public enum DecisionThreshold: Sendable, Equatable, Codable {
     /// Chooses a threshold on validation rows. Candidates are the distinct scores (a row is
     /// positive at or above one). Returns the threshold and a note of what it achieves; when a
     /// target cannot be reached, the threshold closest to it and a note that says so.
-    public func choose(labels: [Bool], scores: [Double]) -> (threshold: Double, note: String) {
+    package func choose(labels: [Bool], scores: [Double]) -> (threshold: Double, note: String) {
         if case .fixed(let t) = self { return (t, "fixed") }
         let positives = labels.reduce(0) { $0 + ($1 ? 1 : 0) }
         guard !scores.isEmpty, positives > 0 else { return (0.5, "no positive validation rows: 0.5") }

@@ -3,8 +3,8 @@
 /// delta (negative = allowed regression, positive = required improvement), in the metric's
 /// direction; optionally on a slice, and optionally on the worst bound of a confidence interval of
 /// the difference instead of the point estimate.
-public struct GateRule: Sendable, Codable, Equatable {
-    public enum Test: String, Sendable, Codable, CaseIterable {
+package struct GateRule: Sendable, Codable, Equatable {
+    package enum Test: String, Sendable, Codable, CaseIterable {
         /// Seeded paired percentile bootstrap of the difference (candidate and production resampled together).
         case bootstrap
         /// DeLong's test for two correlated ROC-AUCs (roc_auc only).
@@ -12,29 +12,29 @@ public struct GateRule: Sendable, Codable, Equatable {
     }
 
     /// A rule on the rows whose categorical `column` equals `value`, or on each value of the column.
-    public struct Slice: Sendable, Codable, Equatable {
-        public var column: String
-        public var value: String?
-        public init(column: String, value: String? = nil) {
+    package struct Slice: Sendable, Codable, Equatable {
+        package var column: String
+        package var value: String?
+        package init(column: String, value: String? = nil) {
             self.column = column
             self.value = value
         }
     }
 
-    public var metric: MetricName
+    package var metric: MetricName
     /// Inclusive bounds on the candidate's value.
-    public var min: Double?
-    public var max: Double?
+    package var min: Double?
+    package var max: Double?
     /// `direction · (candidate − production) ≥ change` (direction +1 when higher is better).
-    public var change: Double?
+    package var change: Double?
     /// `direction · (candidate − production) / |production| ≥ relativeChange`.
-    public var relativeChange: Double?
+    package var relativeChange: Double?
     /// With a test, the change rules use the interval's worst bound at `level`.
-    public var test: Test?
-    public var level: Double
-    public var slice: Slice?
+    package var test: Test?
+    package var level: Double
+    package var slice: Slice?
 
-    public init(
+    package init(
         metric: MetricName, min: Double? = nil, max: Double? = nil, change: Double? = nil, relativeChange: Double? = nil,
         test: Test? = nil, level: Double = 0.95, slice: Slice? = nil
     ) {
@@ -49,32 +49,32 @@ public struct GateRule: Sendable, Codable, Equatable {
     }
 
     /// Whether the rule compares with the model in production.
-    public var hasChangeRule: Bool { change != nil || relativeChange != nil }
+    package var hasChangeRule: Bool { change != nil || relativeChange != nil }
 
-    public var higherIsBetter: Bool { metric.definition.higherIsBetter }
+    package var higherIsBetter: Bool { metric.definition.higherIsBetter }
 }
 
 /// The outcome of one rule (on one slice), as recorded in the registry and shown by `updater runs`.
-public struct RuleResult: Sendable, Codable, Equatable {
-    public var index: Int
+package struct RuleResult: Sendable, Codable, Equatable {
+    package var index: Int
     /// The metric's name, or `evaluation_rows` for the gate's minimum number of rows.
-    public var metric: String
+    package var metric: String
     /// `column=value` for a slice, nil for all rows.
-    public var slice: String?
-    public var candidate: Double?
-    public var baseline: Double?
-    public var difference: Double?
+    package var slice: String?
+    package var candidate: Double?
+    package var baseline: Double?
+    package var difference: Double?
     /// The interval of the difference, when the rule has a test.
-    public var lower: Double?
-    public var upper: Double?
+    package var lower: Double?
+    package var upper: Double?
     /// The value the change rule was judged on (the difference, or the interval's worst bound).
-    public var bound: Double?
-    public var passed: Bool
+    package var bound: Double?
+    package var passed: Bool
     /// True when a slice had too few rows and the rule was not judged there.
-    public var skipped: Bool
-    public var reason: String
+    package var skipped: Bool
+    package var reason: String
 
-    public init(
+    package init(
         index: Int, metric: String, slice: String? = nil, candidate: Double? = nil, baseline: Double? = nil,
         difference: Double? = nil, lower: Double? = nil, upper: Double? = nil, bound: Double? = nil, passed: Bool,
         skipped: Bool = false, reason: String
@@ -95,9 +95,9 @@ public struct RuleResult: Sendable, Codable, Equatable {
 }
 
 /// The release gate: every rule is evaluated and recorded; the candidate passes only if all pass.
-public enum Gate {
+package enum Gate {
     /// What the candidate is compared with.
-    public enum Baseline: Sendable {
+    package enum Baseline: Sendable {
         /// No model in production (a job's first version).
         case none
         /// The production model's metrics on the same evaluation rows.
@@ -112,7 +112,7 @@ public enum Gate {
     }
 
     /// What a job's first version does with change rules.
-    public enum FirstVersion: String, Sendable, Codable, CaseIterable {
+    package enum FirstVersion: String, Sendable, Codable, CaseIterable {
         /// Change rules are skipped (recorded as passed with that reason); value rules still apply.
         case skip
         /// Change rules fail: a first version must be promoted by hand.
@@ -121,7 +121,7 @@ public enum Gate {
 
     /// Judges one rule on one set of rows. `interval` gives the test's interval of the difference when
     /// the rule has a test (nil when it cannot be computed).
-    public static func evaluate(
+    package static func evaluate(
         _ rule: GateRule, index: Int, slice: String? = nil, candidate: ComputedMetrics, baseline: Baseline,
         firstVersion: FirstVersion = .skip, interval: () -> (lower: Double, upper: Double)? = { nil }
     ) -> RuleResult {
@@ -199,7 +199,7 @@ public enum Gate {
     }
 
     /// The gate's minimum number of evaluation rows: no decision is made on too little evidence.
-    public static func rowsResult(index: Int, rows: Int, minRows: Int) -> RuleResult? {
+    package static func rowsResult(index: Int, rows: Int, minRows: Int) -> RuleResult? {
         guard rows < minRows else { return nil }
         return RuleResult(
             index: index, metric: "evaluation_rows", candidate: Double(rows), passed: false,

@@ -1,5 +1,5 @@
 /// A metric the release gate can use, with scikit-learn's definition.
-public enum Metric: String, Sendable, Codable, CaseIterable {
+package enum Metric: String, Sendable, Codable, CaseIterable {
     case accuracy
     case precision
     case recall
@@ -7,8 +7,8 @@ public enum Metric: String, Sendable, Codable, CaseIterable {
     case rocAUC = "roc_auc"
 
     /// Whether a larger value is better (true for every metric so far).
-    public var higherIsBetter: Bool { true }
+    package var higherIsBetter: Bool { true }
 
     /// The metric's range, for validating gate bounds.
-    public var range: ClosedRange<Double> { 0...1 }
+    package var range: ClosedRange<Double> { 0...1 }
 }

@@ -1,12 +1,12 @@
 /// The kind of model a metric applies to.
-public enum MetricTask: String, Sendable, Codable, CaseIterable {
+package enum MetricTask: String, Sendable, Codable, CaseIterable {
     case binary
     case multiclass
     case regression
 }
 
 /// Every metric a job file can name (snake_case, as written in job files).
-public enum MetricName: String, Sendable, Codable, CaseIterable {
+package enum MetricName: String, Sendable, Codable, CaseIterable {
     case accuracy
     case balancedAccuracy = "balanced_accuracy"
     case precision
@@ -28,25 +28,25 @@ public enum MetricName: String, Sendable, Codable, CaseIterable {
     case r2
     case mape
 
-    public var definition: MetricDefinition { MetricDefinition.all.first { $0.name == self }! }
+    package var definition: MetricDefinition { MetricDefinition.all.first { $0.name == self }! }
 }
 
 /// A metric's tasks, direction and valid range (for validating gate bounds).
-public struct MetricDefinition: Sendable, Equatable {
-    public var name: MetricName
+package struct MetricDefinition: Sendable, Equatable {
+    package var name: MetricName
     /// The tasks the metric is defined for (`accuracy` and `log_loss` serve binary and multiclass).
-    public var tasks: Set<MetricTask>
-    public var higherIsBetter: Bool
-    public var range: ClosedRange<Double>
+    package var tasks: Set<MetricTask>
+    package var higherIsBetter: Bool
+    package var range: ClosedRange<Double>
 
-    public init(name: MetricName, tasks: Set<MetricTask>, higherIsBetter: Bool, range: ClosedRange<Double>) {
+    package init(name: MetricName, tasks: Set<MetricTask>, higherIsBetter: Bool, range: ClosedRange<Double>) {
         self.name = name
         self.tasks = tasks
         self.higherIsBetter = higherIsBetter
         self.range = range
     }
 
-    public static let all: [MetricDefinition] = {
+    package static let all: [MetricDefinition] = {
         let unit: ClosedRange<Double> = 0...1
         let nonNegative: ClosedRange<Double> = 0...Double.infinity
         func d(_ n: MetricName, _ t: Set<MetricTask>, _ up: Bool, _ r: ClosedRange<Double>) -> MetricDefinition {
@@ -77,23 +77,23 @@ public struct MetricDefinition: Sendable, Equatable {
     }()
 
     /// The definition for a job-file name, or `nil` for an unknown name.
-    public static func named(_ name: String) -> MetricDefinition? {
+    package static func named(_ name: String) -> MetricDefinition? {
         MetricName(rawValue: name)?.definition
     }
 
     /// The metrics defined for a task, in registry order.
-    public static func metrics(for task: MetricTask) -> [MetricDefinition] {
+    package static func metrics(for task: MetricTask) -> [MetricDefinition] {
         all.filter { $0.tasks.contains(task) }
     }
 }
 
 /// The computed metrics of one task's evaluation.
-public enum ComputedMetrics: Sendable, Equatable {
+package enum ComputedMetrics: Sendable, Equatable {
     case binary(BinaryScores)
     case multiclass(MulticlassMetrics)
     case regression(RegressionMetrics)
 
-    public var task: MetricTask {
+    package var task: MetricTask {
         switch self {
         case .binary: .binary
         case .multiclass: .multiclass
@@ -102,7 +102,7 @@ public enum ComputedMetrics: Sendable, Equatable {
     }
 
     /// The metric's value; `nil` when it is undefined on these rows or not a metric of this task.
-    public func value(of metric: MetricName) -> Double? {
+    package func value(of metric: MetricName) -> Double? {
         switch self {
         case .binary(let m):
             switch metric {
@@ -142,14 +142,14 @@ public enum ComputedMetrics: Sendable, Equatable {
     }
 
     /// The value for a job-file name (`nil` for an unknown name, too).
-    public func value(of name: String) -> Double? {
+    package func value(of name: String) -> Double? {
         MetricName(rawValue: name).flatMap { value(of: $0) }
     }
 }
 
 extension ComputedMetrics {
     /// The number of evaluation rows.
-    public var rows: Int {
+    package var rows: Int {
         switch self {
         case .binary(let m): m.rows
         case .multiclass(let m): m.rows
@@ -158,7 +158,7 @@ extension ComputedMetrics {
     }
 
     /// Every metric of the task by job-file name, undefined ones left out (the stored form).
-    public var summary: MetricSummary {
+    package var summary: MetricSummary {
         var values: [String: Double] = [:]
         for d in MetricDefinition.metrics(for: task) {
             if let v = value(of: d.name) { values[d.name.rawValue] = v }
@@ -172,22 +172,22 @@ extension ComputedMetrics {
 /// the task, the row count and each metric of the task by its job-file name (`{"task": "binary",
 /// "rows": 240, "accuracy": 0.91, "roc_auc": 0.95, …}`); an undefined metric is left out. Records
 /// written before the task was stored (binary jobs) read as binary.
-public struct MetricSummary: Sendable, Equatable, Codable {
-    public var task: MetricTask
-    public var rows: Int
+package struct MetricSummary: Sendable, Equatable, Codable {
+    package var task: MetricTask
+    package var rows: Int
     /// Metric values by job-file name (and `positives` for binary).
-    public var values: [String: Double]
+    package var values: [String: Double]
 
-    public init(task: MetricTask, rows: Int, values: [String: Double]) {
+    package init(task: MetricTask, rows: Int, values: [String: Double]) {
         self.task = task
         self.rows = rows
         self.values = values
     }
 
-    public subscript(_ metric: MetricName) -> Double? { values[metric.rawValue] }
+    package subscript(_ metric: MetricName) -> Double? { values[metric.rawValue] }
 
     /// The metrics a one-line listing shows for the task.
-    public static func headline(for task: MetricTask) -> [MetricName] {
+    package static func headline(for task: MetricTask) -> [MetricName] {
         switch task {
         case .binary: [.accuracy, .rocAUC, .f1]
         case .multiclass: [.accuracy, .macroF1, .logLoss]
@@ -202,7 +202,7 @@ public struct MetricSummary: Sendable, Equatable, Codable {
         init?(intValue: Int) { nil }
     }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         task = try c.decodeIfPresent(MetricTask.self, forKey: Key(stringValue: "task")) ?? .binary
         rows = try c.decode(Int.self, forKey: Key(stringValue: "rows"))
@@ -212,7 +212,7 @@ public struct MetricSummary: Sendable, Equatable, Codable {
         }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         try c.encode(task, forKey: Key(stringValue: "task"))
         try c.encode(rows, forKey: Key(stringValue: "rows"))

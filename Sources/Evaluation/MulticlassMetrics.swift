@@ -17,20 +17,20 @@ import Foundation
 /// - `logLoss`: `log_loss(y, P, labels=range(classes))`: the mean of −log p(true class) with p
 ///   clipped to [ε, 1 − ε], ε = 2.22e-16, no renormalisation; `nil` when a probability is outside
 ///   [0, 1] or NaN. `labels=` keeps it defined when a class is absent from the rows.
-public struct MulticlassMetrics: Sendable, Equatable, Codable {
-    public var rows: Int
-    public var classes: Int
+package struct MulticlassMetrics: Sendable, Equatable, Codable {
+    package var rows: Int
+    package var classes: Int
     /// Counts by true class (row) and predicted class (column), `classes × classes`, row-major.
-    public var confusion: [Int]
-    public var accuracy: Double
-    public var macroPrecision: Double
-    public var macroRecall: Double
-    public var macroF1: Double
-    public var weightedPrecision: Double
-    public var weightedRecall: Double
-    public var weightedF1: Double
-    public var ovrRocAUC: Double?
-    public var logLoss: Double?
+    package var confusion: [Int]
+    package var accuracy: Double
+    package var macroPrecision: Double
+    package var macroRecall: Double
+    package var macroF1: Double
+    package var weightedPrecision: Double
+    package var weightedRecall: Double
+    package var weightedF1: Double
+    package var ovrRocAUC: Double?
+    package var logLoss: Double?
 
     enum CodingKeys: String, CodingKey {
         case rows, classes, confusion, accuracy
@@ -41,7 +41,7 @@ public struct MulticlassMetrics: Sendable, Equatable, Codable {
 
     /// The predicted class of each row: the first index of the row's maximum (`np.argmax`; a NaN
     /// wins, as in numpy).
-    public static func predictions(probabilities: [Double], classes: Int) -> [Int32] {
+    package static func predictions(probabilities: [Double], classes: Int) -> [Int32] {
         precondition(classes > 0 && probabilities.count % classes == 0, "rows × classes probabilities")
         let n = probabilities.count / classes
         var out = [Int32](repeating: 0, count: n)
@@ -70,7 +70,7 @@ public struct MulticlassMetrics: Sendable, Equatable, Codable {
     }
 
     /// `rankings: false` leaves `ovrRocAUC` nil without sorting (a bootstrap of another metric).
-    public init(labels: [Int32], probabilities: [Double], classes: Int, rankings: Bool = true) {
+    package init(labels: [Int32], probabilities: [Double], classes: Int, rankings: Bool = true) {
         precondition(classes >= 2, "at least two classes")
         precondition(probabilities.count == labels.count * classes, "rows × classes probabilities")
         precondition(labels.allSatisfy { $0 >= 0 && Int($0) < classes }, "class indices in 0..<classes")

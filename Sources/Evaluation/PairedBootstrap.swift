@@ -3,19 +3,19 @@ import Foundation
 import Tabular
 
 /// A bootstrap interval of `metric(candidate) − metric(production)` on the same rows.
-public struct DifferenceInterval: Sendable, Codable, Equatable {
+package struct DifferenceInterval: Sendable, Codable, Equatable {
     /// The difference on all rows; NaN when the metric is undefined on them (one class for ROC-AUC).
-    public var estimate: Double
+    package var estimate: Double
     /// Percentile bounds; NaN when every resample was undefined.
-    public var lower: Double
-    public var upper: Double
-    public var level: Double
-    public var resamples: Int
-    public var seed: UInt64
+    package var lower: Double
+    package var upper: Double
+    package var level: Double
+    package var resamples: Int
+    package var seed: UInt64
     /// Resamples where the metric of either model was undefined (e.g. one class) and that were skipped.
-    public var undefined: Int
+    package var undefined: Int
 
-    public init(estimate: Double, lower: Double, upper: Double, level: Double, resamples: Int, seed: UInt64, undefined: Int) {
+    package init(estimate: Double, lower: Double, upper: Double, level: Double, resamples: Int, seed: UInt64, undefined: Int) {
         self.estimate = estimate
         self.lower = lower
         self.upper = upper
@@ -38,12 +38,12 @@ public struct DifferenceInterval: Sendable, Codable, Equatable {
 /// * a resample where either model's metric is undefined is skipped and counted in `undefined`;
 /// * the bounds are numpy's default ("linear") quantiles of the kept differences at
 ///   `(1 − level) / 2` and `1 − (1 − level) / 2`.
-public enum PairedBootstrap {
+package enum PairedBootstrap {
     /// The percentile bootstrap interval of `metric(candidate) − metric(production)` for any metric.
     ///
     /// Each resample materialises the resampled labels and scores (in draw order) and calls `metric`
     /// on them; it runs on one core. For the gate's metrics prefer ``interval(for:labels:candidate:production:threshold:resamples:level:seed:)``.
-    public static func interval(
+    package static func interval(
         labels: [Bool], candidate: [Double], production: [Double],
         metric: (_ labels: [Bool], _ scores: [Double]) -> Double?,
         resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0
@@ -59,7 +59,7 @@ public enum PairedBootstrap {
     /// for any task: `metrics(indexes)` gives both models' metric on the rows at `indexes` (all rows in
     /// order for the estimate, then each resample's draws, in draw order; the same draws as the other
     /// intervals with the same seed). Runs on one core.
-    public static func interval(
+    package static func interval(
         rows n: Int, resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0,
         metrics: (_ indexes: [Int]) -> (candidate: Double?, production: Double?)
     ) -> DifferenceInterval {
@@ -83,7 +83,7 @@ public enum PairedBootstrap {
     /// ``rocAUCInterval(labels:candidate:production:resamples:level:seed:)``, the threshold metrics by
     /// weighted confusion counts. Values equal the generic ``interval(labels:candidate:production:metric:resamples:level:seed:)``
     /// with the corresponding `BinaryMetrics` definition.
-    public static func interval(
+    package static func interval(
         for metric: Metric, labels: [Bool], candidate: [Double], production: [Double],
         threshold: Double = 0.5, resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0
     ) -> DifferenceInterval {
@@ -92,7 +92,7 @@ public enum PairedBootstrap {
     }
 
     /// Fast path for accuracy at `threshold` (a row is predicted positive when its score is ≥ `threshold`).
-    public static func accuracyInterval(
+    package static func accuracyInterval(
         labels: [Bool], candidate: [Double], production: [Double],
         threshold: Double = 0.5, resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0
     ) -> DifferenceInterval {
@@ -104,7 +104,7 @@ public enum PairedBootstrap {
     /// multiplicities, and the AUC with integer weights (weighted Mann–Whitney, ties counting one half)
     /// is one pass over the pre-sorted order in exact integer arithmetic, so each resample is O(n)
     /// with no sorting. Resamples are shared between the available cores.
-    public static func rocAUCInterval(
+    package static func rocAUCInterval(
         labels: [Bool], candidate: [Double], production: [Double],
         resamples: Int = 1000, level: Double = 0.95, seed: UInt64 = 0
     ) -> DifferenceInterval {

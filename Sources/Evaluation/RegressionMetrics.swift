@@ -13,14 +13,14 @@ import Foundation
 ///   zero target with a non-zero error contributes about 4.5e15 × the error. A fraction, not a
 ///   percentage.
 /// All are `nil` on zero rows (scikit-learn raises).
-public struct RegressionMetrics: Sendable, Equatable, Codable {
-    public var rows: Int
-    public var rmse: Double?
-    public var mae: Double?
-    public var r2: Double?
-    public var mape: Double?
+package struct RegressionMetrics: Sendable, Equatable, Codable {
+    package var rows: Int
+    package var rmse: Double?
+    package var mae: Double?
+    package var r2: Double?
+    package var mape: Double?
 
-    public init(targets: [Double], predictions: [Double]) {
+    package init(targets: [Double], predictions: [Double]) {
         precondition(targets.count == predictions.count, "one prediction per target")
         let n = targets.count
         rows = n

@@ -4,16 +4,16 @@ import Foundation
 /// day-of-week`, each `*`, a number, a range `a-b`, a step `*/n` or `a-b/n`, or a comma list of
 /// those; months and weekdays also by their English three-letter names; weekday 0 and 7 are
 /// Sunday. When both day fields are restricted a day matches if either does (cron's rule).
-public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
-    public let minutes: Set<Int>
-    public let hours: Set<Int>
-    public let days: Set<Int>
-    public let months: Set<Int>
+package struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
+    package let minutes: Set<Int>
+    package let hours: Set<Int>
+    package let days: Set<Int>
+    package let months: Set<Int>
     /// 0 = Sunday … 6 = Saturday.
-    public let weekdays: Set<Int>
+    package let weekdays: Set<Int>
     let dayRestricted: Bool
     let weekdayRestricted: Bool
-    public let description: String
+    package let description: String
 
     struct Field {
         let name: String
@@ -30,7 +30,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     ]
 
     /// Parses `text`; the error message says which field is wrong and why.
-    public init(_ text: String) throws(CronError) {
+    package init(_ text: String) throws(CronError) {
         let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard parts.count == 5 else {
             throw CronError("expected 5 fields (minute hour day-of-month month day-of-week), got \(parts.count)")
@@ -92,7 +92,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     /// The first time strictly after `date` whose wall-clock time in `timeZone` matches. A local
     /// time skipped by a daylight-saving change does not occur; one that occurs twice fires at its
     /// first occurrence when the hour field is restricted (every-hour jobs run in both passes). Nil if none within eight years (e.g. "0 0 30 2 *").
-    public func next(after date: Date, in timeZone: TimeZone) -> Date? {
+    package func next(after date: Date, in timeZone: TimeZone) -> Date? {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
         // Whole minutes: the candidate starts at the next minute boundary.
@@ -124,7 +124,7 @@ public struct CronSchedule: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct CronError: Error, CustomStringConvertible, Equatable {
-    public var description: String
+package struct CronError: Error, CustomStringConvertible, Equatable {
+    package var description: String
     init(_ d: String) { description = d }
 }

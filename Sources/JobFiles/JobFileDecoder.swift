@@ -1,4 +1,6 @@
 import Foundation
+import Support
+import Webhooks
 import Crypto
 import Drift
 import Training
@@ -13,9 +15,9 @@ import Darwin
 #endif
 
 /// Reads and validates job files.
-public enum JobFileDecoder {
+package enum JobFileDecoder {
     /// Job names: the file name without `.toml`.
-    public static func isValidName(_ name: String) -> Bool {
+    package static func isValidName(_ name: String) -> Bool {
         guard let first = name.utf8.first, isLowerAlnum(first) else { return false }
         return name.utf8.allSatisfy { isLowerAlnum($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
@@ -25,7 +27,7 @@ public enum JobFileDecoder {
     }
 
     /// Loads the job file at `path`; throws ``JobFileError`` listing every problem.
-    public static func load(_ path: String) throws(JobFileError) -> JobConfig {
+    package static func load(_ path: String) throws(JobFileError) -> JobConfig {
         let (text, bytes) = try readText(path)
         let hash = SHA256.hash(data: bytes).map { String(format2: $0) }.joined()
         return try decode(text, file: path, hash: hash, directory: dirName(absolutePath(path)))
@@ -58,7 +60,7 @@ public enum JobFileDecoder {
 
     /// Decodes job-file `text`; `file` names it in messages; relative paths are resolved against
     /// `directory` (default: the file's directory, made absolute).
-    public static func decode(
+    package static func decode(
         _ text: String, file: String, hash: String = "", directory: String? = nil
     ) throws(JobFileError) -> JobConfig {
         let base = baseName(file)
@@ -570,24 +572,6 @@ private struct Decoding {
         }
         return p
     }
-}
-
-/// `path` made absolute against the current directory, without `.` and `..` segments.
-public func absolutePath(_ path: String) -> String {
-    var full = path
-    if !path.hasPrefix("/") {
-        full = FileManager.default.currentDirectoryPath + "/" + path
-    }
-    var parts: [Substring] = []
-    for part in full.split(separator: "/") {
-        if part == "." || part.isEmpty { continue }
-        if part == ".." {
-            if !parts.isEmpty { parts.removeLast() }
-            continue
-        }
-        parts.append(part)
-    }
-    return "/" + parts.joined(separator: "/")
 }
 
 func exists(_ path: String) -> Bool {

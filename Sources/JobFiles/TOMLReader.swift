@@ -194,7 +194,7 @@ func fmt(_ x: Double) -> String {
 
 /// Parses `"90s"`, `"15m"`, `"1h30m"`, `"2d"`, `"500ms"` into seconds; `nil` if malformed, or zero
 /// unless `allowZero`.
-public func parseDuration(_ text: String, allowZero: Bool = false) -> Double? {
+package func parseDuration(_ text: String, allowZero: Bool = false) -> Double? {
     let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400), ("w", 604_800)]
     var rest = Substring(text.trimmingCharacters(in: " "))
     guard !rest.isEmpty else { return nil }

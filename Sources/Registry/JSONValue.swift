@@ -1,7 +1,7 @@
 import Foundation
 
 /// A JSON value, for event payloads built from records (some of which store JSON text).
-public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
+package enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral,
     ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByBooleanLiteral
 {
     case null
@@ -12,27 +12,27 @@ public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral,
     case array([JSONValue])
     case object([String: JSONValue])
 
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .int(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
-    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
-    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(integerLiteral value: Int) { self = .int(value) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    package init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, b in b }))
     }
 
-    public init(_ x: Int?) { self = x.map { .int($0) } ?? .null }
-    public init(_ x: Int64?) { self = x.map { .int(Int($0)) } ?? .null }
-    public init(_ s: String?) { self = s.map { .string($0) } ?? .null }
+    package init(_ x: Int?) { self = x.map { .int($0) } ?? .null }
+    package init(_ x: Int64?) { self = x.map { .int(Int($0)) } ?? .null }
+    package init(_ s: String?) { self = s.map { .string($0) } ?? .null }
     /// A number, or null for nil and for what JSON cannot hold (NaN, infinities).
-    public init(_ x: Double?) { self = x.flatMap { $0.isFinite ? .number($0) : nil } ?? .null }
+    package init(_ x: Double?) { self = x.flatMap { $0.isFinite ? .number($0) : nil } ?? .null }
 
     /// Parses JSON text (a stored metrics summary, say); nil when it is not JSON.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else { return nil }
         self = v
     }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -43,7 +43,7 @@ public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral,
         else { self = .object(try c.decode([String: JSONValue].self)) }
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         switch self {
         case .null: try c.encodeNil()
@@ -56,22 +56,22 @@ public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral,
         }
     }
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }
         return nil
     }
 
-    public var string: String? {
+    package var string: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    public var int: Int? {
+    package var int: Int? {
         if case .int(let i) = self { return i }
         return nil
     }
 
-    public var number: Double? {
+    package var number: Double? {
         switch self {
         case .int(let i): Double(i)
         case .number(let d): d
@@ -79,13 +79,13 @@ public enum JSONValue: Sendable, Equatable, Codable, ExpressibleByStringLiteral,
         }
     }
 
-    public var array: [JSONValue]? {
+    package var array: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
     /// Compact JSON text with sorted keys (the bytes that are signed and sent).
-    public var text: String {
+    package var text: String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? e.encode(self)) ?? Data("null".utf8), as: UTF8.self)

@@ -5,23 +5,23 @@ import GRDB
 /// An event for webhooks, written in the same transaction as the state change it reports (a
 /// promotion and its `model.promoted` event commit together or not at all). `payload` is the exact
 /// JSON body sent to `standard` endpoints, the same on every attempt.
-public struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "webhook_event"
+package struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "webhook_event"
     /// `msg_` and 24 random characters: the `webhook-id` header, the receiver's idempotency key.
-    public var id: String
-    public var type: String
-    public var job: String?
+    package var id: String
+    package var type: String
+    package var job: String?
     /// `{"data":…,"timestamp":…,"type":…}`.
-    public var payload: String
-    public var createdAt: Date
+    package var payload: String
+    package var createdAt: Date
     /// Whether deliveries were made for the endpoints that want it (the dispatcher's fan-out).
-    public var fannedOut: Bool
+    package var fannedOut: Bool
 
     enum CodingKeys: String, CodingKey {
         case id, type, job, payload, createdAt = "created_at", fannedOut = "fanned_out"
     }
 
-    public init(type: String, job: String?, data: JSONValue, at now: Date = Date()) {
+    package init(type: String, job: String?, data: JSONValue, at now: Date = Date()) {
         id = Self.newID()
         self.type = type
         self.job = job
@@ -31,16 +31,16 @@ public struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord,
     }
 
     /// The payload's `data` object.
-    public var data: JSONValue { JSONValue(parsing: payload)?["data"] ?? .null }
+    package var data: JSONValue { JSONValue(parsing: payload)?["data"] ?? .null }
 
-    public static func newID() -> String {
+    package static func newID() -> String {
         let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
         var g = SystemRandomNumberGenerator()
         return "msg_" + String((0..<24).map { _ in alphabet[Int(g.next(upperBound: UInt(alphabet.count)))] })
     }
 
     /// RFC 3339 in UTC with milliseconds.
-    public static func timestamp(_ date: Date) -> String {
+    package static func timestamp(_ date: Date) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         f.timeZone = TimeZone(identifier: "UTC")
@@ -50,22 +50,22 @@ public struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord,
 
 /// One event's delivery to one endpoint: pending (first attempt or waiting for a retry), delivered
 /// (a 2xx answer), or dead (the last attempt failed, or the endpoint said 410 Gone). Kept either way.
-public struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
-    public static let databaseTableName = "webhook_delivery"
-    public enum State: String, Codable, Sendable { case pending, delivered, dead }
-    public var id: Int64?
-    public var eventID: String
-    public var endpoint: String
-    public var state: State
-    public var attempts: Int
-    public var nextAttemptAt: Date?
-    public var lastAttemptAt: Date?
+package struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "webhook_delivery"
+    package enum State: String, Codable, Sendable { case pending, delivered, dead }
+    package var id: Int64?
+    package var eventID: String
+    package var endpoint: String
+    package var state: State
+    package var attempts: Int
+    package var nextAttemptAt: Date?
+    package var lastAttemptAt: Date?
     /// The HTTP status of the last answer, nil when none came.
-    public var lastStatus: Int?
+    package var lastStatus: Int?
     /// Why the last attempt failed (a status, a timeout, a refused connection), never a secret.
-    public var lastError: String?
-    public var deliveredAt: Date?
-    public var createdAt: Date
+    package var lastError: String?
+    package var deliveredAt: Date?
+    package var createdAt: Date
 
     enum CodingKeys: String, CodingKey {
         case id, eventID = "event_id", endpoint, state, attempts, nextAttemptAt = "next_attempt_at"
@@ -73,39 +73,39 @@ public struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableReco
         case deliveredAt = "delivered_at", createdAt = "created_at"
     }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 /// An endpoint the receiver asked to stop (410 Gone), until `updater webhooks enable`.
-public struct WebhookEndpointStateRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "webhook_endpoint_state"
-    public var endpoint: String
-    public var disabledAt: Date
-    public var reason: String
+package struct WebhookEndpointStateRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "webhook_endpoint_state"
+    package var endpoint: String
+    package var disabledAt: Date
+    package var reason: String
 
     enum CodingKeys: String, CodingKey { case endpoint, disabledAt = "disabled_at", reason }
 }
 
 /// A delivery with its event, as the dispatcher and `updater webhooks deliveries` see it.
-public struct WebhookDelivery: Sendable, Equatable {
-    public var delivery: WebhookDeliveryRecord
-    public var event: WebhookEventRecord
+package struct WebhookDelivery: Sendable, Equatable {
+    package var delivery: WebhookDeliveryRecord
+    package var event: WebhookEventRecord
 }
 
 /// One attempt's outcome, as the dispatcher records it.
-public struct DeliveryAttempt: Sendable, Equatable {
-    public var delivery: Int64
+package struct DeliveryAttempt: Sendable, Equatable {
+    package var delivery: Int64
     /// The delivery's attempts when this one was made: if they changed meanwhile (`updater webhooks
     /// redeliver` reset them), this outcome is stale and not recorded.
-    public var attemptsBefore: Int
-    public var at: Date
-    public var status: Int?
-    public var error: String?
-    public var delivered: Bool
+    package var attemptsBefore: Int
+    package var at: Date
+    package var status: Int?
+    package var error: String?
+    package var delivered: Bool
     /// When to try again; nil (and not delivered): the delivery is dead.
-    public var retryAt: Date?
+    package var retryAt: Date?
 
-    public init(delivery: Int64, attemptsBefore: Int, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?) {
+    package init(delivery: Int64, attemptsBefore: Int, at: Date, status: Int?, error: String?, delivered: Bool, retryAt: Date?) {
         self.delivery = delivery
         self.attemptsBefore = attemptsBefore
         self.at = at
@@ -120,20 +120,20 @@ extension Registry {
     /// Signalled when a transaction of this process that wrote webhook events commits, so that the
     /// dispatcher fans them out at once (events of other processes, such as `updater rollback`,
     /// are found by its polling).
-    public static let outboxCommitted = DispatchSemaphore(value: 0)
+    package static let outboxCommitted = DispatchSemaphore(value: 0)
 
     /// Writes `event` inside the caller's transaction.
-    public static func emit(_ db: Database, _ event: WebhookEventRecord) throws {
+    package static func emit(_ db: Database, _ event: WebhookEventRecord) throws {
         try event.insert(db)
         db.afterNextTransaction(onCommit: { _ in outboxCommitted.signal() })
     }
 
     /// Writes an event that reports no other state change, in its own transaction.
-    public func emit(_ event: WebhookEventRecord) throws {
+    package func emit(_ event: WebhookEventRecord) throws {
         try db.write { db in try Self.emit(db, event) }
     }
 
-    public func events(type: String? = nil, limit: Int = 1000) throws -> [WebhookEventRecord] {
+    package func events(type: String? = nil, limit: Int = 1000) throws -> [WebhookEventRecord] {
         try db.read { db in
             var q = WebhookEventRecord.order(Column("created_at"), Column("rowid"))
             if let type { q = q.filter(Column("type") == type) }
@@ -141,14 +141,14 @@ extension Registry {
         }
     }
 
-    public func hasUnfannedEvents() throws -> Bool {
+    package func hasUnfannedEvents() throws -> Bool {
         try db.read { db in try Bool.fetchOne(db, sql: "SELECT 1 FROM webhook_event WHERE fanned_out = 0 LIMIT 1") ?? false }
     }
 
     /// Makes a pending delivery for each endpoint `route` names for each event not yet fanned out,
     /// and marks those events fanned out, in one transaction. Returns how many deliveries it made.
     @discardableResult
-    public func fanOut(now: Date = Date(), limit: Int = 1000, route: @Sendable (WebhookEventRecord) -> [String]) throws -> Int {
+    package func fanOut(now: Date = Date(), limit: Int = 1000, route: @Sendable (WebhookEventRecord) -> [String]) throws -> Int {
         try db.write { db in
             let events = try WebhookEventRecord.filter(Column("fanned_out") == false).order(Column("rowid")).limit(limit).fetchAll(db)
             var made = 0
@@ -168,7 +168,7 @@ extension Registry {
     }
 
     /// `endpoint`'s deliveries due at `now`, oldest event first.
-    public func dueDeliveries(endpoint: String, now: Date = Date(), limit: Int = 100) throws -> [WebhookDelivery] {
+    package func dueDeliveries(endpoint: String, now: Date = Date(), limit: Int = 100) throws -> [WebhookDelivery] {
         try db.read { db in
             let rows = try WebhookDeliveryRecord.filter(
                 Column("endpoint") == endpoint && Column("state") == WebhookDeliveryRecord.State.pending.rawValue
@@ -179,7 +179,7 @@ extension Registry {
     }
 
     /// When `endpoint`'s next pending delivery is due, if it has one.
-    public func nextDue(endpoint: String) throws -> Date? {
+    package func nextDue(endpoint: String) throws -> Date? {
         try db.read { db in
             try Date.fetchOne(
                 db, sql: "SELECT MIN(next_attempt_at) FROM webhook_delivery WHERE endpoint = ? AND state = 'pending'",
@@ -189,7 +189,7 @@ extension Registry {
 
     /// Records attempts, in one transaction: each delivered, or waiting until its `retryAt`, or
     /// dead; an outcome for a delivery that changed since its attempt began is skipped.
-    public func record(_ attempts: [DeliveryAttempt]) throws {
+    package func record(_ attempts: [DeliveryAttempt]) throws {
         guard !attempts.isEmpty else { return }
         try db.write { db in
             for a in attempts {
@@ -217,7 +217,7 @@ extension Registry {
     }
 
     /// Deliveries, newest first: all, or only failed ones (dead, or pending after a failed attempt).
-    public func deliveries(failed: Bool = false, endpoint: String? = nil, limit: Int = 50) throws -> [WebhookDelivery] {
+    package func deliveries(failed: Bool = false, endpoint: String? = nil, limit: Int = 50) throws -> [WebhookDelivery] {
         try db.read { db in
             var q = WebhookDeliveryRecord.all()
             if failed { q = q.filter(Column("state") == "dead" || (Column("state") == "pending" && Column("attempts") > 0)) }
@@ -226,12 +226,12 @@ extension Registry {
         }
     }
 
-    public func delivery(_ id: Int64) throws -> WebhookDelivery? {
+    package func delivery(_ id: Int64) throws -> WebhookDelivery? {
         try db.read { db in try Self.joined(db, [WebhookDeliveryRecord.fetchOne(db, key: id)].compactMap { $0 }).first }
     }
 
     /// Counts of deliveries per endpoint and state.
-    public func deliveryCounts() throws -> [String: [WebhookDeliveryRecord.State: Int]] {
+    package func deliveryCounts() throws -> [String: [WebhookDeliveryRecord.State: Int]] {
         try db.read { db in
             var counts: [String: [WebhookDeliveryRecord.State: Int]] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT endpoint, state, COUNT(*) AS n FROM webhook_delivery GROUP BY endpoint, state") {
@@ -246,7 +246,7 @@ extension Registry {
     /// stay. A thousand events per transaction, so that a large first pruning never holds the
     /// write lock for long. Returns how many events it deleted.
     @discardableResult
-    public func pruneDeliveredEvents(before cutoff: Date) throws -> Int {
+    package func pruneDeliveredEvents(before cutoff: Date) throws -> Int {
         var total = 0
         while true {
             let n = try db.write { db -> Int in
@@ -270,7 +270,7 @@ extension Registry {
     }
 
     /// Sends delivery `id` again as soon as the daemon sees it (same event id, a fresh retry schedule).
-    public func redeliver(_ id: Int64, now: Date = Date()) throws -> WebhookDelivery {
+    package func redeliver(_ id: Int64, now: Date = Date()) throws -> WebhookDelivery {
         try db.write { db in
             guard var d = try WebhookDeliveryRecord.fetchOne(db, key: id) else { throw RegistryError("there is no delivery \(id)") }
             d.state = .pending
@@ -282,17 +282,17 @@ extension Registry {
         }
     }
 
-    public func disableEndpoint(_ endpoint: String, reason: String, now: Date = Date()) throws {
+    package func disableEndpoint(_ endpoint: String, reason: String, now: Date = Date()) throws {
         try db.write { db in try WebhookEndpointStateRecord(endpoint: endpoint, disabledAt: now, reason: reason).save(db) }
     }
 
     /// Re-enables an endpoint; false when it was not disabled.
     @discardableResult
-    public func enableEndpoint(_ endpoint: String) throws -> Bool {
+    package func enableEndpoint(_ endpoint: String) throws -> Bool {
         try db.write { db in try WebhookEndpointStateRecord.deleteOne(db, key: endpoint) }
     }
 
-    public func disabledEndpoints() throws -> [String: WebhookEndpointStateRecord] {
+    package func disabledEndpoints() throws -> [String: WebhookEndpointStateRecord] {
         try db.read { db in
             Dictionary(try WebhookEndpointStateRecord.fetchAll(db).map { ($0.endpoint, $0) }, uniquingKeysWith: { a, _ in a })
         }

@@ -2,23 +2,23 @@ import Foundation
 import GRDB
 
 /// Why the registry could not be opened or changed.
-public struct RegistryError: Error, CustomStringConvertible, Sendable {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+package struct RegistryError: Error, CustomStringConvertible, Sendable {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
 }
 
 /// The SQLite record of jobs, batches, runs, model versions, gate results and production history.
 ///
 /// WAL mode (readers never block the writer, so the CLI works while the daemon runs), foreign keys
 /// on, a busy timeout for concurrent processes, and versioned migrations.
-public final class Registry: Sendable {
-    public let path: String
+package final class Registry: Sendable {
+    package let path: String
     let db: DatabasePool
 
     /// Opens (creating if needed) the database at `path`, migrating an older schema in place.
     /// Throws ``RegistryError`` if the database was written by a newer updater.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         var config = Configuration()
         config.foreignKeysEnabled = true
@@ -40,23 +40,23 @@ public final class Registry: Sendable {
     }
 
     /// The schema migrations applied to this database, oldest first.
-    public func schemaVersions() throws -> [String] {
+    package func schemaVersions() throws -> [String] {
         try db.read { db in try Schema.migrator.appliedMigrations(db) }
     }
 
     /// Runs `body` in one write transaction.
-    public func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    package func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         try db.write(body)
     }
 
-    public func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    package func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         try db.read(body)
     }
 
     // MARK: Jobs
 
     /// Records the job and the hash of its file in force.
-    public func upsertJob(name: String, filePath: String, fileHash: String, deployPath: String, now: Date = Date()) throws {
+    package func upsertJob(name: String, filePath: String, fileHash: String, deployPath: String, now: Date = Date()) throws {
         try db.write { db in
             if var job = try JobRecord.fetchOne(db, key: name) {
                 if job.fileHash != fileHash || job.filePath != filePath || job.deployPath != deployPath {
@@ -75,58 +75,58 @@ public final class Registry: Sendable {
         }
     }
 
-    public func job(_ name: String) throws -> JobRecord? {
+    package func job(_ name: String) throws -> JobRecord? {
         try db.read { db in try JobRecord.fetchOne(db, key: name) }
     }
 
-    public func jobs() throws -> [JobRecord] {
+    package func jobs() throws -> [JobRecord] {
         try db.read { db in try JobRecord.order(Column("name")).fetchAll(db) }
     }
 
     // MARK: Versions, runs, history
 
-    public func versions(of job: String) throws -> [VersionRecord] {
+    package func versions(of job: String) throws -> [VersionRecord] {
         try db.read { db in
             try VersionRecord.filter(Column("job") == job).order(Column("version")).fetchAll(db)
         }
     }
 
-    public func version(_ job: String, _ number: Int) throws -> VersionRecord? {
+    package func version(_ job: String, _ number: Int) throws -> VersionRecord? {
         try db.read { db in
             try VersionRecord.filter(Column("job") == job && Column("version") == number).fetchOne(db)
         }
     }
 
-    public func runs(of job: String, limit: Int = 50) throws -> [RunRecord] {
+    package func runs(of job: String, limit: Int = 50) throws -> [RunRecord] {
         try db.read { db in
             try RunRecord.filter(Column("job") == job).order(Column("id").desc).limit(limit).fetchAll(db)
         }
     }
 
-    public func run(_ id: Int64) throws -> RunRecord? {
+    package func run(_ id: Int64) throws -> RunRecord? {
         try db.read { db in try RunRecord.fetchOne(db, key: id) }
     }
 
-    public func gateResults(run id: Int64) throws -> [GateResultRecord] {
+    package func gateResults(run id: Int64) throws -> [GateResultRecord] {
         try db.read { db in
             try GateResultRecord.filter(Column("run_id") == id).order(Column("rule_index")).fetchAll(db)
         }
     }
 
-    public func history(of job: String) throws -> [ProductionEvent] {
+    package func history(of job: String) throws -> [ProductionEvent] {
         try db.read { db in
             try ProductionEvent.filter(Column("job") == job).order(Column("id")).fetchAll(db)
         }
     }
 
-    public func batches(of job: String) throws -> [BatchRecord] {
+    package func batches(of job: String) throws -> [BatchRecord] {
         try db.read { db in try BatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
     }
 
     /// Moves the job's production pointer to `version` and appends the event, in one transaction.
     /// `publish` runs inside the transaction before it commits: if it throws, nothing is recorded.
     /// Returns the event.
-    public func moveProduction(
+    package func moveProduction(
         job: String, to version: Int, action: ProductionEvent.Action, actor: String, reason: String,
         runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), publish: @Sendable () throws -> Void
     ) throws -> ProductionEvent {
@@ -175,7 +175,7 @@ public final class Registry: Sendable {
 
     /// Asks for a run of `job` at the next cycle.
     @discardableResult
-    public func request(job: String, full: Bool, actor: String, now: Date = Date()) throws -> RequestRecord {
+    package func request(job: String, full: Bool, actor: String, now: Date = Date()) throws -> RequestRecord {
         try db.write { db in
             var r = RequestRecord(id: nil, job: job, full: full, actor: actor, requestedAt: now, consumedAt: nil, runID: nil)
             try r.insert(db)
@@ -184,11 +184,11 @@ public final class Registry: Sendable {
     }
 
     /// The jobs with a pending request, in one query (the run loop asks every second).
-    public func jobsWithPendingRequests() throws -> Set<String> {
+    package func jobsWithPendingRequests() throws -> Set<String> {
         try db.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT job FROM request WHERE consumed_at IS NULL")) }
     }
 
-    public func pendingRequests(job: String) throws -> [RequestRecord] {
+    package func pendingRequests(job: String) throws -> [RequestRecord] {
         try db.read { db in
             try RequestRecord.filter(Column("job") == job && Column("consumed_at") == nil).order(Column("id")).fetchAll(db)
         }
@@ -197,7 +197,7 @@ public final class Registry: Sendable {
 
 extension Registry {
     /// Whether this exact file (path, size, modification time) was already registered for `job`.
-    public func isKnownFile(job: String, path: String, size: Int64, mtimeNs: Int64) throws -> Bool {
+    package func isKnownFile(job: String, path: String, size: Int64, mtimeNs: Int64) throws -> Bool {
         try db.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT 1 FROM incoming_file WHERE job = ? AND path = ? AND size = ? AND mtime_ns = ?",
@@ -207,7 +207,7 @@ extension Registry {
 
     /// Registers a file seen in `job`'s incoming directory. Returns the batch and whether it is new;
     /// a file whose content was already registered (under any name) returns the earlier batch.
-    public func registerFile(
+    package func registerFile(
         job: String, path: String, size: Int64, mtimeNs: Int64, sha256: String, storedPath: String, now: Date = Date()
     ) throws -> (batch: BatchRecord, isNew: Bool) {
         try db.write { db in
@@ -231,7 +231,7 @@ extension Registry {
         }
     }
 
-    public func pendingBatches(job: String) throws -> [BatchRecord] {
+    package func pendingBatches(job: String) throws -> [BatchRecord] {
         try db.read { db in
             try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.pending.rawValue)
                 .order(Column("id")).fetchAll(db)
@@ -239,7 +239,7 @@ extension Registry {
     }
 
     /// Accepted batches of `job` (consumed by earlier runs), oldest first.
-    public func consumedBatches(job: String) throws -> [BatchRecord] {
+    package func consumedBatches(job: String) throws -> [BatchRecord] {
         try db.read { db in
             try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.consumed.rawValue)
                 .order(Column("id")).fetchAll(db)
@@ -250,14 +250,14 @@ extension Registry {
 extension Registry {
     /// How many runs may be interrupted (updater killed or crashed) while reading a batch before the
     /// batch is set aside: a batch that takes the daemon down every time must not do so forever.
-    public static let maxInterruptedAttempts = 3
+    package static let maxInterruptedAttempts = 3
 
     /// Marks runs left `queued` or `running` by a process that stopped as `interrupted`; their
     /// batches stay pending and their requests stand again, so the next cycle retries them, except
     /// that a batch whose runs were interrupted ``maxInterruptedAttempts`` times is rejected (the
     /// returned `setAside`). Call only while holding the state lock.
     @discardableResult
-    public func markInterruptedRuns(now: Date = Date()) throws -> (runs: [RunRecord], setAside: [BatchRecord]) {
+    package func markInterruptedRuns(now: Date = Date()) throws -> (runs: [RunRecord], setAside: [BatchRecord]) {
         try db.write { db in
             let stale = try RunRecord.filter(["queued", "running"].contains(Column("state"))).fetchAll(db)
             for var run in stale {
@@ -286,7 +286,7 @@ extension Registry {
     }
 
     /// Records that `run` is reading these pending batches (so an interruption counts against them).
-    public func claim(batches ids: [Int64], run: Int64) throws {
+    package func claim(batches ids: [Int64], run: Int64) throws {
         guard !ids.isEmpty else { return }
         try db.write { db in
             try db.execute(
@@ -296,7 +296,7 @@ extension Registry {
     }
 
     /// Makes the requests a failed run consumed pending again, so its retry honours them.
-    public func releaseRequests(run id: Int64) throws {
+    package func releaseRequests(run id: Int64) throws {
         try db.write { db in try Self.release(db, requestsOf: id) }
     }
 
@@ -315,7 +315,7 @@ extension Registry {
     /// Asks a running run to stop (`updater cancel`); the training engine sees it within a second.
     /// Returns the run as it was; throws if there is no such run.
     @discardableResult
-    public func requestCancel(run id: Int64, actor: String, now: Date = Date()) throws -> RunRecord {
+    package func requestCancel(run id: Int64, actor: String, now: Date = Date()) throws -> RunRecord {
         try db.write { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { throw RegistryError("there is no run \(id)") }
             if run.state == .running || run.state == .queued, run.cancelRequestedAt == nil {
@@ -328,7 +328,7 @@ extension Registry {
     }
 
     /// Who asked to cancel run `id`, if anyone did.
-    public func cancelRequest(run id: Int64) throws -> String? {
+    package func cancelRequest(run id: Int64) throws -> String? {
         try db.read { db in
             try String.fetchOne(db, sql: "SELECT cancel_requested_by FROM run WHERE id = ? AND cancel_requested_at IS NOT NULL", arguments: [id])
         }
@@ -338,7 +338,7 @@ extension Registry {
 extension Registry {
     /// Pauses `job`; returns false when it was already paused (nothing changed).
     @discardableResult
-    public func pause(job: String, actor: String, reason: String?, now: Date = Date()) throws -> Bool {
+    package func pause(job: String, actor: String, reason: String?, now: Date = Date()) throws -> Bool {
         try db.write { db in
             guard try PauseRecord.fetchOne(db, key: job) == nil else { return false }
             try PauseRecord(job: job, pausedAt: now, actor: actor, reason: reason).insert(db)
@@ -348,16 +348,16 @@ extension Registry {
 
     /// Resumes `job`; returns false when it was not paused.
     @discardableResult
-    public func resume(job: String) throws -> Bool {
+    package func resume(job: String) throws -> Bool {
         try db.write { db in try PauseRecord.deleteOne(db, key: job) }
     }
 
-    public func pauses() throws -> [PauseRecord] {
+    package func pauses() throws -> [PauseRecord] {
         try db.read { db in try PauseRecord.order(Column("job")).fetchAll(db) }
     }
 
     /// Replaces the recorded job-file problems with `problems` (the daemon's latest reading).
-    public func setJobFileProblems(_ problems: [JobFileProblemRecord]) throws {
+    package func setJobFileProblems(_ problems: [JobFileProblemRecord]) throws {
         try db.write { db in
             let current = Dictionary(try JobFileProblemRecord.fetchAll(db).map { ($0.job, $0) }, uniquingKeysWith: { a, _ in a })
             try JobFileProblemRecord.deleteAll(db)
@@ -373,7 +373,7 @@ extension Registry {
         }
     }
 
-    public func jobFileProblems() throws -> [JobFileProblemRecord] {
+    package func jobFileProblems() throws -> [JobFileProblemRecord] {
         try db.read { db in try JobFileProblemRecord.order(Column("job")).fetchAll(db) }
     }
 }

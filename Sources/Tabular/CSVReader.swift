@@ -6,21 +6,21 @@ import Darwin
 import Foundation
 
 /// What to load from a CSV file and how.
-public struct CSVOptions: Sendable {
+package struct CSVOptions: Sendable {
     /// The kind of each column to load; columns that map to `nil` are skipped without being parsed.
-    public var kind: @Sendable (String) -> ColumnKind?
+    package var kind: @Sendable (String) -> ColumnKind?
     /// Columns that must be present in the header.
-    public var required: [String]
+    package var required: [String]
     /// Field values that mean "missing" (compared after trimming spaces for numeric columns).
-    public var missingTokens: Set<String>
+    package var missingTokens: Set<String>
     /// When true, a numeric column that holds a value that is not a number becomes a categorical
     /// column (its earlier numbers kept as text) instead of failing the file: for inferring column
     /// types, and for reporting "numbers became text" as a schema change of that column alone.
-    public var textFallback = false
+    package var textFallback = false
 
-    public static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
+    package static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
 
-    public init(
+    package init(
         required: [String] = [], missingTokens: Set<String> = CSVOptions.defaultMissingTokens,
         kind: @escaping @Sendable (String) -> ColumnKind?
     ) {
@@ -37,14 +37,14 @@ public struct CSVOptions: Sendable {
 /// - Lines end with LF or CRLF; a UTF-8 byte order mark is skipped; blank lines are skipped.
 /// - Missing values (see ``CSVOptions/missingTokens``) become `NaN` or code `-1`, never zero.
 /// - Every malformed input throws a ``DataError`` naming the file, line and column.
-public enum CSVReader {
+package enum CSVReader {
     /// Reads and parses the file at `path`.
-    public static func read(file path: String, options: CSVOptions) throws -> DataTable {
+    package static func read(file path: String, options: CSVOptions) throws -> DataTable {
         try parse(readBytes(path), file: path, options: options)
     }
 
     /// The header of the file at `path`.
-    public static func header(file path: String) throws -> [String] {
+    package static func header(file path: String) throws -> [String] {
         let bytes = try readBytes(path)
         return try bytes.withUnsafeBufferPointer { buf in
             var parser = Parser(buf, file: path)
@@ -55,7 +55,7 @@ public enum CSVReader {
     /// Parses CSV `bytes`; `file` names the source in error messages. Files over a few megabytes are
     /// cut at row boundaries into one chunk per core and parsed in parallel; the result, and the
     /// first error by line, are the same as a sequential parse.
-    public static func parse(_ bytes: [UInt8], file: String, options: CSVOptions) throws -> DataTable {
+    package static func parse(_ bytes: [UInt8], file: String, options: CSVOptions) throws -> DataTable {
         try bytes.withUnsafeBufferPointer { buf in
             var parser = Parser(buf, file: file)
             let names = try parser.checkedHeader(options)
@@ -101,7 +101,7 @@ public enum CSVReader {
     }
 
     /// The whole file as bytes.
-    public static func readBytes(_ path: String) throws -> [UInt8] {
+    package static func readBytes(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DataError(.unreadable, file: path, "cannot open: \(errnoText())") }
         defer { close(fd) }

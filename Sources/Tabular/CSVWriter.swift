@@ -1,9 +1,9 @@
 /// Writes tables as RFC 4180 CSV (LF line ends): numbers in their shortest exact form, missing
 /// values as empty fields, text quoted when it holds a comma, a quote or a line break. What
 /// ``CSVReader`` reads back as the same table.
-public enum CSVWriter {
+package enum CSVWriter {
     /// The CSV text of `columns` of `table` (default: all), header first.
-    public static func encode(_ table: DataTable, columns: [String]? = nil) -> [UInt8] {
+    package static func encode(_ table: DataTable, columns: [String]? = nil) -> [UInt8] {
         let names = columns ?? table.names
         let picked = names.map { table.column($0)! }
         var out = [UInt8]()

@@ -1,5 +1,5 @@
 /// How a column's values are read.
-public enum ColumnKind: String, Sendable, Codable {
+package enum ColumnKind: String, Sendable, Codable {
     /// Numbers; missing values are `Double.nan`.
     case numeric
     /// Labels; stored as codes into `levels`, missing values are `-1`.
@@ -7,20 +7,20 @@ public enum ColumnKind: String, Sendable, Codable {
 }
 
 /// One column of a ``DataTable``, stored contiguously.
-public enum Column: Sendable, Equatable {
+package enum Column: Sendable, Equatable {
     /// Numeric values; a missing value is `Double.nan`.
     case numeric([Double])
     /// Categorical values as indexes into `levels` (in order of first appearance); `-1` is missing.
     case categorical(codes: [Int32], levels: [String])
 
-    public var kind: ColumnKind {
+    package var kind: ColumnKind {
         switch self {
         case .numeric: .numeric
         case .categorical: .categorical
         }
     }
 
-    public var count: Int {
+    package var count: Int {
         switch self {
         case .numeric(let v): v.count
         case .categorical(let c, _): c.count
@@ -28,7 +28,7 @@ public enum Column: Sendable, Equatable {
     }
 
     /// The number of missing values.
-    public var missingCount: Int {
+    package var missingCount: Int {
         switch self {
         case .numeric(let v): v.reduce(0) { $0 + ($1.isNaN ? 1 : 0) }
         case .categorical(let c, _): c.reduce(0) { $0 + ($1 < 0 ? 1 : 0) }
@@ -36,7 +36,7 @@ public enum Column: Sendable, Equatable {
     }
 
     /// The value at `row` as a string (`nil` when missing), for messages and label decoding.
-    public func string(at row: Int) -> String? {
+    package func string(at row: Int) -> String? {
         switch self {
         case .numeric(let v): v[row].isNaN ? nil : formatNumber(v[row])
         case .categorical(let c, let levels): c[row] < 0 ? nil : levels[Int(c[row])]
@@ -44,7 +44,7 @@ public enum Column: Sendable, Equatable {
     }
 
     /// The rows at `indexes`, in that order.
-    public func rows(_ indexes: [Int]) -> Column {
+    package func rows(_ indexes: [Int]) -> Column {
         switch self {
         case .numeric(let v): return .numeric(indexes.map { v[$0] })
         case .categorical(let c, let levels): return .categorical(codes: indexes.map { c[$0] }, levels: levels)
@@ -54,7 +54,7 @@ public enum Column: Sendable, Equatable {
 
 /// Formats a number in its shortest exact form, without a trailing `.0` for integers, so that
 /// labels such as `1` read back as written.
-public func formatNumber(_ x: Double) -> String {
+package func formatNumber(_ x: Double) -> String {
     if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
     return x.description
 }

@@ -2,19 +2,19 @@
 ///
 /// `description` is the one line a user sees, for example
 /// `incoming/b1.csv: line 17, column "tenure": "abc" is not a number`.
-public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
-    public enum Code: String, Sendable {
+package struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
+    package enum Code: String, Sendable {
         case unreadable, empty, badHeader, raggedRow, badQuote, badNumber, missingColumn, badEncoding, badLabel
     }
 
-    public var code: Code
-    public var file: String
+    package var code: Code
+    package var file: String
     /// 1-based physical line in the file (a quoted field may span lines; this is where the row starts).
-    public var line: Int?
-    public var column: String?
-    public var message: String
+    package var line: Int?
+    package var column: String?
+    package var message: String
 
-    public init(_ code: Code, file: String, line: Int? = nil, column: String? = nil, _ message: String) {
+    package init(_ code: Code, file: String, line: Int? = nil, column: String? = nil, _ message: String) {
         self.code = code
         self.file = file
         self.line = line
@@ -22,7 +22,7 @@ public struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
         self.message = message
     }
 
-    public var description: String {
+    package var description: String {
         var where_ = file
         if let line { where_ += ": line \(line)" }
         if let column { where_ += (line == nil ? ": " : ", ") + "column \"\(column)\"" }

@@ -1,10 +1,10 @@
 /// A table of named columns of equal length, loaded column-wise.
-public struct DataTable: Sendable, Equatable {
-    public private(set) var names: [String]
-    public private(set) var columns: [Column]
-    public let rowCount: Int
+package struct DataTable: Sendable, Equatable {
+    package private(set) var names: [String]
+    package private(set) var columns: [Column]
+    package let rowCount: Int
 
-    public init(names: [String], columns: [Column], rowCount: Int? = nil) {
+    package init(names: [String], columns: [Column], rowCount: Int? = nil) {
         precondition(names.count == columns.count, "one name per column")
         let n = columns.first?.count ?? rowCount ?? 0
         precondition(columns.allSatisfy { $0.count == n }, "columns of equal length")
@@ -13,18 +13,18 @@ public struct DataTable: Sendable, Equatable {
         self.rowCount = n
     }
 
-    public func index(of name: String) -> Int? { names.firstIndex(of: name) }
+    package func index(of name: String) -> Int? { names.firstIndex(of: name) }
 
-    public func column(_ name: String) -> Column? { index(of: name).map { columns[$0] } }
+    package func column(_ name: String) -> Column? { index(of: name).map { columns[$0] } }
 
     /// The rows at `indexes`, in that order.
-    public func rows(_ indexes: [Int]) -> DataTable {
+    package func rows(_ indexes: [Int]) -> DataTable {
         DataTable(names: names, columns: columns.map { $0.rows(indexes) })
     }
 
     /// Rows of `self` followed by rows of `other`; columns are matched by name. A column only one
     /// side has is missing (NaN, or code −1) on the other side's rows; categorical levels are merged.
-    public func appending(_ other: DataTable) -> DataTable {
+    package func appending(_ other: DataTable) -> DataTable {
         var merged: [Column] = []
         var allNames = names
         for name in other.names where index(of: name) == nil { allNames.append(name) }
@@ -50,7 +50,7 @@ public struct DataTable: Sendable, Equatable {
 
 extension DataTable {
     /// The named columns, in that order; `nil` if one is missing.
-    public func selecting(_ wanted: [String]) -> DataTable? {
+    package func selecting(_ wanted: [String]) -> DataTable? {
         var cols: [Column] = []
         for name in wanted {
             guard let c = column(name) else { return nil }
@@ -60,7 +60,7 @@ extension DataTable {
     }
 
     /// An empty table with the same columns.
-    public var emptyCopy: DataTable { rows([]) }
+    package var emptyCopy: DataTable { rows([]) }
 }
 
 extension Column {

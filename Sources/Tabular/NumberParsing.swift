@@ -15,7 +15,7 @@ private let exactPowersOfTen: [Double] = (0...22).map { p in
 ///
 /// Numbers with at most 15 significant digits and a small exponent take Clinger's exact fast path
 /// (one multiplication or division of two exactly representable doubles); the rest go to `strtod`.
-public func parseDouble(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
+package func parseDouble(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
     var i = 0
     let n = s.count
     var negative = false
@@ -89,7 +89,7 @@ public func parseDouble(_ s: UnsafeBufferPointer<UInt8>) -> Double? {
 }
 
 /// Parses a decimal number from a string; see ``parseDouble(_:)-(UnsafeBufferPointer<UInt8>)``.
-public func parseDouble(_ text: String) -> Double? {
+package func parseDouble(_ text: String) -> Double? {
     var t = text
     return t.withUTF8 { parseDouble($0) }
 }

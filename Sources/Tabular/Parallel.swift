@@ -1,7 +1,7 @@
 import Dispatch
 
 /// `items.map(body)` computed on every core (`DispatchQueue.concurrentPerform`), order preserved.
-public func parallelMap<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) -> R) -> [R] {
+package func parallelMap<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) -> R) -> [R] {
     var out = [R?](repeating: nil, count: items.count)
     out.withUnsafeMutableBufferPointer { buffer in
         let base = DisjointWrites(buffer.baseAddress!)
@@ -15,9 +15,9 @@ public func parallelMap<T: Sendable, R>(_ items: [T], _ body: @Sendable (T) -> R
 /// A pointer shared by concurrent workers that each write their own element and never read
 /// another's; the caller reads only after all finished. That discipline, not the type, makes it
 /// safe, hence `@unchecked Sendable`.
-public struct DisjointWrites<T>: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<T>
-    public init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+package struct DisjointWrites<T>: @unchecked Sendable {
+    package let pointer: UnsafeMutablePointer<T>
+    package init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
 /// A read-only buffer shared by concurrent workers while its owner keeps it alive.

@@ -3,16 +3,16 @@
 /// library's generator and shuffle), so holdout splits, reference samples, initial weights and
 /// bootstrap resamples reproduce. The one generator of the whole package.
 @frozen
-public struct SplitMix64: RandomNumberGenerator {
-    public static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
-    public var state: UInt64
+package struct SplitMix64: RandomNumberGenerator {
+    package static let gamma: UInt64 = 0x9E37_79B9_7F4A_7C15
+    package var state: UInt64
 
     @inlinable
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
     /// The output function: a bijective mix of 64 bits.
     @inlinable @inline(__always)
-    public static func mix(_ x: UInt64) -> UInt64 {
+    package static func mix(_ x: UInt64) -> UInt64 {
         var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
@@ -20,12 +20,12 @@ public struct SplitMix64: RandomNumberGenerator {
     }
 
     @inlinable @inline(__always)
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= Self.gamma
         return Self.mix(state)
     }
 
     /// Uniform in [0, 1), 53 random bits.
     @inlinable @inline(__always)
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+    package mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
 }

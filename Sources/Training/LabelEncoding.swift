@@ -1,12 +1,12 @@
 import Tabular
 
 /// How a binary label column's values map to negative and positive.
-public struct LabelEncoding: Sendable, Codable, Equatable {
-    public var column: String
-    public var negative: String
-    public var positive: String
+package struct LabelEncoding: Sendable, Codable, Equatable {
+    package var column: String
+    package var negative: String
+    package var positive: String
 
-    public init(column: String, negative: String, positive: String) {
+    package init(column: String, negative: String, positive: String) {
         self.column = column
         self.negative = negative
         self.positive = positive
@@ -15,7 +15,7 @@ public struct LabelEncoding: Sendable, Codable, Equatable {
     /// Chooses the encoding from the label values present in `table`: exactly two distinct values;
     /// the positive one is `positive` if given, else the greater in sorted order (numeric order
     /// when both are numbers), as scikit-learn's `classes_[1]`.
-    public static func infer(from table: DataTable, column: String, positive: String?) throws -> LabelEncoding {
+    package static func infer(from table: DataTable, column: String, positive: String?) throws -> LabelEncoding {
         guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
         var values = Set<String>()
         for row in 0..<table.rowCount {
@@ -42,7 +42,7 @@ public struct LabelEncoding: Sendable, Codable, Equatable {
 
     /// The labels of `table` as booleans (true = positive). Throws on a missing label or a value that
     /// is neither class, naming the row (1-based data row).
-    public func encode(_ table: DataTable) throws -> [Bool] {
+    package func encode(_ table: DataTable) throws -> [Bool] {
         guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
         guard case .categorical(let codes, let levels) = col else {
             return try (0..<table.rowCount).map { try value(col.string(at: $0), row: $0) }

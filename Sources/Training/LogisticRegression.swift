@@ -4,14 +4,14 @@ import Tabular
 
 /// A binary logistic regression with its preprocessing and label encoding: everything needed to
 /// score a table.
-public struct LogisticModel: Sendable, Equatable {
-    public var preprocessor: Preprocessor
-    public var labels: LabelEncoding
+package struct LogisticModel: Sendable, Equatable {
+    package var preprocessor: Preprocessor
+    package var labels: LabelEncoding
     /// One weight per model input (see ``Preprocessor/inputNames``).
-    public var coefficients: [Double]
-    public var intercept: Double
+    package var coefficients: [Double]
+    package var intercept: Double
 
-    public init(preprocessor: Preprocessor, labels: LabelEncoding, coefficients: [Double], intercept: Double) {
+    package init(preprocessor: Preprocessor, labels: LabelEncoding, coefficients: [Double], intercept: Double) {
         precondition(coefficients.count == preprocessor.width, "one coefficient per input")
         self.preprocessor = preprocessor
         self.labels = labels
@@ -20,10 +20,10 @@ public struct LogisticModel: Sendable, Equatable {
     }
 
     /// The feature columns the model reads.
-    public var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
+    package var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
 
     /// The probability of the positive class for each row of `table`.
-    public func predictProbabilities(_ table: DataTable) throws -> [Double] {
+    package func predictProbabilities(_ table: DataTable) throws -> [Double] {
         let x = try preprocessor.transform(table)
         let d = coefficients.count
         return (0..<table.rowCount).map { r in
@@ -39,16 +39,16 @@ public struct LogisticModel: Sendable, Equatable {
 /// zero for a full training and the parent's weights for an incremental one (the parent is the
 /// prior, so a small batch moves the model only as far as its evidence warrants). The intercept is
 /// not penalised. With `w₀ = 0` this is scikit-learn's `LogisticRegression(C = 1/l2, class_weight=…)`.
-public enum LogisticRegressionTrainer {
-    public struct Options: Sendable {
-        public var l2: Double
-        public var maxIterations: Int
+package enum LogisticRegressionTrainer {
+    package struct Options: Sendable {
+        package var l2: Double
+        package var maxIterations: Int
         /// Asked before every iteration; a reason (a time limit, a cancellation) stops the training,
         /// which then throws ``TrainingError`` with that reason.
-        public var shouldStop: @Sendable () -> String?
+        package var shouldStop: @Sendable () -> String?
         /// How much each class counts; `.balanced` is scikit-learn's `class_weight="balanced"`.
-        public var classWeights: ClassWeights
-        public init(
+        package var classWeights: ClassWeights
+        package init(
             l2: Double = 1.0, maxIterations: Int = 500, shouldStop: @escaping @Sendable () -> String? = { nil },
             classWeights: ClassWeights = .none
         ) {
@@ -59,15 +59,15 @@ public enum LogisticRegressionTrainer {
         }
     }
 
-    public struct Outcome: Sendable {
-        public var model: LogisticModel
-        public var iterations: Int
-        public var converged: Bool
-        public var objective: Double
+    package struct Outcome: Sendable {
+        package var model: LogisticModel
+        package var iterations: Int
+        package var converged: Bool
+        package var objective: Double
     }
 
     /// Full training: fits preprocessing on `table` and weights from zero.
-    public static func fit(
+    package static func fit(
         _ table: DataTable, features: [String], labels: LabelEncoding, options: Options
     ) throws -> Outcome {
         let pre = try Preprocessor.fit(table, features: features)
@@ -76,7 +76,7 @@ public enum LogisticRegressionTrainer {
 
     /// Incremental training: keeps `parent`'s preprocessing and label encoding, starts from its weights
     /// and pulls towards them.
-    public static func update(_ parent: LogisticModel, on table: DataTable, options: Options) throws -> Outcome {
+    package static func update(_ parent: LogisticModel, on table: DataTable, options: Options) throws -> Outcome {
         try fit(table, preprocessor: parent.preprocessor, labels: parent.labels, prior: parent, options: options)
     }
 

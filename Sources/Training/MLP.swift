@@ -35,36 +35,36 @@ import Tabular
 /// on any number of cores: each minibatch is split into row blocks by a rule that depends only on
 /// its row count, each block sums its gradient into its own buffer, and the blocks are added in block
 /// order. Results from scikit-learn differ (different random numbers), as stochastic training does.
-public enum MLPTrainer {
-    public struct Options: Sendable {
+package enum MLPTrainer {
+    package struct Options: Sendable {
         /// The width of each hidden (ReLU) layer: 1 to 3 layers, each at least 1 unit wide.
-        public var hiddenLayers: [Int]
+        package var hiddenLayers: [Int]
         /// The probability of dropping each hidden activation in training (inverted dropout: the kept
         /// ones are scaled by `1 / (1 − dropout)`, so prediction uses the weights as they are); 0 ≤ p < 1.
-        public var dropout: Double
+        package var dropout: Double
         /// The L2 penalty on the weights (not the biases), scikit-learn's `alpha`.
-        public var l2: Double
+        package var l2: Double
         /// Adam's step size, scikit-learn's `learning_rate_init`.
-        public var learningRate: Double
+        package var learningRate: Double
         /// Rows per minibatch (the last one of an epoch may be smaller).
-        public var batchSize: Int
+        package var batchSize: Int
         /// The most epochs (passes over the training rows).
-        public var maxEpochs: Int
+        package var maxEpochs: Int
         /// The fraction of the rows held out (seeded, stratified for classification) to watch for early
         /// stopping; 0 ≤ f < 1, where 0 watches the training loss instead.
-        public var validationFraction: Double
+        package var validationFraction: Double
         /// Stop once this many epochs in a row have not improved the best loss by `tol`.
-        public var patience: Int
-        public var tol: Double
+        package var patience: Int
+        package var tol: Double
         /// Seeds the validation split, the initialisation, the shuffling and the dropout masks.
-        public var seed: UInt64
+        package var seed: UInt64
         /// How much each class counts (classification only).
-        public var classWeights: ClassWeights
+        package var classWeights: ClassWeights
         /// Asked before every epoch; a reason (a time limit, a cancellation) stops the training, which
         /// then throws ``TrainingError`` with that reason.
-        public var shouldStop: @Sendable () -> String?
+        package var shouldStop: @Sendable () -> String?
 
-        public init(
+        package init(
             hiddenLayers: [Int] = [32], dropout: Double = 0.0, l2: Double = 1e-4, learningRate: Double = 1e-3,
             batchSize: Int = 200, maxEpochs: Int = 200, validationFraction: Double = 0.1, patience: Int = 10,
             tol: Double = 1e-4, seed: UInt64 = 0, classWeights: ClassWeights = .none,
@@ -85,29 +85,29 @@ public enum MLPTrainer {
         }
     }
 
-    public struct Outcome: Sendable {
+    package struct Outcome: Sendable {
         /// The hidden layers, then the output layer (1 output for binary and regression, one per class
         /// for multiclass); score them with `predict(_:inputs:task:)` over the layers.
-        public var layers: [DenseLayer]
+        package var layers: [DenseLayer]
         /// The epochs run.
-        public var epochs: Int
+        package var epochs: Int
         /// The lowest validation loss seen (mean class-weighted loss per validation row, no penalty),
         /// the loss of the returned weights; the best training loss when `validationFraction` is 0.
-        public var bestValidationLoss: Double
+        package var bestValidationLoss: Double
         /// Whether the patience rule stopped the training before `maxEpochs`.
-        public var stoppedEarly: Bool
+        package var stoppedEarly: Bool
     }
 
     /// Classification (binary: one sigmoid output, multiclass: softmax over classes; log-loss) or
     /// regression (identity output, squared error / 2), per `target.task`, from a Glorot initialisation.
-    public static func fit(_ table: DataTable, preprocessor: Preprocessor, target: Target, options: Options) throws -> Outcome {
+    package static func fit(_ table: DataTable, preprocessor: Preprocessor, target: Target, options: Options) throws -> Outcome {
         try train(from: nil, table, preprocessor: preprocessor, target: target, options: options)
     }
 
     /// Continues training from `layers` (an incremental update: warm start), same options: the layer
     /// shapes are kept (so `options.hiddenLayers` must match them), Adam starts afresh (as
     /// scikit-learn's `warm_start`), and the validation split is drawn from `table`.
-    public static func update(
+    package static func update(
         _ layers: [DenseLayer], on table: DataTable, preprocessor: Preprocessor, target: Target, options: Options
     ) throws -> Outcome {
         try train(from: layers, table, preprocessor: preprocessor, target: target, options: options)
@@ -638,7 +638,7 @@ func mixSeed(_ seed: UInt64, _ stream: UInt64) -> UInt64 {
 /// ``Preprocessor/transform(_:)``): ReLU after every layer but the last, then the last through the
 /// single-layer `predict(_:inputs:task:)` (the task's link), so a single layer predicts exactly as
 /// that function does. Large inputs are scored in row blocks on every core.
-public func predict(_ layers: [DenseLayer], inputs: [Double], task: Task) -> Prediction {
+package func predict(_ layers: [DenseLayer], inputs: [Double], task: Task) -> Prediction {
     precondition(!layers.isEmpty, "at least one layer")
     for (a, b) in zip(layers, layers.dropFirst()) { precondition(a.outputs == b.inputs, "each layer reads the outputs of the one before") }
     var current = inputs

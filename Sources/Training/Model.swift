@@ -2,7 +2,7 @@ import Foundation
 import Tabular
 
 /// The built-in model kinds.
-public enum ModelKind: String, Sendable, Codable, CaseIterable {
+package enum ModelKind: String, Sendable, Codable, CaseIterable {
     /// Binary logistic regression (one sigmoid output).
     case logisticRegression = "logistic_regression"
     /// Multinomial logistic regression (softmax over the classes).
@@ -13,7 +13,7 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
     case mlp
 
     /// The tasks this kind of model can do.
-    public var tasks: [Task] {
+    package var tasks: [Task] {
         switch self {
         case .logisticRegression: [.binary]
         case .softmaxRegression: [.multiclass, .binary]
@@ -26,13 +26,13 @@ public enum ModelKind: String, Sendable, Codable, CaseIterable {
 /// A trained model with everything prediction needs: its preprocessing, what it predicts, and its
 /// layers (a linear model is one layer; hidden layers use ReLU, the last the task's link: sigmoid for
 /// a one-output binary model, softmax for classes, identity for regression).
-public struct Model: Sendable, Equatable {
-    public var kind: ModelKind
-    public var preprocessor: Preprocessor
-    public var target: Target
-    public var layers: [DenseLayer]
+package struct Model: Sendable, Equatable {
+    package var kind: ModelKind
+    package var preprocessor: Preprocessor
+    package var target: Target
+    package var layers: [DenseLayer]
 
-    public init(kind: ModelKind, preprocessor: Preprocessor, target: Target, layers: [DenseLayer]) {
+    package init(kind: ModelKind, preprocessor: Preprocessor, target: Target, layers: [DenseLayer]) {
         precondition(!layers.isEmpty && layers[0].inputs == preprocessor.width, "the first layer reads the preprocessed inputs")
         self.kind = kind
         self.preprocessor = preprocessor
@@ -41,28 +41,28 @@ public struct Model: Sendable, Equatable {
     }
 
     /// The feature columns the model reads.
-    public var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
+    package var features: [String] { preprocessor.numeric.map(\.name) + preprocessor.categorical.map(\.name) }
 
     /// Predictions for every row of `table`.
-    public func predict(_ table: DataTable) throws -> Prediction {
+    package func predict(_ table: DataTable) throws -> Prediction {
         Training.predict(layers, inputs: try preprocessor.transform(table), task: target.task)
     }
 
     /// For a binary model: the probability of the positive class (`target.classes[1]`) per row.
-    public func positiveProbabilities(_ table: DataTable) throws -> [Double] {
+    package func positiveProbabilities(_ table: DataTable) throws -> [Double] {
         guard target.task == .binary else { throw TrainingError("a \(target.task.rawValue) model has no positive class") }
         guard case .probabilities(let k, let p) = try predict(table) else { throw TrainingError("not a classifier") }
         return (0..<table.rowCount).map { p[$0 * k + k - 1] }
     }
 
     /// A binary model's label encoding (negative, positive).
-    public var binaryLabels: LabelEncoding? {
+    package var binaryLabels: LabelEncoding? {
         guard target.task == .binary, target.classes.count == 2 else { return nil }
         return LabelEncoding(column: target.column, negative: target.classes[0], positive: target.classes[1])
     }
 
     /// A built-in binary logistic regression as a general model.
-    public init(_ logistic: LogisticModel) {
+    package init(_ logistic: LogisticModel) {
         self.init(
             kind: .logisticRegression, preprocessor: logistic.preprocessor,
             target: Target(column: logistic.labels.column, task: .binary, classes: [logistic.labels.negative, logistic.labels.positive]),
@@ -70,7 +70,7 @@ public struct Model: Sendable, Equatable {
     }
 
     /// This model as a binary logistic regression, when it is one (for incremental updates).
-    public var logistic: LogisticModel? {
+    package var logistic: LogisticModel? {
         guard kind == .logisticRegression, let labels = binaryLabels, layers.count == 1, layers[0].outputs == 1 else { return nil }
         return LogisticModel(preprocessor: preprocessor, labels: labels, coefficients: layers[0].weights, intercept: layers[0].bias[0])
     }

@@ -10,11 +10,11 @@ import Foundation
 /// then         the arrays listed in header.arrays, in order, as little-endian float64
 /// ```
 /// The same model always encodes to the same bytes, so its SHA-256 identifies it.
-public enum ModelArtifact {
-    public static let magic: [UInt8] = Array("UPDMODEL".utf8)
+package enum ModelArtifact {
+    package static let magic: [UInt8] = Array("UPDMODEL".utf8)
     /// Version 2 holds any built-in model (its layers); version 1 (binary logistic regression only)
     /// is still read.
-    public static let formatVersion: UInt32 = 2
+    package static let formatVersion: UInt32 = 2
 
     struct ArrayInfo: Codable {
         var name: String
@@ -49,7 +49,7 @@ public enum ModelArtifact {
     }
 
     /// Encodes `model`; `metadata` (job, version, training details) is stored in the header.
-    public static func encode(_ model: Model, metadata: [String: String] = [:]) throws -> [UInt8] {
+    package static func encode(_ model: Model, metadata: [String: String] = [:]) throws -> [UInt8] {
         var arrays: [ArrayInfo] = []
         var values: [Double] = []
         for (i, layer) in model.layers.enumerated() {
@@ -76,7 +76,7 @@ public enum ModelArtifact {
     }
 
     /// Decodes an artifact (format 1 or 2); throws ``TrainingError`` naming what is wrong with it.
-    public static func decode(_ bytes: [UInt8]) throws -> Model {
+    package static func decode(_ bytes: [UInt8]) throws -> Model {
         let (version, json, dataStart) = try container(bytes)
         if version == 1 {
             let header: HeaderV1 = try decodeHeader(json)
@@ -105,7 +105,7 @@ public enum ModelArtifact {
     }
 
     /// The metadata stored in an artifact's header.
-    public static func metadata(_ bytes: [UInt8]) throws -> [String: String] {
+    package static func metadata(_ bytes: [UInt8]) throws -> [String: String] {
         let (version, json, _) = try container(bytes)
         return version == 1 ? (try decodeHeader(json) as HeaderV1).metadata : (try decodeHeader(json) as Header).metadata
     }

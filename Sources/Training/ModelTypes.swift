@@ -9,7 +9,7 @@ import Tabular
 // concurrency's `Task`; write `_Concurrency.Task` for the latter there.
 
 /// The kind of prediction a model makes.
-public enum Task: String, Sendable, Codable, CaseIterable {
+package enum Task: String, Sendable, Codable, CaseIterable {
     /// Two classes; the model gives each row the probability of each.
     case binary
     /// Two or more classes; the model gives each row the probability of each.
@@ -17,18 +17,18 @@ public enum Task: String, Sendable, Codable, CaseIterable {
     /// A number per row.
     case regression
 
-    public var isClassification: Bool { self != .regression }
+    package var isClassification: Bool { self != .regression }
 }
 
 /// What a model predicts: the label column, the task, and for classification the classes in sorted
 /// order (numeric order when all are numbers), as scikit-learn's `classes_`.
-public struct Target: Sendable, Codable, Equatable {
-    public var column: String
-    public var task: Task
+package struct Target: Sendable, Codable, Equatable {
+    package var column: String
+    package var task: Task
     /// The class names, sorted; empty for regression.
-    public var classes: [String]
+    package var classes: [String]
 
-    public init(column: String, task: Task, classes: [String]) {
+    package init(column: String, task: Task, classes: [String]) {
         self.column = column
         self.task = task
         self.classes = classes
@@ -37,12 +37,12 @@ public struct Target: Sendable, Codable, Equatable {
     /// Chooses the target from the label values present in `table`. Classification needs at least two
     /// distinct values (exactly two for `.binary`); regression needs numbers: a numeric column, or a
     /// text column whose values all read as numbers.
-    public static func infer(from table: DataTable, column: String, task: Task) throws -> Target {
+    package static func infer(from table: DataTable, column: String, task: Task) throws -> Target {
         try infer(from: [table], column: column, task: task)
     }
 
     /// The target of the label values present in any of `tables` (the classes of all of them).
-    public static func infer(from tables: [DataTable], column: String, task: Task) throws -> Target {
+    package static func infer(from tables: [DataTable], column: String, task: Task) throws -> Target {
         var values = Set<String>()
         for table in tables {
             guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
@@ -93,7 +93,7 @@ public struct Target: Sendable, Codable, Equatable {
 
     /// The class index (into ``classes``) of each row of `table`. Throws on a missing label or a value
     /// that is not one of the classes, naming the row (1-based data row).
-    public func encodeClasses(_ table: DataTable) throws -> [Int32] {
+    package func encodeClasses(_ table: DataTable) throws -> [Int32] {
         guard task.isClassification else { throw TrainingError("label \"\(column)\" is a regression target; it has no classes") }
         guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
         let index = Dictionary(classes.enumerated().map { ($1, Int32($0)) }, uniquingKeysWith: { a, _ in a })
@@ -125,7 +125,7 @@ public struct Target: Sendable, Codable, Equatable {
 
     /// The regression target of each row of `table`. Throws on a missing value or one that is not a
     /// number, naming the row (1-based data row).
-    public func encodeValues(_ table: DataTable) throws -> [Double] {
+    package func encodeValues(_ table: DataTable) throws -> [Double] {
         guard task == .regression else { throw TrainingError("label \"\(column)\" is a \(task.rawValue) target, not a regression one") }
         guard let col = table.column(column) else { throw TrainingError("label column \"\(column)\" is missing") }
         switch col {
@@ -158,13 +158,13 @@ public struct Target: Sendable, Codable, Equatable {
 
 /// A dense layer: `outputs × inputs` weights (row-major: the weights of output `k` are
 /// `weights[k * inputs ..< (k + 1) * inputs]`) and a bias per output.
-public struct DenseLayer: Sendable, Codable, Equatable {
-    public var inputs: Int
-    public var outputs: Int
-    public var weights: [Double]
-    public var bias: [Double]
+package struct DenseLayer: Sendable, Codable, Equatable {
+    package var inputs: Int
+    package var outputs: Int
+    package var weights: [Double]
+    package var bias: [Double]
 
-    public init(inputs: Int, outputs: Int, weights: [Double], bias: [Double]) {
+    package init(inputs: Int, outputs: Int, weights: [Double], bias: [Double]) {
         precondition(weights.count == inputs * outputs, "outputs × inputs weights")
         precondition(bias.count == outputs, "one bias per output")
         self.inputs = inputs
@@ -174,11 +174,11 @@ public struct DenseLayer: Sendable, Codable, Equatable {
     }
 
     /// The weights of output `k`, one per input.
-    public func weights(ofOutput k: Int) -> ArraySlice<Double> { weights[k * inputs..<(k + 1) * inputs] }
+    package func weights(ofOutput k: Int) -> ArraySlice<Double> { weights[k * inputs..<(k + 1) * inputs] }
 }
 
 /// How much each class counts in training.
-public enum ClassWeights: Sendable, Equatable {
+package enum ClassWeights: Sendable, Equatable {
     /// Every row counts once.
     case none
     /// `n_samples / (n_classes * count(class))`, as scikit-learn's `class_weight="balanced"`:
@@ -189,7 +189,7 @@ public enum ClassWeights: Sendable, Equatable {
 
     /// The weight of each row, from its class index (see ``Target/encodeClasses(_:)``) into `classes`.
     /// Throws for an explicit weight that names no class or is negative or not finite.
-    public func rowWeights(_ classIndex: [Int32], classes: [String]) throws -> [Double] {
+    package func rowWeights(_ classIndex: [Int32], classes: [String]) throws -> [Double] {
         let perClass: [Double]
         switch self {
         case .none:
@@ -213,7 +213,7 @@ public enum ClassWeights: Sendable, Equatable {
 }
 
 /// Predictions: per-row probabilities of each class (row-major `rows × classes`) or per-row values.
-public enum Prediction: Sendable, Equatable {
+package enum Prediction: Sendable, Equatable {
     case probabilities(classes: Int, values: [Double])
     case values([Double])
 }
@@ -222,7 +222,7 @@ public enum Prediction: Sendable, Equatable {
 /// softmax for multiclass (and for a binary layer with two outputs), the sigmoid of the single output
 /// for binary (giving `[1 − p, p]` per row, as scikit-learn's `predict_proba`), the outputs themselves
 /// for regression (row-major `rows × outputs`). Large inputs are scored in row blocks on every core.
-public func predict(_ layer: DenseLayer, inputs: [Double], task: Task) -> Prediction {
+package func predict(_ layer: DenseLayer, inputs: [Double], task: Task) -> Prediction {
     precondition(layer.inputs > 0 && inputs.count % layer.inputs == 0, "rows × layer.inputs inputs")
     let rows = inputs.count / layer.inputs
     let k = layer.outputs

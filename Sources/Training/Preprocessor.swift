@@ -8,28 +8,28 @@ import Tabular
 ///   missing values in training get an extra 0/1 "missing" indicator;
 /// - categorical: one-hot over the training categories (sorted), plus one bucket for categories
 ///   never seen in training and for missing values.
-public struct Preprocessor: Sendable, Codable, Equatable {
-    public struct Numeric: Sendable, Codable, Equatable {
-        public var name: String
-        public var mean: Double
-        public var scale: Double
-        public var missingIndicator: Bool
+package struct Preprocessor: Sendable, Codable, Equatable {
+    package struct Numeric: Sendable, Codable, Equatable {
+        package var name: String
+        package var mean: Double
+        package var scale: Double
+        package var missingIndicator: Bool
 
         enum CodingKeys: String, CodingKey {
             case name, mean, scale, missingIndicator = "missing_indicator"
         }
     }
 
-    public struct Categorical: Sendable, Codable, Equatable {
-        public var name: String
-        public var levels: [String]
+    package struct Categorical: Sendable, Codable, Equatable {
+        package var name: String
+        package var levels: [String]
     }
 
-    public var numeric: [Numeric]
-    public var categorical: [Categorical]
+    package var numeric: [Numeric]
+    package var categorical: [Categorical]
 
     /// Fits on the training rows; `features` are the columns to use, each present in `table`.
-    public static func fit(_ table: DataTable, features: [String]) throws -> Preprocessor {
+    package static func fit(_ table: DataTable, features: [String]) throws -> Preprocessor {
         var numeric: [Numeric] = []
         var categorical: [Categorical] = []
         for name in features {
@@ -58,18 +58,18 @@ public struct Preprocessor: Sendable, Codable, Equatable {
     }
 
     /// The number of model inputs.
-    public var width: Int {
+    package var width: Int {
         numeric.count + numeric.filter(\.missingIndicator).count + categorical.reduce(0) { $0 + $1.levels.count + 1 }
     }
 
     /// The names of the model inputs, in order.
-    public var inputNames: [String] {
+    package var inputNames: [String] {
         numeric.map(\.name) + numeric.filter(\.missingIndicator).map { "\($0.name)=<missing>" }
             + categorical.flatMap { c in c.levels.map { "\(c.name)=\($0)" } + ["\(c.name)=<other>"] }
     }
 
     /// The design matrix of `table`, row-major (`rowCount × width`).
-    public func transform(_ table: DataTable) throws -> [Double] {
+    package func transform(_ table: DataTable) throws -> [Double] {
         let width = self.width
         var x = [Double](repeating: 0, count: table.rowCount * width)
         var offset = 0

@@ -3,13 +3,13 @@ import Foundation
 import Tabular
 
 /// Linear regression with an L2 penalty, solved exactly.
-public enum RidgeTrainer {
+package enum RidgeTrainer {
     /// Minimises `Σ (y − Xw − b)² + l2 · ‖w‖²` exactly: the normal equations of the centred inputs
     /// (from ``Preprocessor/transform(_:)``, so numeric columns are standardised) solved by Cholesky,
     /// and `b = ȳ − x̄ · w`, so the intercept is not penalised: scikit-learn's `Ridge(alpha = l2)`.
     /// Returns a layer with one output. `l2` must be positive (the one-hot blocks and the intercept are
     /// collinear, and the unseen-category inputs are all zero in training; their weights come out 0).
-    public static func fit(_ table: DataTable, preprocessor: Preprocessor, target: Target, l2: Double) throws -> DenseLayer {
+    package static func fit(_ table: DataTable, preprocessor: Preprocessor, target: Target, l2: Double) throws -> DenseLayer {
         guard target.task == .regression else {
             throw TrainingError("ridge regression predicts numbers; the target \"\(target.column)\" is a \(target.task.rawValue) target")
         }

@@ -4,15 +4,15 @@ import Tabular
 
 /// Multinomial logistic regression: one weight row and one intercept per class, probabilities by
 /// softmax.
-public enum SoftmaxRegressionTrainer {
-    public struct Options: Sendable {
-        public var l2: Double
-        public var maxIterations: Int
-        public var classWeights: ClassWeights
+package enum SoftmaxRegressionTrainer {
+    package struct Options: Sendable {
+        package var l2: Double
+        package var maxIterations: Int
+        package var classWeights: ClassWeights
         /// Asked before every iteration; a reason (a time limit, a cancellation) stops the training,
         /// which then throws ``TrainingError`` with that reason (as ``LogisticRegressionTrainer``).
-        public var shouldStop: @Sendable () -> String?
-        public init(
+        package var shouldStop: @Sendable () -> String?
+        package init(
             l2: Double = 1.0, maxIterations: Int = 500, classWeights: ClassWeights = .none,
             shouldStop: @escaping @Sendable () -> String? = { nil }
         ) {
@@ -33,7 +33,7 @@ public enum SoftmaxRegressionTrainer {
     /// intercepts are the ones that sum to zero (scikit-learn's, which start from zero and keep that sum).
     /// A binary target gets the same symmetric two-row model, which is binary logistic regression with
     /// `l2 / 2` (use ``LogisticRegressionTrainer`` for scikit-learn's binary model).
-    public static func fit(
+    package static func fit(
         _ table: DataTable, preprocessor: Preprocessor, target: Target, options: Options
     ) throws -> (layer: DenseLayer, iterations: Int, converged: Bool) {
         guard target.task.isClassification else {

@@ -3,35 +3,35 @@ import Foundation
 
 /// The answer to one POST: the HTTP status, or the transport failure (refused, timed out, TLS)
 /// when no response arrived.
-public struct HTTPResult: Sendable, Equatable {
-    public var status: Int?
+package struct HTTPResult: Sendable, Equatable {
+    package var status: Int?
     /// libcurl's message when no response arrived (`Connection refused`, `Operation timed out …`).
-    public var error: String?
+    package var error: String?
     /// The Retry-After header, in seconds from now (a number of seconds or an HTTP date).
-    public var retryAfter: TimeInterval?
+    package var retryAfter: TimeInterval?
     /// The start of the response body (at most 1 KiB), for `updater webhooks test`.
-    public var body: String
-    public var seconds: Double
+    package var body: String
+    package var seconds: Double
 
-    public var isSuccess: Bool { status.map { (200..<300).contains($0) } ?? false }
+    package var isSuccess: Bool { status.map { (200..<300).contains($0) } ?? false }
 }
 
 /// POSTs through libcurl (Debian's libcurl4-openssl-dev) behind a small C shim: TLS verification
 /// on, redirects not followed, only http and https, connect and total timeouts, and the handle's
 /// connections reused between requests. A client is used by one thread at a time; its calls block
 /// that thread, so callers keep them off Swift's cooperative pool.
-public final class HTTPClient {
+package final class HTTPClient {
     private static let initialised: Bool = updater_http_global_init() == 0
     private let handle: OpaquePointer
 
-    public init() throws {
+    package init() throws {
         guard Self.initialised, let h = updater_http_new() else { throw HTTPClientError("cannot initialise libcurl") }
         handle = h
     }
 
     deinit { updater_http_free(handle) }
 
-    public func post(
+    package func post(
         _ url: String, headers: [String], body: [UInt8], connectTimeout: TimeInterval = 5, timeout: TimeInterval = 15,
         caFile: String? = nil
     ) -> HTTPResult {
@@ -68,7 +68,7 @@ public final class HTTPClient {
     }
 }
 
-public struct HTTPClientError: Error, CustomStringConvertible {
-    public var description: String
+package struct HTTPClientError: Error, CustomStringConvertible {
+    package var description: String
     init(_ d: String) { description = d }
 }

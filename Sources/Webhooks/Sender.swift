@@ -1,36 +1,36 @@
 import Crypto
+import Support
 import Foundation
-import JobFiles
 import Registry
 
 /// Sends one event to one endpoint: the Standard Webhooks request (the event's stored payload,
 /// signed with a fresh timestamp and the same id on every attempt) or a Slack message. Secrets are
 /// read at each attempt and appear in no result, error or log line.
-public final class WebhookSender {
+package final class WebhookSender {
     let client: HTTPClient
     let environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         client = try HTTPClient()
         self.environment = environment
     }
 
     /// The outcome of one attempt.
-    public struct Attempt: Sendable, Equatable {
-        public var at: Date
-        public var status: Int?
+    package struct Attempt: Sendable, Equatable {
+        package var at: Date
+        package var status: Int?
         /// Why it failed, without any secret; nil on success.
-        public var error: String?
-        public var retryAfter: TimeInterval?
+        package var error: String?
+        package var retryAfter: TimeInterval?
         /// The start of the answer's body.
-        public var body: String
-        public var seconds: Double
-        public var delivered: Bool { error == nil }
+        package var body: String
+        package var seconds: Double
+        package var delivered: Bool { error == nil }
         /// 410 Gone: the receiver wants no more deliveries.
-        public var gone: Bool { status == 410 }
+        package var gone: Bool { status == 410 }
     }
 
-    public func send(_ event: WebhookEventRecord, to endpoint: WebhookEndpoint, now: Date = Date()) -> Attempt {
+    package func send(_ event: WebhookEventRecord, to endpoint: WebhookEndpoint, now: Date = Date()) -> Attempt {
         let url: String
         var headers = ["Content-Type: application/json"]
         let body: [UInt8]
@@ -79,11 +79,11 @@ public final class WebhookSender {
 
 /// An event as a Slack incoming-webhook message: a readable `text` (also the notification) and
 /// `blocks` (the same line, and the job, run and event type as context).
-public struct SlackMessage {
-    public var text: String
-    public var context: String
+package struct SlackMessage {
+    package var text: String
+    package var context: String
 
-    public init(_ event: WebhookEventRecord) {
+    package init(_ event: WebhookEventRecord) {
         let d = event.data
         let job = d["job"]?.string ?? event.job ?? "updater"
         func v(_ key: String) -> String { d[key]?.int.map { "v\($0)" } ?? "none" }
@@ -115,7 +115,7 @@ public struct SlackMessage {
         context = ([event.type] + [run].compactMap { $0 } + [WebhookEventRecord.timestamp(event.createdAt)]).joined(separator: " · ")
     }
 
-    public var json: String {
+    package var json: String {
         let blocks: JSONValue = [
             ["type": "section", "text": ["type": "mrkdwn", "text": .string(Self.escaped(text))]],
             ["type": "context", "elements": [["type": "mrkdwn", "text": .string(Self.escaped(context))]]],

@@ -1,7 +1,9 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Drift
 import Foundation
+import Support
 import JobFiles
 import Tabular
 

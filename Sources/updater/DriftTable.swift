@@ -1,5 +1,6 @@
 import Drift
 import Foundation
+import Support
 
 /// A drift report for people: the verdict, then one row per column, most drifted first.
 func render(_ report: DriftReport) -> String {

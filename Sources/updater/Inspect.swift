@@ -1,8 +1,10 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Drift
 import Evaluation
 import Foundation
+import Support
 import JobFiles
 import Registry
 

@@ -1,7 +1,9 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Evaluation
 import Foundation
+import Support
 import Tabular
 
 struct MetricsCommand: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Foundation
+import Support
 
 struct PromoteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,10 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Dispatch
 import Foundation
+import Trainers
+import Support
 import JobFiles
 import Registry
 

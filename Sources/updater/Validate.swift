@@ -1,6 +1,8 @@
 import ArgumentParser
-import Daemon
+import Cycle
+import Service
 import Foundation
+import Support
 import JobFiles
 
 struct Validate: ParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import JobFiles
+import Webhooks
 import Registry
 @testable import Webhooks
 

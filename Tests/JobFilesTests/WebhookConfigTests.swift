@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import JobFiles
+import Webhooks
 
 extension JobDir {
     /// The problems of `text` as a global webhooks file, or [] when it loads.

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+@testable import Service
+
+@Suite("Watching incoming directories")
+struct IncomingWatcherTests {
+    func directory() throws -> String {
+        let dir = NSTemporaryDirectory() + "updater-watch-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Waits (bounded) until `job`'s directory is seen to change after `since`.
+    func changed(_ watcher: IncomingWatcher, _ job: String, since: Date, seconds: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if let t = watcher.lastChange(job), t >= since { return true }
+            usleep(50_000)
+        }
+        return false
+    }
+
+    @Test("inotify: a file written or renamed into the directory is a change of every job reading it")
+    func inotify() throws {
+        let dir = try directory()
+        let watcher = IncomingWatcher()
+        defer { watcher.stop() }
+        #expect(watcher.watch(["a": dir, "b": dir]).isEmpty, "inotify watches a local directory")
+        #expect(watcher.lastChange("a") == nil)
+        let before = Date()
+        try Data("x\n".utf8).write(to: URL(fileURLWithPath: dir + "/.part"))
+        #expect(rename(dir + "/.part", dir + "/b1.csv") == 0)
+        #expect(changed(watcher, "a", since: before) && changed(watcher, "b", since: before))
+        // A job no longer watched sees no more changes.
+        watcher.watch(["a": dir])
+        let later = Date()
+        try Data("y\n".utf8).write(to: URL(fileURLWithPath: dir + "/b2.csv"))
+        #expect(changed(watcher, "a", since: later))
+        #expect((watcher.lastChange("b") ?? .distantPast) < later)
+    }
+
+    @Test("polling fallback: a new file is noticed at the next listing")
+    func polling() throws {
+        let dir = try directory()
+        let watcher = IncomingWatcher(inotify: false, pollInterval: 0.2)
+        defer { watcher.stop() }
+        #expect(watcher.watch(["p": dir]) == [dir], "without inotify the directory is polled")
+        usleep(500_000)
+        #expect(watcher.lastChange("p") == nil, "no change, no event")
+        let before = Date()
+        try Data("x\n".utf8).write(to: URL(fileURLWithPath: dir + "/b1.csv"))
+        #expect(changed(watcher, "p", since: before))
+    }
+}
