@@ -184,6 +184,31 @@ package enum DriftDetector {
             currentRows: currentRows, pValue: p, minDrop: minDrop, alpha: alpha,
             drifted: reference - current >= minDrop && p <= alpha)
     }
+
+    /// Whether a regression model's RMSE rose on new rows: drift when RMSE grew by at least
+    /// `minRise` (relative: 0.1 = 10 %) and Welch's one-sided z-test on the per-row squared errors
+    /// (means `referenceMSE`, `currentMSE`; variances of the squared errors) gives p ≤ `alpha`.
+    package static func errorRise(
+        referenceMSE: Double, referenceVariance: Double, referenceRows: Int, currentMSE: Double, currentVariance: Double,
+        currentRows: Int, minRise: Double, alpha: Double
+    ) -> PerformanceDrift {
+        let n1 = Double(referenceRows), n2 = Double(currentRows)
+        var p = 1.0
+        if n1 > 0, n2 > 0 {
+            let se = (referenceVariance / n1 + currentVariance / n2).squareRoot()
+            if se > 0 {
+                let z = (currentMSE - referenceMSE) / se
+                p = 0.5 * erfc(z / 2.0.squareRoot())
+            } else {
+                p = currentMSE > referenceMSE ? 0 : 1
+            }
+        }
+        let reference = referenceMSE.squareRoot(), current = currentMSE.squareRoot()
+        let rise = reference > 0 ? current / reference - 1 : (current > 0 ? Double.infinity : 0)
+        return PerformanceDrift(
+            metric: "rmse", reference: reference, current: current, referenceRows: referenceRows, currentRows: currentRows,
+            pValue: p, minDrop: minRise, alpha: alpha, drifted: rise >= minRise && p <= alpha)
+    }
 }
 
 func percent(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }

@@ -52,21 +52,48 @@ package struct ColumnDrift: Sendable, Codable, Equatable {
 
 /// Concept drift seen through the production model's performance on newly labelled rows.
 package struct PerformanceDrift: Sendable, Codable, Equatable {
+    /// `accuracy` (classification) or `rmse` (regression).
     package var metric: String
-    /// The production model's value when it was evaluated, and on the new rows.
+    /// The production model's value on its reference rows (see `basis`), and on the new rows.
     package var reference: Double
     package var current: Double
     package var referenceRows: Int
     package var currentRows: Int
-    /// One-sided p-value of "the metric fell" (two-proportion z-test for accuracy).
+    /// One-sided p-value of "the metric got worse" (two-proportion z-test for accuracy; Welch's
+    /// z-test on the squared errors for RMSE).
     package var pValue: Double
+    /// The smallest worsening that counts: a fall of accuracy, or a relative rise of RMSE.
     package var minDrop: Double
     package var alpha: Double
     package var drifted: Bool
+    /// What the reference is: the batches production served, or its evaluation rows.
+    package var basis: String?
 
     enum CodingKeys: String, CodingKey {
-        case metric, reference, current, drifted, alpha
+        case metric, reference, current, drifted, alpha, basis
         case referenceRows = "reference_rows", currentRows = "current_rows", pValue = "p_value", minDrop = "min_drop"
+    }
+
+    package init(
+        metric: String, reference: Double, current: Double, referenceRows: Int, currentRows: Int, pValue: Double,
+        minDrop: Double, alpha: Double, drifted: Bool, basis: String? = nil
+    ) {
+        self.metric = metric
+        self.reference = reference
+        self.current = current
+        self.referenceRows = referenceRows
+        self.currentRows = currentRows
+        self.pValue = pValue
+        self.minDrop = minDrop
+        self.alpha = alpha
+        self.drifted = drifted
+        self.basis = basis
+    }
+
+    /// How much worse the new rows are, in the metric's terms: accuracy points lost, or RMSE's
+    /// relative rise.
+    package var worsening: Double {
+        metric == "rmse" ? (reference > 0 ? current / reference - 1 : (current > 0 ? .infinity : 0)) : reference - current
     }
 }
 
@@ -100,10 +127,13 @@ package struct DriftReport: Sendable, Codable, Equatable {
     package var severity: DriftSeverity
     /// One line for logs and tables.
     package var summary: String
+    /// What the feature columns were compared with when it is not the production version's training
+    /// rows (a shift the freshness policy acknowledged); nil: its training rows.
+    package var comparedWith: String?
 
     enum CodingKeys: String, CodingKey {
         case columns, targets, performance, online, severity, summary
-        case schemaChanges = "schema_changes", driftedShare = "drifted_share"
+        case schemaChanges = "schema_changes", driftedShare = "drifted_share", comparedWith = "compared_with"
     }
 
     package var driftedColumns: [ColumnDrift] { columns.filter(\.drifted) }
@@ -143,8 +173,9 @@ package struct DriftReport: Sendable, Codable, Equatable {
             parts.append("\(drifted.count)/\(compared.count) columns drifted (\(top.joined(separator: ", ")))")
         }
         if let p = performance, p.drifted {
+            let verb = p.metric == "rmse" ? "rose" : "fell"
             parts.append(
-                "production \(p.metric) fell from \(round4(p.reference)) to \(round4(p.current)) on labelled new data (p = \(sci(p.pValue)))")
+                "production \(p.metric) \(verb) from \(round4(p.reference)) to \(round4(p.current)) on labelled new data (p = \(sci(p.pValue)))")
         }
         for o in online where o.decisive && !o.rows.isEmpty {
             parts.append("\(o.detector) detected a change in production's errors at row \(o.rows[0])")
@@ -178,10 +209,10 @@ extension ColumnDrift {
     }
 }
 
-func round4(_ x: Double) -> String { String((x * 10000).rounded() / 10000) }
+package func round4(_ x: Double) -> String { String((x * 10000).rounded() / 10000) }
 
 /// A p-value for people: 4 decimals, or scientific when tiny.
-func sci(_ p: Double) -> String {
+package func sci(_ p: Double) -> String {
     if p == 0 { return "0" }
     if p >= 0.0001 { return round4(p) }
     let e = Int((log10(p)).rounded(.down))

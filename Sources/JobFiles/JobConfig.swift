@@ -80,17 +80,35 @@ package struct ScheduleSettings: Sendable, Equatable {
 package struct DriftSettings: Sendable, Equatable {
     /// Feature drift: methods, thresholds, per-column settings, correction, severity.
     package var policy: DriftPolicy
-    /// Concept drift from the production model's accuracy on labelled new rows; `nil` = off.
+    /// Concept drift from the production model's performance on labelled new rows; `nil` = off.
     package var performance: Performance?
     /// Online detectors on the production model's per-row errors.
     package var adwin: OnlineUse
     package var pageHinkley: OnlineUse
 
     package struct Performance: Sendable, Equatable {
-        /// Smallest fall of accuracy that counts.
+        package enum Metric: String, Sendable, Equatable {
+            /// Classification: the share of rows classified right.
+            case accuracy
+            /// Regression: the root mean squared error.
+            case rmse
+        }
+        package var metric: Metric
+        /// Smallest worsening that counts: a fall of accuracy (points), or a relative rise of RMSE.
         package var minDrop: Double
-        /// Significance level of the one-sided two-proportion z-test.
+        /// Significance level of the one-sided test.
         package var pValue: Double
+
+        package init(metric: Metric = .accuracy, minDrop: Double, pValue: Double) {
+            self.metric = metric
+            self.minDrop = minDrop
+            self.pValue = pValue
+        }
+
+        /// The defaults for a task: accuracy falling 0.02, or RMSE rising 10 %, at p ≤ 0.01.
+        package static func defaults(for task: Task) -> Performance {
+            task == .regression ? .init(metric: .rmse, minDrop: 0.1, pValue: 0.01) : .init(metric: .accuracy, minDrop: 0.02, pValue: 0.01)
+        }
     }
 
     package enum OnlineUse: String, Sendable, Equatable, CaseIterable {
@@ -156,6 +174,9 @@ package struct TrainingSettings: Sendable, Equatable {
     package var replayFraction: Double
     /// After this many incremental generations in a row, the next update is full.
     package var maxIncrementalGenerations: Int
+    /// After a change of concept, a new candidate trains each time the rows since the change have
+    /// grown by this factor over the last candidate's, until `windowRows` (a learning curve's steps).
+    package var warmUpGrowth: Double = 2
     /// A full retrain uses only batches that arrived in the last `windowDays` days (nil = no limit).
     package var windowDays: Int?
     /// A training that runs longer than this (seconds) is stopped and its run fails.

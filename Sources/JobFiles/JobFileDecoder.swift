@@ -91,8 +91,8 @@ private struct Decoding {
         let description = r.string("description") ?? ""
         let data = required(r, "data").flatMap(data)
         let schedule = r.table("schedule").map(schedule) ?? ScheduleSettings()
-        let drift = r.table("drift").map(drift) ?? defaultDrift
         let task = data?.task ?? .binary
+        let drift = r.table("drift").map { self.drift($0, task: task) } ?? defaultDrift(task)
         var training = r.table("training").map(training) ?? defaultTraining
         if r.table["training"].flatMap({ $0.table?["model"] }) == nil { training.model = .default(for: task) }
         let gate = r.table("gate").map { self.gate($0, categorical: data?.categorical, task: task) }
@@ -100,11 +100,9 @@ private struct Decoding {
         if task != .binary, r.table["gate"]?.table?["threshold"] != nil {
             log.add("gate.threshold", "a decision threshold is for binary jobs; a \(task.rawValue) model's prediction is its \(task == .regression ? "value" : "most probable class")")
         }
-        if task == .regression, let d = r.table["drift"]?.table {
-            // Concept drift is measured through accuracy, which a regression model does not have.
-            for key in ["performance", "online"] where d[key] != nil {
-                log.add("drift.\(key)", "concept drift is measured through accuracy, which a regression job does not have; remove [drift.\(key)]")
-            }
+        if task == .regression, r.table["drift"]?.table?["online"] != nil {
+            // The online detectors watch a stream of right and wrong classifications.
+            log.add("drift.online", "the online detectors watch misclassifications, which a regression job does not have; remove [drift.online] (its concept drift is watched through RMSE, [drift.performance])")
         }
         let deploy = required(r, "deploy").flatMap(deploy)
         let webhooks = WebhookDecoding(directory: directory, log: log).endpoints(r, job: name)
@@ -214,13 +212,12 @@ private struct Decoding {
         return s
     }
 
-    var defaultDrift: DriftSettings {
-        DriftSettings(
-            policy: DriftPolicy(), performance: .init(minDrop: 0.02, pValue: 0.01), adwin: .decisive, pageHinkley: .report)
+    func defaultDrift(_ task: Task) -> DriftSettings {
+        DriftSettings(policy: DriftPolicy(), performance: .defaults(for: task), adwin: .decisive, pageHinkley: .report)
     }
 
-    func drift(_ r: TOMLReader) -> DriftSettings {
-        var d = defaultDrift
+    func drift(_ r: TOMLReader, task: Task) -> DriftSettings {
+        var d = defaultDrift(task)
         var p = d.policy
         p.bins = r.int("bins", in: 2...1000) ?? p.bins
         p.sampleSize = r.int("sample_size", in: 100...10_000_000) ?? p.sampleSize
@@ -262,13 +259,20 @@ private struct Decoding {
         }
         if let perf = r.table("performance") {
             let enabled = perf.bool("enabled") ?? true
-            let minDrop = perf.double("min_drop", in: 0...1) ?? 0.02
-            let pValue = perf.double("p_value", in: 0...1, what: "a p-value between 0 and 1") ?? 0.01
-            if let metric = perf.string("metric"), metric != "accuracy" {
-                log.add(perf.keyPath("metric"), "only \"accuracy\" is implemented for performance drift so far, not \"\(metric)\"")
+            var metric: DriftSettings.Performance.Metric?
+            if let name = perf.string("metric") {
+                metric = DriftSettings.Performance.Metric(rawValue: name)
+                if metric == nil { log.add(perf.keyPath("metric"), "expected \"accuracy\" (classification) or \"rmse\" (regression), not \"\(name)\"") }
             }
+            let defaults = DriftSettings.Performance.defaults(for: task)
+            if let m = metric, (m == .rmse) != (task == .regression) {
+                log.add(perf.keyPath("metric"), "a \(task.rawValue) job's performance is its \(defaults.metric.rawValue), not \(m.rawValue)")
+            }
+            // A fall of accuracy is at most 1; a relative rise of RMSE may be larger.
+            let minDrop = perf.double("min_drop", in: 0...(task == .regression ? 1000 : 1)) ?? defaults.minDrop
+            let pValue = perf.double("p_value", in: 0...1, what: "a p-value between 0 and 1") ?? defaults.pValue
             perf.finish(known: ["enabled", "metric", "min_drop", "p_value"])
-            d.performance = enabled ? .init(minDrop: minDrop, pValue: pValue) : nil
+            d.performance = enabled ? .init(metric: defaults.metric, minDrop: minDrop, pValue: pValue) : nil
         }
         if let online = r.table("online") {
             for (key, name) in [("adwin", "adwin"), ("page_hinkley", "page_hinkley")] {
@@ -392,6 +396,7 @@ private struct Decoding {
             t.maxIncrementalGenerations = inc.int("max_generations", in: 0...1000) ?? t.maxIncrementalGenerations
             inc.finish()
         }
+        t.warmUpGrowth = r.double("warm_up_growth", in: 1...100, what: "a factor of at least 1") ?? t.warmUpGrowth
         r.finish()
         return t
     }

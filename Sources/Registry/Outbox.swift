@@ -120,17 +120,15 @@ extension Registry {
     /// Signalled when a transaction of this process that wrote webhook events commits, so that the
     /// dispatcher fans them out at once (events of other processes, such as `updater rollback`,
     /// are found by its polling).
-    package static let outboxCommitted = DispatchSemaphore(value: 0)
-
-    /// Writes `event` inside the caller's transaction.
-    package static func emit(_ db: Database, _ event: WebhookEventRecord) throws {
+    /// Writes `event` inside the caller's transaction; the dispatcher is woken once it commits.
+    func emit(_ db: Database, _ event: WebhookEventRecord) throws {
         try event.insert(db)
-        db.afterNextTransaction(onCommit: { _ in outboxCommitted.signal() })
+        db.afterNextTransaction(onCommit: { [outboxCommitted] _ in outboxCommitted.signal() })
     }
 
     /// Writes an event that reports no other state change, in its own transaction.
     package func emit(_ event: WebhookEventRecord) throws {
-        try db.write { db in try Self.emit(db, event) }
+        try db.write { db in try emit(db, event) }
     }
 
     package func events(type: String? = nil, limit: Int = 1000) throws -> [WebhookEventRecord] {

@@ -102,8 +102,13 @@ package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
     package var logPath: String?
     package var cancelRequestedAt: Date?
     package var cancelRequestedBy: String?
+    /// The training window: the batch it starts at, how many batches, and why those.
+    package var windowFromBatch: Int64?
+    package var windowBatches: Int?
+    package var windowReason: String?
 
     enum CodingKeys: String, CodingKey {
+        case windowFromBatch = "window_from_batch", windowBatches = "window_batches", windowReason = "window_reason"
         case id, job, trigger, state, decision, reason, driftReport = "drift_report", jobFileHash = "job_file_hash"
         case candidateVersion = "candidate_version", createdAt = "created_at", startedAt = "started_at"
         case finishedAt = "finished_at", error, seed, trainingRows = "training_rows"
@@ -389,5 +394,112 @@ package struct JobFileProblemRecord: Codable, Sendable, Equatable, FetchableReco
         self.file = file
         self.message = message
         self.since = since
+    }
+}
+
+/// Production's measured performance on one labelled batch it served, scored before anything
+/// trained on the batch: the evidence the freshness policy reads for concept drift. The per-row
+/// loss (1 for a wrong class; the squared error for regression) is kept as a sum and a sum of
+/// squares, so batches pool into one reference with its variance.
+package struct ServedBatchRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "served_batch"
+    package var id: Int64?
+    package var job: String
+    package var batchID: Int64
+    package var runID: Int64
+    package var version: Int
+    /// `accuracy` or `rmse`.
+    package var metric: String
+    package var rows: Int
+    package var value: Double
+    package var lossSum: Double
+    package var lossSumSquares: Double
+    /// The policy's reference for this version starts again here (a shift it acknowledged).
+    package var restartsReference: Bool
+    package var at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, job, batchID = "batch_id", runID = "run_id", version, metric, rows, value, lossSum = "loss_sum"
+        case lossSumSquares = "loss_sum_squares", restartsReference = "restarts_reference", at
+    }
+
+    package init(
+        id: Int64? = nil, job: String, batchID: Int64, runID: Int64, version: Int, metric: String, rows: Int, value: Double,
+        lossSum: Double, lossSumSquares: Double, restartsReference: Bool = false, at: Date
+    ) {
+        self.id = id
+        self.job = job
+        self.batchID = batchID
+        self.runID = runID
+        self.version = version
+        self.metric = metric
+        self.rows = rows
+        self.value = value
+        self.lossSum = lossSum
+        self.lossSumSquares = lossSumSquares
+        self.restartsReference = restartsReference
+        self.at = at
+    }
+
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// A change of concept the policy suspected at a batch (production's performance fell), and
+/// whether a model trained only on the rows from there on confirmed it by beating production.
+package struct ConceptChangeRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "concept_change"
+    package enum State: String, Codable, Sendable { case confirmed, unconfirmed }
+    package var id: Int64?
+    package var job: String
+    package var runID: Int64
+    /// The first batch of the new concept.
+    package var batchID: Int64
+    package var productionVersion: Int
+    package var state: State
+    package var reason: String
+    package var at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, job, runID = "run_id", batchID = "batch_id", productionVersion = "production_version", state, reason, at
+    }
+
+    package init(
+        id: Int64? = nil, job: String, runID: Int64, batchID: Int64, productionVersion: Int, state: State, reason: String, at: Date
+    ) {
+        self.id = id
+        self.job = job
+        self.runID = runID
+        self.batchID = batchID
+        self.productionVersion = productionVersion
+        self.state = state
+        self.reason = reason
+        self.at = at
+    }
+
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+/// The data a job's feature drift is compared with, after the policy acknowledged a shift of the
+/// inputs that left production's performance intact (instead of the production version's training rows).
+package struct DriftBaselineRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    package static let databaseTableName = "drift_baseline"
+    package var job: String
+    /// The production version it applies to; another version in production uses its own reference.
+    package var version: Int
+    package var runID: Int64
+    /// The profile (JSON, as a version's reference).
+    package var reference: String
+    package var at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case job, version, runID = "run_id", reference, at
+    }
+
+    package init(job: String, version: Int, runID: Int64, reference: String, at: Date) {
+        self.job = job
+        self.version = version
+        self.runID = runID
+        self.reference = reference
+        self.at = at
     }
 }

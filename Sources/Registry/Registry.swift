@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRDB
 
@@ -13,21 +14,39 @@ package struct RegistryError: Error, CustomStringConvertible, Sendable {
 /// WAL mode (readers never block the writer, so the CLI works while the daemon runs), foreign keys
 /// on, a busy timeout for concurrent processes, and versioned migrations.
 package final class Registry: Sendable {
+    /// The database file, or `:memory:` for an in-memory registry.
     package let path: String
-    let db: DatabasePool
+    let db: any DatabaseWriter
+    /// Signalled after each commit that wrote a webhook event, so the dispatcher sends it at once.
+    package let outboxCommitted = DispatchSemaphore(value: 0)
 
     /// Opens (creating if needed) the database at `path`, migrating an older schema in place.
     /// Throws ``RegistryError`` if the database was written by a newer updater.
-    package init(path: String) throws {
-        self.path = path
+    package convenience init(path: String) throws {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(15)
+        let pool: DatabasePool
         do {
-            db = try DatabasePool(path: path, configuration: config)
+            pool = try DatabasePool(path: path, configuration: config)
         } catch {
             throw RegistryError("cannot open the state database \(path): \(error)")
         }
+        try self.init(pool, path: path)
+    }
+
+    /// An empty registry in memory (tests, `updater backtest`): the same schema and operations,
+    /// nothing written to disk.
+    package static func inMemory() throws -> Registry {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        return try Registry(try DatabaseQueue(configuration: config), path: ":memory:")
+    }
+
+    /// A registry on any GRDB writer (a `DatabasePool` on a file, a `DatabaseQueue` in memory).
+    package init(_ writer: any DatabaseWriter, path: String) throws {
+        self.path = path
+        db = writer
         let migrator = Schema.migrator
         let known = Set(migrator.migrations)
         let applied = try db.read { db in try migrator.appliedIdentifiers(db) }
@@ -44,12 +63,12 @@ package final class Registry: Sendable {
         try db.read { db in try Schema.migrator.appliedMigrations(db) }
     }
 
-    /// Runs `body` in one write transaction.
-    package func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    /// Runs `body` in one write transaction (the registry's own operations, and tests).
+    func write<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         try db.write(body)
     }
 
-    package func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (Database) throws -> T) throws -> T {
         try db.read(body)
     }
 
@@ -143,7 +162,7 @@ package final class Registry: Sendable {
             record.updatedAt = now
             try record.update(db)
             try event.insert(db)
-            try Self.emit(db, try Self.productionEvent(db, event))
+            try emit(db, try Self.productionEvent(db, event))
             try publish()
             return event
         }
@@ -265,7 +284,7 @@ extension Registry {
                 run.finishedAt = now
                 run.error = "updater stopped during this run; its batches are retried by the next run"
                 try run.update(db)
-                try Self.emit(db, WebhookEventRecord(
+                try emit(db, WebhookEventRecord(
                     type: "run.failed", job: run.job,
                     data: ["job": .string(run.job), "run": JSONValue(run.id), "state": "interrupted", "error": JSONValue(run.error)], at: now))
                 try Self.release(db, requestsOf: run.id!)
@@ -364,7 +383,7 @@ extension Registry {
             for var p in problems {
                 // A problem that stays the same keeps its first sighting.
                 if let old = current[p.job], old.message == p.message { p.since = old.since } else {
-                    try Self.emit(db, WebhookEventRecord(
+                    try emit(db, WebhookEventRecord(
                         type: "job.invalid", job: p.job,
                         data: ["job": .string(p.job), "file": .string(p.file), "error": .string(p.message)], at: p.since))
                 }

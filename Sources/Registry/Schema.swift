@@ -216,6 +216,49 @@ enum Schema {
                 t.column("reason", .text).notNull()
             }
         }
+        m.registerMigration("v8") { db in
+            // The freshness policy's evidence (docs/cycle.md): production's performance on every
+            // labelled batch it served, scored before anything trained on it; the concept changes
+            // the policy suspected, confirmed or not; the feature-drift baseline a shift moved to.
+            try db.create(table: "served_batch") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict)
+                t.column("batch_id", .integer).notNull().references("batch")
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("version", .integer).notNull()
+                t.column("metric", .text).notNull()
+                t.column("rows", .integer).notNull()
+                t.column("value", .double).notNull()
+                t.column("loss_sum", .double).notNull()
+                t.column("loss_sum_squares", .double).notNull()
+                t.column("restarts_reference", .boolean).notNull().defaults(to: false)
+                t.column("at", .datetime).notNull()
+            }
+            try db.create(index: "served_batch_job_version", on: "served_batch", columns: ["job", "version"])
+            try db.create(table: "concept_change") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict).indexed()
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("batch_id", .integer).notNull().references("batch")
+                t.column("production_version", .integer).notNull()
+                t.column("state", .text).notNull().check(sql: "state IN ('confirmed','unconfirmed')")
+                t.column("reason", .text).notNull()
+                t.column("at", .datetime).notNull()
+            }
+            try db.create(table: "drift_baseline") { t in
+                t.primaryKey("job", .text).references("job", onDelete: .restrict)
+                t.column("version", .integer).notNull()
+                t.column("run_id", .integer).notNull().references("run")
+                t.column("reference", .text).notNull()
+                t.column("at", .datetime).notNull()
+            }
+            // Which rows a run trained on and why (`updater runs JOB --run N`).
+            try db.alter(table: "run") { t in
+                t.add(column: "window_from_batch", .integer)
+                t.add(column: "window_batches", .integer)
+                t.add(column: "window_reason", .text)
+            }
+        }
         return m
     }
 }

@@ -73,7 +73,7 @@ package final class WebhookDispatcher: Sendable {
                 // At once when this process commits an event; other processes' within `poll`. While
                 // the registry cannot be written, less and less often (up to a minute).
                 backoff = fanOut() ? Self.poll : min(max(backoff * 2, 1), 60)
-                _ = Registry.outboxCommitted.wait(timeout: .now() + backoff)
+                _ = registry.outboxCommitted.wait(timeout: .now() + backoff)
             }
         }
         thread.name = "webhooks fan-out"

@@ -92,8 +92,10 @@ struct Run: ParsableCommand {
         defer { withExtendedLifetime(lock) {} }
         if let n = maxTrainings, n < 1 { throw ValidationError("--max-trainings must be at least 1") }
         let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
+        var cycle = UpdateCycle(registry: registry, state: common.state, log: log, engine: engine)
+        cycle.checkpoints = Self.testStall(log: log)
         let loop = RunLoop(
-            cycle: UpdateCycle(registry: registry, state: common.state, log: log, engine: engine), jobs: set,
+            cycle: cycle, jobs: set,
             jobsDirectory: common.jobsDirectory, stopGrace: grace, webhooksFile: common.webhooksFile)
         if once {
             let outcomes = loop.runOnce()
@@ -115,4 +117,16 @@ struct Run: ParsableCommand {
     }
 }
 
-
+extension Run {
+    /// Fault injection for the crash tests: with `UPDATER_TEST_STALL=POINT` in its environment the
+    /// daemon writes `stalled at POINT` to stderr and stops at that point of a cycle for ten minutes,
+    /// so that a test can kill -9 it there (``Checkpoints``). Without the variable: none.
+    static func testStall(log: Log, environment: [String: String] = ProcessInfo.processInfo.environment) -> Checkpoints {
+        guard let wanted = environment["UPDATER_TEST_STALL"].flatMap(Checkpoints.Point.init(rawValue:)) else { return .none }
+        return Checkpoints { point in
+            guard point == wanted else { return }
+            log(.warning, "stalled at \(point.rawValue) (UPDATER_TEST_STALL)")
+            sleep(600)
+        }
+    }
+}

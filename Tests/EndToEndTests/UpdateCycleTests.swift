@@ -112,10 +112,13 @@ struct UpdateCycleTests {
         #expect(try (ws.json(["runs", "churn"]) as? [Any])?.count == 3)
     }
 
-    @Test("moderate drift with a model in production makes an incremental update from it")
+    @Test("without performance to lead, moderate feature drift makes an incremental update of production")
     func moderateDriftIsIncremental() throws {
         let ws = try Workspace()
         try ws.addJob("inc")
+        try ws.write(
+            String(decoding: try #require(ws.bytes("jobs/inc.toml")), as: UTF8.self) + "\n[drift.performance]\nenabled = false\n",
+            to: "jobs/inc.toml")
         try ws.write(Synthetic.csv(rows: 3000, seed: 11), to: "incoming/inc/b1.csv")
         #expect(try ws.run(["run", "--once"]).status == 0)
         try ws.write(Synthetic.csv(rows: 1500, seed: 12, shift: 0.35, shiftX2: false, firstID: 5000), to: "incoming/inc/b2.csv")
@@ -128,13 +131,35 @@ struct UpdateCycleTests {
         #expect(v2?["generation"] as? Int == 1)
     }
 
+    @Test("inputs that move while production's accuracy holds are acknowledged, not trained on, and do not count again")
+    func covariateShiftIsAcknowledged() throws {
+        let ws = try Workspace()
+        try ws.addJob("shift")
+        try ws.write(Synthetic.csv(rows: 3000, seed: 11), to: "incoming/shift/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        // x1 moves, and the labelling rule with it: production still classifies as well.
+        try ws.write(Synthetic.csv(rows: 1000, seed: 12, shift: 0.35, shiftX2: false, firstID: 5000), to: "incoming/shift/b2.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("shift: shift (run 2)"), "\(r.output)")
+        #expect(r.stdout.contains("not retrained"), "\(r.output)")
+        #expect(try versions(ws, "shift").count == 1)
+        // More rows from the same shifted inputs: compared with the acknowledged ones, no drift.
+        try ws.write(Synthetic.csv(rows: 1000, seed: 13, shift: 0.35, shiftX2: false, firstID: 9000), to: "incoming/shift/b3.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("shift: no_drift (run 3)"), "\(r.output)")
+        let drift = (try ws.json(["runs", "shift", "--run", "3"]) as? [String: Any])?["drift"] as? [String: Any]
+        #expect((drift?["compared_with"] as? String)?.contains("run 2") == true, "\(drift ?? [:])")
+        #expect(try versions(ws, "shift").count == 1)
+    }
+
     @Test("new data without drift is recorded and does not train")
     func noDrift() throws {
         let ws = try Workspace()
         try ws.addJob("calm")
         try ws.write(Synthetic.csv(rows: 2000, seed: 21), to: "incoming/calm/b1.csv")
         #expect(try ws.run(["run", "--once"]).status == 0)
-        try ws.write(Synthetic.csv(rows: 2000, seed: 22, firstID: 5000), to: "incoming/calm/b2.csv")
+        // Fewer rows than the first batch: not enough to warm up (double the training rows).
+        try ws.write(Synthetic.csv(rows: 1000, seed: 22, firstID: 5000), to: "incoming/calm/b2.csv")
         let r = try ws.run(["run", "--once"])
         #expect(r.stdout.contains("calm: no_drift (run 2)"), "\(r.output)")
         #expect(try versions(ws, "calm").count == 1)

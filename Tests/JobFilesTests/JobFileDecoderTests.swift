@@ -459,11 +459,19 @@ struct DefaultsTests {
             class_weight = "balanced"
 
             [drift.performance]
+            metric = "accuracy"
             min_drop = 0.05
+
+            [drift.online]
+            adwin = "report"
             """
         let more = try dir.problems(regression)
         #expect(more.contains { $0.hasSuffix("training.class_weight: class weights are for classification") }, "\(more)")
-        #expect(more.contains { $0.contains("drift.performance: concept drift is measured through accuracy") }, "\(more)")
+        #expect(more.contains { $0.contains("drift.performance.metric: a regression job's performance is its rmse, not accuracy") }, "\(more)")
+        #expect(more.contains { $0.contains("drift.online: the online detectors watch misclassifications") }, "\(more)")
+        // A regression job's concept drift: RMSE rising by 10 % (default) or by min_drop.
+        let watched = try dir.load(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"regression\"") + "\n[drift.performance]\nmin_drop = 0.25\n")
+        #expect(watched.drift.performance == .init(metric: .rmse, minDrop: 0.25, pValue: 0.01))
         #expect(try dir.problems(minimal.replacingOccurrences(of: "[data]", with: "[data]\ntask = \"ordinal\"")).contains {
             $0.hasSuffix("data.task: expected \"binary\", \"multiclass\" or \"regression\", got \"ordinal\"")
         })

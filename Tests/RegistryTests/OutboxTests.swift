@@ -20,7 +20,7 @@ struct OutboxTests {
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try r.write { db in
-                try Registry.emit(db, WebhookEventRecord(type: "run.started", job: "churn", data: ["run": 1]))
+                try r.emit(db, WebhookEventRecord(type: "run.started", job: "churn", data: ["run": 1]))
                 throw Boom()
             }
         }

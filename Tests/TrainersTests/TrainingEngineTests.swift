@@ -1,5 +1,5 @@
 import Foundation
-import Registry
+@testable import Registry
 import Synchronization
 import Testing
 

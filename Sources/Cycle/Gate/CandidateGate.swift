@@ -1,3 +1,4 @@
+import Drift
 import Evaluation
 import JobFiles
 import Tabular
@@ -59,8 +60,10 @@ enum Truth {
 
 /// Judges a candidate with the job's gate: every rule on all evaluation rows, or on each value of
 /// its slice, against the model in production scored on the very same rows; change rules with a
-/// test judge the worst bound of the interval of the difference (seeded, so reproducible).
-struct GateEvaluation {
+/// test judge the worst bound of the interval of the difference (seeded, so reproducible). A
+/// candidate the policy trained after a suspected change of concept must also beat production on
+/// those rows (``confirmation(margin:)``): that is what confirms the change.
+struct CandidateGate {
     let job: JobConfig
     let evalTable: DataTable
     let truth: Truth
@@ -92,6 +95,54 @@ struct GateEvaluation {
         self.productionProblem = productionProblem
         candidateMetrics = truth.metrics(candidateOutput, threshold: candidateThreshold)
         productionMetrics = productionOutput.map { truth.metrics($0, threshold: productionThreshold) }
+    }
+
+    /// The gate's decision.
+    struct Verdict {
+        var results: [RuleResult]
+        var passed: Bool { results.allSatisfy(\.passed) }
+        /// The failed rules, for the run's error and the log.
+        var failures: String {
+            results.filter { !$0.passed }.map { "\($0.metric)\($0.slice.map { "[\($0)]" } ?? ""): \($0.reason)" }.joined(separator: "; ")
+        }
+        /// Whether the candidate confirmed a suspected change (nil: it was not trained after one).
+        var confirmed: Bool?
+    }
+
+    /// Every rule's result, plus the policy's confirmation when `confirmChange` gives its margin.
+    func verdict(confirmChange: DriftSettings.Performance?) -> Verdict {
+        var all = results()
+        var confirmed: Bool? = nil
+        if let settings = confirmChange {
+            let r = confirmation(settings, index: job.gate.rules.count + 1)
+            all.append(r)
+            confirmed = r.passed
+        }
+        return Verdict(results: all, confirmed: confirmed)
+    }
+
+    /// The freshness policy's condition on a candidate trained on the rows after a suspected change
+    /// of concept: it must beat production on those rows' held-out part by half the smallest fall
+    /// that counts (`drift.performance.min_drop`; for RMSE, relative). A model fitted to the new
+    /// rows that does no better than production means the fall was not a change of concept (inputs
+    /// that moved into harder territory, say), so production stays and the change is not confirmed.
+    func confirmation(_ settings: DriftSettings.Performance, index: Int) -> RuleResult {
+        let name = settings.metric.rawValue
+        let metric = MetricName(rawValue: name)!
+        let candidate = candidateMetrics.value(of: metric) ?? .nan
+        let rule = "freshness policy: a candidate trained after a suspected change must beat production on the rows after it"
+        guard let production = productionMetrics?.value(of: metric) ?? nil, !production.isNaN, !candidate.isNaN else {
+            return RuleResult(index: index, metric: name, candidate: candidate.isNaN ? nil : candidate, passed: true, reason: "\(rule): production cannot be compared, the change stands")
+        }
+        let margin = settings.minDrop / 2
+        let gain = settings.metric == .rmse ? (production > 0 ? 1 - candidate / production : 0) : candidate - production
+        let passed = gain >= margin - 1e-12
+        let shown = settings.metric == .rmse ? "\(round4(gain * 100))% lower RMSE" : "by \(round4(gain))"
+        return RuleResult(
+            index: index, metric: name, candidate: candidate, baseline: production, difference: candidate - production, bound: gain,
+            passed: passed,
+            reason: "\(rule) (\(shown); needs \(settings.metric == .rmse ? "\(round4(margin * 100))%" : "\(round4(margin))")): "
+                + (passed ? "the change is confirmed" : "not confirmed, production stays"))
     }
 
     func results() -> [RuleResult] {

@@ -60,12 +60,9 @@ package enum Rollback {
         // Verified and written beside the deploy path before touching anything, so a corrupted
         // artifact leaves production as it is.
         let deployPath = job.deployPath
-        let staged = try Publisher.stage(version, to: deployPath)
-        defer { staged.discard() }
-        let why = reason ?? "rollback from v\(current) to v\(destination)"
-        let event = try registry.moveProduction(
-            job: job.name, to: destination, action: .rollback, actor: actor, reason: why, expectedFrom: .some(current)
-        ) { try staged.commit() }
+        let event = try Promoter(registry: registry).publish(
+            version, to: deployPath, action: .rollback, actor: actor, reason: reason ?? "rollback from v\(current) to v\(destination)",
+            expectedFrom: current)
         return RollbackOutcome(job: job.name, from: current, to: destination, changed: true, deployPath: deployPath, event: event)
     }
 

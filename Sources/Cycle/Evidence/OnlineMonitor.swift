@@ -14,7 +14,7 @@ struct OnlineMonitor: Codable {
 
     /// Loads the saved state for `job` if it watches `version`, else a fresh monitor.
     static func load(job: String, version: Int, registry: Registry) throws -> (monitor: OnlineMonitor, rows: Int) {
-        let record = try registry.read { db in try OnlineDetectorRecord.fetchOne(db, key: job) }
+        let record = try registry.onlineDetector(job: job)
         guard let record, record.version == version,
             let monitor = try? JSONDecoder().decode(OnlineMonitor.self, from: Data(record.state.utf8))
         else { return (OnlineMonitor(), 0) }
@@ -44,7 +44,7 @@ struct OnlineMonitor: Codable {
         return out
     }
 
-    func record(job: String, version: Int, rows: Int) throws -> OnlineDetectorRecord {
-        OnlineDetectorRecord(job: job, version: version, state: try json(self), rows: rows, updatedAt: Date())
+    func record(job: String, version: Int, rows: Int, at now: Date) throws -> OnlineDetectorRecord {
+        OnlineDetectorRecord(job: job, version: version, state: try json(self), rows: rows, updatedAt: now)
     }
 }

@@ -31,12 +31,9 @@ package enum Promotion {
         }
         // Verified and written beside the deploy path before touching anything.
         let deployPath = record.deployPath
-        let staged = try Publisher.stage(version, to: deployPath)
-        defer { staged.discard() }
-        let why = reason ?? "promoted v\(number) by hand"
-        let event = try registry.moveProduction(
-            job: name, to: number, action: forced ? .forced : .promote, actor: actor, reason: why, expectedFrom: .some(current)
-        ) { try staged.commit() }
+        let event = try Promoter(registry: registry).publish(
+            version, to: deployPath, action: forced ? .forced : .promote, actor: actor, reason: reason ?? "promoted v\(number) by hand",
+            expectedFrom: current)
         return RollbackOutcome(
             job: name, from: current ?? 0, to: number, changed: true, deployPath: deployPath, event: event)
     }

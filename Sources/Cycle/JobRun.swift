@@ -1,0 +1,200 @@
+import Drift
+import Foundation
+import JobFiles
+import Registry
+import Support
+import Tabular
+import Trainers
+
+/// What every step of one run shares.
+struct RunContext {
+    let job: JobConfig
+    let id: Int64
+    let trigger: Trigger
+    let production: ProductionModel?
+    let schema: DataSchema
+    let scorer: Scorer
+    let recorder: RunRecorder
+    let registry: Registry
+    let state: StateDirectory
+    let engine: TrainingEngine
+    let clock: WallClock
+    let checkpoints: Checkpoints
+}
+
+/// One run of a job, as a short pipeline: read the new batches → check them against production →
+/// decide (``FreshnessPolicy``) → either record the evidence, or choose the rows, train a candidate,
+/// gate it and promote it or not. Every registry write goes through ``RunRecorder``.
+struct JobRun {
+    let cycle: UpdateCycle
+    let job: JobConfig
+    let recorder: RunRecorder
+    let trigger: Trigger
+    let pending: [BatchRecord]
+
+    var log: Log { recorder.log }
+
+    /// What the run found and decided so far, for the record if it fails.
+    final class Progress {
+        var decision: Decision?
+        var drift: DriftReport?
+    }
+    let progress = Progress()
+
+    func execute() throws -> CycleOutcome {
+        let production = try ProductionModel.load(job: job.name, registry: cycle.registry)
+        let schema = try DataSchema(
+            job: job, production: production, accepted: try cycle.registry.consumedBatches(job: job.name).last?.storedPath,
+            candidates: pending.map(\.storedPath))
+        var scorer = Scorer(job: job, directory: cycle.state.runDirectory(job: job.name, run: recorder.run), runID: recorder.run)
+        scorer.stop = { [engine = cycle.engine] in engine.isShuttingDown }
+        let run = RunContext(
+            job: job, id: recorder.run, trigger: trigger, production: production, schema: schema, scorer: scorer, recorder: recorder,
+            registry: cycle.registry, state: cycle.state, engine: cycle.engine, clock: cycle.clock, checkpoints: cycle.checkpoints)
+
+        let new = try readBatches(run)
+        var evidence: Evidence? = nil
+        if let production, !new.isEmpty {
+            let check = DriftCheck(job: job, production: production, schema: schema, registry: cycle.registry, scorer: scorer, clock: cycle.clock)
+            let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table) }, run: run.id)
+            try recorder.drift(found.report, production: production.record.version)
+            progress.drift = found.report
+            log(.info, "\(job.name): run \(run.id): drift \(found.report.summary)")
+            evidence = found
+        }
+        let segment = try self.segment(production: production, new: new)
+        let decision = FreshnessPolicy(job: job, reference: cycle.reference)
+            .decide(production: production, trigger: trigger, evidence: evidence, segment: segment)
+        progress.decision = decision
+        log(.info, "\(job.name): run \(run.id): \(decision.recorded): \(decision.reason)")
+        let splits = new.map { SplitBatch($0.record, $0.table, job: job) }
+        guard let plan = decision.plan else { return try keep(decision, run: run, new: new, evidence: evidence) }
+        return try train(plan, decision: decision, run: run, new: splits, segment: segment, evidence: evidence)
+    }
+
+    /// 1. Reads the pending batches; a malformed one is rejected on its own.
+    func readBatches(_ run: RunContext) throws -> [(record: BatchRecord, table: DataTable)] {
+        var accepted: [(record: BatchRecord, table: DataTable)] = []
+        var rejections: [String] = []
+        for batch in pending {
+            do {
+                let table = try run.schema.load(batch.storedPath, shownAs: batch.path)
+                if table.rowCount == 0 { throw DataError(.empty, file: batch.path, "no data rows") }
+                accepted.append((batch, table))
+            } catch {
+                rejections.append("\(error)")
+                try recorder.reject(batch, error: "\(error)")
+                log(.error, "\(job.name): batch \(batch.id ?? 0) rejected: \(error)")
+            }
+        }
+        if accepted.isEmpty && trigger == .newData {
+            throw CycleError("no usable new data: \(rejections.joined(separator: "; "))")
+        }
+        return accepted
+    }
+
+    /// The rows of the current concept, for the warm-up rule.
+    func segment(production: ProductionModel?, new: [(record: BatchRecord, table: DataTable)]) throws -> FreshnessPolicy.Segment {
+        let registry = cycle.registry
+        let change = try registry.conceptChanges(job: job.name).last { $0.state == .confirmed }
+        let versions = try registry.versions(of: job.name).filter { $0.runID >= change?.runID ?? Int64.min }
+        let earlier = try EarlierBatches.trainingRows(job, since: change?.batchID, registry: registry, now: cycle.clock.now())
+        let fresh = new.reduce(0) { $0 + SplitBatch.trainingRows(sha256: $1.record.sha256, rows: $1.table.rowCount, job: job) }
+        let inSegment = production.flatMap { p in versions.contains { $0.version == p.record.version } ? p.record.trainingRows : nil }
+        return .init(
+            start: change?.batchID, availableRows: earlier + fresh, productionRows: inSegment,
+            triedRows: versions.map(\.trainingRows).max() ?? 0)
+    }
+
+    /// The evidence the run's batches are consumed with.
+    func consumption(_ new: [(record: BatchRecord, table: DataTable)], _ evidence: Evidence?) -> Registry.Consumption {
+        Registry.Consumption(
+            batches: new.map { ($0.record, $0.table.rowCount) }, online: evidence?.online, served: evidence?.served ?? [])
+    }
+
+    /// 2a. Nothing to train: the batches are consumed with their evidence.
+    func keep(_ decision: Decision, run: RunContext, new: [(record: BatchRecord, table: DataTable)], evidence: Evidence?) throws -> CycleOutcome {
+        var c = consumption(new, evidence)
+        if decision.action == .acknowledgeShift, let production = run.production, let data = concatenated(new.map(\.table)) {
+            let profile = ReferenceProfile(
+                table: data, features: production.features, label: job.data.label, prediction: nil, policy: job.drift.policy,
+                seed: job.training.seed)
+            c.baseline = DriftBaselineRecord(
+                job: job.name, version: production.record.version, runID: run.id, reference: try json(profile), at: cycle.clock.now())
+        }
+        try recorder.consume(c)
+        try recorder.finish(.succeeded, decision: decision.recorded, reason: decision.reason, drift: evidence?.report)
+        let kind: CycleOutcome.Kind = switch decision.action {
+        case .noData: .noData
+        case .acknowledgeShift: .shift
+        default: .noDrift
+        }
+        return CycleOutcome(job: job.name, kind: kind, runID: run.id, version: nil, message: decision.reason)
+    }
+
+    /// 2b. Train, gate, and promote or reject; an incremental candidate that fails the gate is
+    /// followed by a full retrain in the same run.
+    func train(
+        _ plan: TrainingPlan, decision: Decision, run: RunContext, new: [SplitBatch], segment: FreshnessPolicy.Segment, evidence: Evidence?
+    ) throws -> CycleOutcome {
+        let since: Int64? = plan.purpose == .every ? nil : segment.start
+        let earlier = if case .conceptChange = plan.purpose {
+            EarlierBatches(batches: [])
+        } else {
+            try EarlierBatches.load(job, since: since, schema: run.schema, registry: run.registry, now: run.clock.now(), log: log)
+        }
+        let window = try TrainingWindow.select(plan, concept: since, new: new, earlier: earlier, production: run.production, job: job, run: run.id)
+        log(.info, "\(job.name): run \(run.id): training rows: \(window.reason)")
+        let evaluation = try EvaluationRows.select(job, plan: plan, new: new, earlier: earlier, schema: run.schema)
+        let accepted = new.map { ($0.record, $0.train.rowCount + ($0.eval?.rowCount ?? 0)) }
+        let consuming = { (confirmed: Bool?, passed: Bool) -> Registry.Consumption in
+            var c = Registry.Consumption(batches: accepted, online: evidence?.online, served: evidence?.served ?? [])
+            if case .conceptChange(let batch) = plan.purpose, let confirmed, let production = run.production {
+                c.change = ConceptChangeRecord(
+                    job: job.name, runID: run.id, batchID: batch, productionVersion: production.record.version,
+                    state: confirmed ? .confirmed : .unconfirmed, reason: decision.reason, at: run.clock.now())
+                // Not a change after all: production's level on this batch is its new reference, so
+                // the same fall does not bring the same candidate again.
+                if !confirmed, let i = c.served.firstIndex(where: { $0.batchID == batch }) { c.served[i].restartsReference = true }
+            }
+            return c
+        }
+        let step = CandidateStep(run: run)
+        var recorded = decision.recorded
+        var reason = decision.reason
+        var candidate: Candidate
+        if plan.mode == .incremental {
+            // It consumes the batches only if it passes: if it fails, the full retrain that follows
+            // does, so a failure of that retrain leaves them pending for a retry.
+            candidate = try step.make(plan, window: window, evaluation: evaluation) { c, passed in passed ? consuming(c, passed) : .nothing }
+            if !candidate.passed {
+                let full = TrainingPlan(mode: .full, purpose: plan.purpose)
+                recorded = full.mode.rawValue
+                reason += "; incremental v\(candidate.version) failed the gate → full retrain"
+                log(.info, "\(job.name): run \(run.id): incremental v\(candidate.version) failed the gate → full retrain")
+                let fullWindow = try TrainingWindow.select(full, concept: since, new: new, earlier: earlier, production: run.production, job: job, run: run.id)
+                candidate = try step.make(full, window: fullWindow, evaluation: evaluation, consuming: consuming)
+            }
+        } else {
+            candidate = try step.make(plan, window: window, evaluation: evaluation, consuming: consuming)
+        }
+        progress.decision = Decision(action: decision.action, reason: reason)
+        guard candidate.passed || cycle.reference == .every else {
+            let failures = candidate.verdict.failures
+            try recorder.finish(.rejected, decision: recorded, reason: reason, drift: evidence?.report, error: "gate failed: \(failures)")
+            return CycleOutcome(
+                job: job.name, kind: .rejected, runID: run.id, version: candidate.version,
+                message: "v\(candidate.version) rejected by the gate: \(failures)")
+        }
+        let from = run.production?.record.version
+        try Promoter(registry: run.registry, clock: run.clock, checkpoints: run.checkpoints).publish(
+            candidate.record, to: job.deploy.path, action: candidate.passed ? .promote : .forced, actor: cycle.actor,
+            reason: "\(recorded) run \(run.id): \(candidate.passed ? "gate passed" : "reference policy every")", run: run.id,
+            expectedFrom: from)
+        run.checkpoints.reached(.promoted)
+        try recorder.finish(.succeeded, decision: recorded, reason: reason, drift: evidence?.report)
+        let change = from.map { "v\($0) → v\(candidate.version)" } ?? "v\(candidate.version)"
+        log(.info, "\(job.name): run \(run.id): promoted \(change) to \(job.deploy.path)")
+        return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, version: candidate.version, message: "promoted \(change)")
+    }
+}

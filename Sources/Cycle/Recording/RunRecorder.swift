@@ -1,0 +1,88 @@
+import Drift
+import Evaluation
+import Foundation
+import JobFiles
+import Registry
+import Support
+
+/// Every registry write of one run, each one transaction with the webhook events it reports, so
+/// that the cycle's steps only compute and this type records.
+struct RunRecorder {
+    let registry: Registry
+    let job: String
+    let run: Int64
+    let clock: WallClock
+    /// The run's log: the daemon's, also written to the run's own file (`updater runs --run N`).
+    let log: Log
+
+    /// Starts a run: the `run` row, its requests consumed, its batches claimed, its log file.
+    static func start(
+        job: JobConfig, trigger: Trigger, requests: [RequestRecord], batches: [BatchRecord], registry: Registry, state: StateDirectory,
+        clock: WallClock, log: Log
+    ) throws -> RunRecorder {
+        let now = clock.now()
+        let record = RunRecord(
+            job: job.name, trigger: trigger.rawValue, state: .running, jobFileHash: job.fileHash, createdAt: now, startedAt: now)
+        let count = batches.count
+        let id = try registry.startRun(record, requests: requests, batches: batches.compactMap(\.id)) { id in
+            Events.runStarted(job: job.name, run: id, trigger: trigger.rawValue, batches: count, at: now)
+        }
+        let logPath = state.runDirectory(job: job.name, run: id) + "/run.log"
+        try Files.makeDirectories(Files.directory(of: logPath))
+        try registry.setLogPath(run: id, logPath)
+        return RunRecorder(registry: registry, job: job.name, run: id, clock: clock, log: log.teeing(to: logPath))
+    }
+
+    func drift(_ report: DriftReport, production version: Int) throws {
+        try registry.recordDrift(
+            run: run, report: try json(report),
+            event: Events.driftDetected(job: job, run: run, productionVersion: version, report: report, at: clock.now()))
+    }
+
+    func reject(_ batch: BatchRecord, error: String) throws {
+        try registry.reject(batch: batch, error: error, run: run)
+    }
+
+    func consume(_ c: Registry.Consumption) throws {
+        try registry.consume(c, run: run)
+    }
+
+    func candidate(
+        _ version: VersionRecord, gate: [GateResultRecord], training: Registry.TrainingRecord, consuming: Registry.Consumption,
+        event: WebhookEventRecord
+    ) throws {
+        try registry.recordCandidate(version, gate: gate, training: training, consuming: consuming, event: event)
+    }
+
+    func finish(_ state: RunRecord.State, decision: String? = nil, reason: String? = nil, drift: DriftReport? = nil, error: String? = nil) throws {
+        try Self.finish(registry, run: run, state, decision: decision, reason: reason, drift: drift, error: error, at: clock.now())
+    }
+
+    static func finish(
+        _ registry: Registry, run: Int64, _ state: RunRecord.State, decision: String? = nil, reason: String? = nil, drift: DriftReport? = nil,
+        error: String? = nil, at now: Date
+    ) throws {
+        try registry.finishRun(
+            run, state: state, decision: decision, reason: reason, driftReport: try drift.map { try json($0) }, error: error, at: now
+        ) { run, production in Events.runFinished(run, productionVersion: production, at: now) }
+    }
+}
+
+extension GateResultRecord {
+    /// The records of a candidate's gate results; a gate with no rules passes, recorded as one row.
+    static func records(_ results: [RuleResult], rules: [GateRule], run: Int64, job: String, version: Int) -> [GateResultRecord] {
+        if results.isEmpty {
+            return [GateResultRecord(
+                id: nil, runID: run, job: job, version: version, ruleIndex: 0, metric: "none", min: nil, maxDrop: nil,
+                candidate: nil, baseline: nil, passed: true, reason: "the job has no gate rules: the candidate passes")]
+        }
+        return results.map { r in
+            let rule = r.index < rules.count ? rules[r.index] : nil
+            return GateResultRecord(
+                runID: run, job: job, version: version, ruleIndex: r.index, metric: r.metric, min: rule?.min,
+                max: rule?.max, change: rule?.change, relativeChange: rule?.relativeChange, test: rule?.test?.rawValue,
+                slice: r.slice, candidate: r.candidate, baseline: r.baseline, difference: r.difference, lower: r.lower,
+                upper: r.upper, bound: r.bound, passed: r.passed, skipped: r.skipped, reason: r.reason)
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import Evaluation
+import Foundation
+import JobFiles
+import Registry
+import Support
+import Synchronization
+import Tabular
+import Trainers
+import Training
+
+/// A trained candidate: what it predicts, its output on the evaluation rows (see ``Truth``), its
+/// cost, and what becomes its artifact.
+struct Trained {
+    enum Artifact {
+        case builtIn(Model)
+        case directory(String, ExternalModelInfo)
+    }
+    var artifact: Artifact
+    var target: Target
+    var output: [Double]
+    var usage: TrainingEngine.Usage
+    /// For the log line: iterations, or the trainer.
+    var note: String
+    /// The binary decision threshold, and whether it was chosen on validation rows.
+    var threshold: Double
+    var chosenThreshold: Bool = false
+}
+
+/// Trains one candidate through the daemon's training engine: the built-in model in process, or
+/// the job's external trainer as a child process (docs/trainers.md).
+struct CandidateTrainer {
+    let job: JobConfig
+    let engine: TrainingEngine
+    let registry: Registry
+    let state: StateDirectory
+    let scorer: Scorer
+    let run: Int64
+
+    func train(_ mode: TrainingPlan.Mode, _ window: TrainingWindow, evaluation: DataTable, schema: DataSchema, production: ProductionModel?)
+        throws -> Trained
+    {
+        let incremental = mode == .incremental
+        return try job.training.command == nil
+            ? builtIn(incremental: incremental, window.table, evaluation: evaluation, features: schema.features, production: production)
+            : external(incremental: incremental, window, evaluation: evaluation, features: schema.features, production: production)
+    }
+
+    /// Who cancelled the run (`updater cancel`), asked by the engine.
+    var cancellation: @Sendable () -> String? {
+        { [registry, run] in try? registry.cancelRequest(run: run) }
+    }
+
+    /// What a new model of the job predicts, from the label values of its training rows and (for
+    /// multiclass, so that a rare class seen only in the evaluation rows is still a class) of the
+    /// evaluation rows.
+    func newTarget(training: DataTable, evaluation: DataTable) throws -> Target {
+        switch job.data.task {
+        case .binary:
+            let labels = try LabelEncoding.infer(from: training, column: job.data.label, positive: job.data.positiveLabel)
+            return Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive])
+        case .multiclass:
+            return try Target.infer(from: [training, evaluation], column: job.data.label, task: .multiclass)
+        case .regression:
+            return try Target.infer(from: training, column: job.data.label, task: .regression)
+        }
+    }
+
+    func builtIn(incremental: Bool, _ allRows: DataTable, evaluation: DataTable, features: [String], production: ProductionModel?) throws -> Trained {
+        let t = job.training
+        let parent = incremental ? production?.model : nil
+        // A threshold chosen on data is chosen on validation rows held out of the training rows
+        // (10%, by a per-row hash with the seed), never on the gate's evaluation rows.
+        var table = allRows
+        var validation: DataTable? = nil
+        if job.gate.decisionThreshold.fixedValue == nil {
+            var fit: [Int] = [], held: [Int] = []
+            for r in 0..<allRows.rowCount {
+                if isHeldOut(sha256: "validation", row: r, fraction: 0.1, seed: t.seed) { held.append(r) } else { fit.append(r) }
+            }
+            table = allRows.rows(fit)
+            validation = allRows.rows(held)
+        }
+        let (result, usage) = try engine.train(timeLimit: t.timeLimit, cancelledBy: cancellation) { stop -> (Model, String) in
+            try fit(table, evaluation: evaluation, features: features, parent: parent, stop: stop)
+        }
+        let (model, note) = result
+        var threshold = job.gate.threshold
+        var thresholdNote = ""
+        if let validation, let labels = model.binaryLabels {
+            let choice = job.gate.decisionThreshold.choose(
+                labels: try labels.encode(validation), scores: try model.positiveProbabilities(validation))
+            threshold = choice.threshold
+            thresholdNote = "; threshold \(threshold): \(choice.note)"
+        }
+        return Trained(
+            artifact: .builtIn(model), target: model.target, output: try model.output(evaluation), usage: usage,
+            note: note + thresholdNote, threshold: threshold, chosenThreshold: validation != nil)
+    }
+
+    /// The built-in model's training: warm-started from `parent` where the model allows it.
+    func fit(_ table: DataTable, evaluation: DataTable, features: [String], parent: Model?, stop: @escaping @Sendable () -> String?) throws
+        -> (Model, String)
+    {
+        let t = job.training
+        switch t.model {
+        case .logisticRegression:
+            let options = LogisticRegressionTrainer.Options(
+                l2: t.l2, maxIterations: t.maxIterations, shouldStop: stop, classWeights: t.classWeights)
+            let outcome: LogisticRegressionTrainer.Outcome
+            if let parent = parent?.logistic {
+                outcome = try LogisticRegressionTrainer.update(parent, on: table, options: options)
+            } else {
+                let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+                outcome = try LogisticRegressionTrainer.fit(table, features: features, labels: labels, options: options)
+            }
+            return (Model(outcome.model), "\(outcome.iterations) iterations\(outcome.converged ? "" : ", not converged")")
+        case .softmaxRegression:
+            // Full trainings only (the policy never asks for an incremental one).
+            let target = try newTarget(training: table, evaluation: evaluation)
+            let preprocessor = try Preprocessor.fit(table, features: features)
+            let fit = try SoftmaxRegressionTrainer.fit(
+                table, preprocessor: preprocessor, target: target,
+                options: .init(l2: t.l2, maxIterations: t.maxIterations, classWeights: t.classWeights, shouldStop: stop))
+            return (
+                Model(kind: .softmaxRegression, preprocessor: preprocessor, target: target, layers: [fit.layer]),
+                "\(target.classes.count) classes, \(fit.iterations) iterations\(fit.converged ? "" : ", not converged")"
+            )
+        case .ridge:
+            let target = try newTarget(training: table, evaluation: evaluation)
+            let preprocessor = try Preprocessor.fit(table, features: features)
+            let layer = try RidgeTrainer.fit(table, preprocessor: preprocessor, target: target, l2: t.l2)
+            return (Model(kind: .ridge, preprocessor: preprocessor, target: target, layers: [layer]), "exact solution")
+        case .mlp:
+            let options = MLPTrainer.Options(
+                hiddenLayers: t.mlp.hiddenLayers, dropout: t.mlp.dropout, l2: t.mlp.alpha, learningRate: t.mlp.learningRate,
+                batchSize: t.mlp.batchSize, maxEpochs: t.mlp.maxEpochs, validationFraction: t.mlp.validationFraction,
+                patience: t.mlp.patience, seed: t.seed, classWeights: t.classWeights, shouldStop: stop)
+            let outcome: MLPTrainer.Outcome
+            let preprocessor: Preprocessor
+            let target: Target
+            if let parent, parent.kind == .mlp, parent.layers.dropLast().map(\.outputs) == t.mlp.hiddenLayers {
+                (preprocessor, target) = (parent.preprocessor, parent.target)
+                outcome = try MLPTrainer.update(parent.layers, on: table, preprocessor: preprocessor, target: target, options: options)
+            } else {
+                target = try newTarget(training: table, evaluation: evaluation)
+                preprocessor = try Preprocessor.fit(table, features: features)
+                outcome = try MLPTrainer.fit(table, preprocessor: preprocessor, target: target, options: options)
+            }
+            return (
+                Model(kind: .mlp, preprocessor: preprocessor, target: target, layers: outcome.layers),
+                "\(outcome.epochs) epochs\(outcome.stoppedEarly ? ", stopped early" : "")"
+            )
+        }
+    }
+
+    /// Runs the job's external trainer (docs/trainers.md) through the engine: the rows go to it as
+    /// CSV files in the run's directory; it writes its model files and its scores of the evaluation
+    /// rows (which it gets without their labels), and updater computes every metric from those.
+    func external(
+        incremental: Bool, _ window: TrainingWindow, evaluation: DataTable, features: [String], production: ProductionModel?
+    ) throws -> Trained {
+        let command = job.training.command!
+        let table = window.table
+        let labels = try incremental && production?.external != nil
+            ? production!.labels
+            : LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+        let dir = state.runDirectory(job: job.name, run: run) + "/trainer-" + (incremental ? "incremental" : "full")
+        try? FileManager.default.removeItem(atPath: dir)
+        try Files.makeDirectories(dir + "/data")
+        let columns = features + [job.data.label]
+        var data = ExternalTrainer.Spec.Inputs(evaluation: dir + "/data/evaluation.csv")
+        try Files.writeAtomically(CSVWriter.encode(evaluation, columns: features), to: data.evaluation)
+        var parentDirectory: String? = nil
+        if incremental, let parent = production, parent.external != nil {
+            // New rows and the replay sample are given apart, as the contract says.
+            let newRows = table.rows(Array(0..<(table.rowCount - (window.replay?.rowCount ?? 0))))
+            data.newBatches = [dir + "/data/new.csv"]
+            try Files.writeAtomically(CSVWriter.encode(newRows, columns: columns), to: data.newBatches[0])
+            if let replay = window.replay {
+                data.replay = dir + "/data/replay.csv"
+                try Files.writeAtomically(CSVWriter.encode(replay, columns: columns), to: data.replay!)
+            }
+            parentDirectory = try scorer.parentCopy(parent, in: dir)
+        } else {
+            data.training = dir + "/data/training.csv"
+            try Files.writeAtomically(CSVWriter.encode(table, columns: columns), to: data.training!)
+        }
+        let spec = ExternalTrainer.Spec(
+            job: job.name, run: Int(run), mode: parentDirectory == nil ? .full : .incremental, label: job.data.label,
+            classes: [labels.negative, labels.positive], features: features,
+            categorical: job.data.categorical.filter { features.contains($0) }, seed: job.training.seed, data: data,
+            parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
+        let trainer = scorer.trainer(command)
+        let reason = Mutex<String?>(nil)
+        let (outcome, usage): (ExternalTrainer.Outcome, TrainingEngine.Usage)
+        do {
+            (outcome, usage) = try engine.train(timeLimit: job.training.timeLimit, cancelledBy: cancellation) { stop in
+                try trainer.run(spec, runDirectory: dir, expectedRows: evaluation.rowCount) {
+                    guard let why = stop() else { return false }
+                    reason.withLock { $0 = why }
+                    return true
+                }
+            }
+        } catch let error as ExternalTrainerError where error.code == .cancelled {
+            // Say why, as a built-in training does: the time limit, who cancelled, or a shutdown.
+            throw CycleError("training stopped: \(reason.withLock { $0 } ?? "cancelled") (\(error))")
+        }
+        let info = ExternalModelInfo(
+            contractVersion: ExternalTrainer.contractVersion, command: command, labels: labels, features: features,
+            categorical: spec.categorical)
+        // The trainer's own process is measured exactly: its CPU time and peak memory.
+        let cost = TrainingEngine.Usage(
+            wallSeconds: usage.wallSeconds, cpuSeconds: outcome.cpuSeconds, peakMemoryBytes: Int64(outcome.peakMemoryBytes))
+        return Trained(
+            artifact: .directory(outcome.modelDirectory, info), target: info.target, output: outcome.scores, usage: cost,
+            note: "external trainer \(command[0]), log \(outcome.logPath)", threshold: job.gate.threshold)
+    }
+}

@@ -1,0 +1,240 @@
+import Foundation
+import GRDB
+
+/// The writes of one update cycle, each one transaction, so that the cycle holds no SQL and a crash
+/// between two of them leaves a state the next cycle recovers from (docs/architecture.md).
+extension Registry {
+    /// Inserts a running run, marks `requests` consumed by it and claims `batches` (so an
+    /// interruption counts against them), with its `run.started` event. Returns the run's id.
+    package func startRun(
+        _ run: RunRecord, requests: [RequestRecord], batches: [Int64], event: @Sendable (Int64) -> WebhookEventRecord
+    ) throws -> Int64 {
+        try db.write { db in
+            var run = run
+            try run.insert(db)
+            let id = run.id!
+            for var r in requests {
+                r.consumedAt = run.createdAt
+                r.runID = id
+                try r.update(db)
+            }
+            if !batches.isEmpty {
+                try db.execute(
+                    sql: "UPDATE batch SET run_id = ? WHERE status = 'pending' AND id IN (\(batches.map { _ in "?" }.joined(separator: ",")))",
+                    arguments: StatementArguments([id] + batches))
+            }
+            try emit(db, event(id))
+            return id
+        }
+    }
+
+    /// Records where the run's log file is.
+    package func setLogPath(run id: Int64, _ path: String) throws {
+        try db.write { db in try db.execute(sql: "UPDATE run SET log_path = ? WHERE id = ?", arguments: [path, id]) }
+    }
+
+    /// Records the run's drift report (JSON) so `updater runs` shows it while the run goes on,
+    /// with its `drift.detected` event when there is one.
+    package func recordDrift(run id: Int64, report: String, event: WebhookEventRecord?) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE run SET drift_report = ? WHERE id = ?", arguments: [report, id])
+            if let event { try emit(db, event) }
+        }
+    }
+
+    /// Ends a run: its state, and the decision, reason and report when given (kept otherwise), with
+    /// the `run.succeeded` or `run.failed` event `event` makes from the run and production's version.
+    package func finishRun(
+        _ id: Int64, state: RunRecord.State, decision: String?, reason: String?, driftReport: String?, error: String?,
+        at now: Date, event: @Sendable (RunRecord, Int?) -> WebhookEventRecord
+    ) throws {
+        try db.write { db in
+            guard var run = try RunRecord.fetchOne(db, key: id) else { return }
+            run.state = state
+            run.decision = decision ?? run.decision
+            run.reason = reason ?? run.reason
+            run.driftReport = driftReport ?? run.driftReport
+            run.error = error
+            run.finishedAt = now
+            try run.update(db)
+            let production = try JobRecord.fetchOne(db, key: run.job)?.productionVersion
+            try emit(db, event(run, production))
+        }
+    }
+
+    /// Rejects a malformed batch on its own, naming why.
+    package func reject(batch: BatchRecord, error: String, run: Int64) throws {
+        try db.write { db in
+            var b = batch
+            b.status = .rejected
+            b.rowCount = nil
+            b.error = error
+            b.runID = run
+            try b.update(db)
+        }
+    }
+
+    /// What a run records once it has read its batches: they are consumed (with their row counts),
+    /// together with the evidence drawn from them, so that the two never disagree.
+    package struct Consumption: Sendable {
+        package var batches: [(BatchRecord, rows: Int)]
+        /// The online detectors' state after these rows.
+        package var online: OnlineDetectorRecord?
+        /// Production's performance on each of these batches.
+        package var served: [ServedBatchRecord]
+        /// A concept change the run suspected, confirmed or not.
+        package var change: ConceptChangeRecord?
+        /// A shift of the inputs the policy acknowledged: feature drift is compared with this from now on.
+        package var baseline: DriftBaselineRecord?
+
+        package init(
+            batches: [(BatchRecord, rows: Int)], online: OnlineDetectorRecord? = nil, served: [ServedBatchRecord] = [],
+            change: ConceptChangeRecord? = nil, baseline: DriftBaselineRecord? = nil
+        ) {
+            self.batches = batches
+            self.online = online
+            self.served = served
+            self.change = change
+            self.baseline = baseline
+        }
+
+        /// Nothing consumed: a candidate that leaves the batches to the retraining after it.
+        package static let nothing = Consumption(batches: [])
+    }
+
+    /// Marks a run's batches consumed with their evidence, in one transaction (a run that trains
+    /// nothing).
+    package func consume(_ c: Consumption, run: Int64) throws {
+        try db.write { db in try Self.consume(db, c, run: run) }
+    }
+
+    static func consume(_ db: Database, _ c: Consumption, run: Int64) throws {
+        if let online = c.online { try online.save(db) }
+        for (batch, rows) in c.batches {
+            var b = batch
+            b.status = .consumed
+            b.rowCount = rows
+            b.runID = run
+            try b.update(db)
+        }
+        for var s in c.served { try s.insert(db) }
+        if var change = c.change { try change.insert(db) }
+        if let baseline = c.baseline { try baseline.save(db) }
+    }
+
+    /// What a run records about its training, with its candidate.
+    package struct TrainingRecord: Sendable {
+        package var decision: String
+        package var seed: Int64
+        package var trainingRows: Int
+        package var windowFingerprint: String
+        package var replayFingerprint: String?
+        package var windowFromBatch: Int64?
+        package var windowBatches: Int
+        package var windowReason: String
+        package var wallSeconds: Double
+        package var cpuSeconds: Double
+        package var peakMemoryBytes: Int64
+
+        package init(
+            decision: String, seed: Int64, trainingRows: Int, windowFingerprint: String, replayFingerprint: String?,
+            windowFromBatch: Int64?, windowBatches: Int, windowReason: String, wallSeconds: Double, cpuSeconds: Double,
+            peakMemoryBytes: Int64
+        ) {
+            self.decision = decision
+            self.seed = seed
+            self.trainingRows = trainingRows
+            self.windowFingerprint = windowFingerprint
+            self.replayFingerprint = replayFingerprint
+            self.windowFromBatch = windowFromBatch
+            self.windowBatches = windowBatches
+            self.windowReason = windowReason
+            self.wallSeconds = wallSeconds
+            self.cpuSeconds = cpuSeconds
+            self.peakMemoryBytes = peakMemoryBytes
+        }
+    }
+
+    /// Records a trained candidate in one transaction: its version (whose artifact is already
+    /// written), its gate results, the run's training, the batches it consumes with their evidence,
+    /// and its `gate.passed` or `gate.failed` event.
+    package func recordCandidate(
+        _ version: VersionRecord, gate: [GateResultRecord], training: TrainingRecord, consuming: Consumption,
+        event: WebhookEventRecord
+    ) throws {
+        try db.write { db in
+            try Self.consume(db, consuming, run: version.runID)
+            var v = version
+            try v.insert(db)
+            for var g in gate { try g.insert(db) }
+            if var run = try RunRecord.fetchOne(db, key: version.runID) {
+                run.candidateVersion = version.version
+                run.decision = training.decision
+                run.seed = training.seed
+                run.trainingRows = training.trainingRows
+                run.windowFingerprint = training.windowFingerprint
+                run.replayFingerprint = training.replayFingerprint
+                run.windowFromBatch = training.windowFromBatch
+                run.windowBatches = training.windowBatches
+                run.windowReason = training.windowReason
+                run.wallSeconds = training.wallSeconds
+                run.cpuSeconds = training.cpuSeconds
+                run.peakMemoryBytes = training.peakMemoryBytes
+                try run.update(db)
+            }
+            try emit(db, event)
+        }
+    }
+
+    /// The number the job's next version gets: its highest so far + 1 (rejected ones count).
+    package func nextVersion(of job: String) throws -> Int {
+        try db.read { db in
+            (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM model_version WHERE job = ?", arguments: [job]) ?? 0) + 1
+        }
+    }
+
+    /// The online detectors' saved state for `job`.
+    package func onlineDetector(job: String) throws -> OnlineDetectorRecord? {
+        try db.read { db in try OnlineDetectorRecord.fetchOne(db, key: job) }
+    }
+
+    /// Runs `body` inside a write transaction if `version` is still the job's production version,
+    /// and returns its result; nil (nothing run) if production changed. For putting a file in place
+    /// that must match production at the moment it is done (the deploy file's repair).
+    package func whileProduction<T: Sendable>(of job: String, is version: Int, _ body: @Sendable () throws -> T) throws -> T? {
+        try db.write { db in
+            guard try JobRecord.fetchOne(db, key: job)?.productionVersion == version else { return nil }
+            return try body()
+        }
+    }
+}
+
+extension Registry {
+    /// Production's served batches the policy compares a new batch with: those of `version` since
+    /// the last one that restarted the reference.
+    package func servedReference(job: String, version: Int) throws -> [ServedBatchRecord] {
+        try db.read { db in
+            let all = try ServedBatchRecord.filter(Column("job") == job && Column("version") == version).order(Column("id"))
+                .fetchAll(db)
+            guard let restart = all.lastIndex(where: \.restartsReference) else { return all }
+            return Array(all[restart...])
+        }
+    }
+
+    /// Every served batch of `job`, oldest first (production's measured performance over time).
+    package func servedBatches(job: String) throws -> [ServedBatchRecord] {
+        try db.read { db in try ServedBatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
+    }
+
+    /// The concept changes the policy suspected for `job`, oldest first.
+    package func conceptChanges(job: String) throws -> [ConceptChangeRecord] {
+        try db.read { db in try ConceptChangeRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
+    }
+
+    /// The feature-drift baseline in force for `job` while `version` is in production.
+    package func driftBaseline(job: String, version: Int) throws -> DriftBaselineRecord? {
+        try db.read { db in
+            try DriftBaselineRecord.filter(Column("job") == job && Column("version") == version).fetchOne(db)
+        }
+    }
+}
