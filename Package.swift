@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrainersTests", dependencies: ["Trainers", "Registry", "Support"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service"]),
+        .testTarget(name: "CycleTests", dependencies: ["Cycle", "JobFiles", "Registry", "Drift", "Evaluation", "Support", "Trainers"]),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["Service", "Cycle", "Support", "JobFiles", "Registry", "Trainers", "Webhooks", "updater"]),

@@ -56,8 +56,9 @@ package struct TrainingPlan: Sendable, Equatable {
         case schemaChange
         /// The inputs drifted and performance cannot lead (unlabelled, or its check is off).
         case featureDrift
-        /// `updater backtest`'s reference policy `every`: always, on the newest window.
-        case every
+        /// One of `updater backtest`'s reference policies: on the newest `batches` batches, or the
+        /// newest `window_rows` rows (nil), whatever the concept; always promoted.
+        case reference(batches: Int?)
     }
 
     package var mode: Mode

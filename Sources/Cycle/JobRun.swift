@@ -137,7 +137,7 @@ struct JobRun {
     func train(
         _ plan: TrainingPlan, decision: Decision, run: RunContext, new: [SplitBatch], segment: FreshnessPolicy.Segment, evidence: Evidence?
     ) throws -> CycleOutcome {
-        let since: Int64? = plan.purpose == .every ? nil : segment.start
+        let since: Int64? = if case .reference = plan.purpose { nil } else { segment.start }
         let earlier = if case .conceptChange = plan.purpose {
             EarlierBatches(batches: [])
         } else {
@@ -179,7 +179,7 @@ struct JobRun {
             candidate = try step.make(plan, window: window, evaluation: evaluation, consuming: consuming)
         }
         progress.decision = Decision(action: decision.action, reason: reason)
-        guard candidate.passed || cycle.reference == .every else {
+        guard candidate.passed || cycle.reference != nil else {
             let failures = candidate.verdict.failures
             try recorder.finish(.rejected, decision: recorded, reason: reason, drift: evidence?.report, error: "gate failed: \(failures)")
             return CycleOutcome(
@@ -189,7 +189,7 @@ struct JobRun {
         let from = run.production?.record.version
         try Promoter(registry: run.registry, clock: run.clock, checkpoints: run.checkpoints).publish(
             candidate.record, to: job.deploy.path, action: candidate.passed ? .promote : .forced, actor: cycle.actor,
-            reason: "\(recorded) run \(run.id): \(candidate.passed ? "gate passed" : "reference policy every")", run: run.id,
+            reason: "\(recorded) run \(run.id): \(candidate.passed ? "gate passed" : "a reference policy of updater backtest")", run: run.id,
             expectedFrom: from)
         run.checkpoints.reached(.promoted)
         try recorder.finish(.succeeded, decision: recorded, reason: reason, drift: evidence?.report)

@@ -35,7 +35,12 @@ struct FreshnessPolicy {
         case .never?:
             return Decision(action: .keep, reason: "reference policy never: the first model stays")
         case .every?:
-            return Decision(action: .train(.init(mode: .full, purpose: .every)), reason: "reference policy every: full retrain on the newest window")
+            return Decision(
+                action: .train(.init(mode: .full, purpose: .reference(batches: nil))), reason: "reference policy every: full retrain on the newest window")
+        case .recent(let k)?:
+            return Decision(
+                action: .train(.init(mode: .full, purpose: .reference(batches: k))),
+                reason: "reference policy oracle: full retrain on the \(k) newest batch\(k == 1 ? "" : "es"), all of the new concept")
         case nil:
             break
         }
@@ -125,9 +130,12 @@ struct FreshnessPolicy {
 }
 
 /// The policies `updater backtest` compares a job's policy with.
-package enum ReferencePolicy: String, Sendable, CaseIterable {
+package enum ReferencePolicy: Sendable, Equatable {
     /// The first model stays in production.
     case never
     /// A full retrain on the newest `window_rows` rows after every batch, always promoted.
     case every
+    /// A full retrain on the newest `batches` batches, always promoted (the oracle that knows when
+    /// the concept changed, right after a change).
+    case recent(batches: Int)
 }

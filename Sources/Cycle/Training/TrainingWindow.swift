@@ -87,7 +87,10 @@ struct TrainingWindow {
         case .conceptChange(let batch):
             parts = new.filter { ($0.record.id ?? 0) >= batch }
             why = "only the rows from batch \(batch), where production's performance fell, on: older rows belong to the concept before the change"
-        case .every:
+        case .reference(let k?):
+            parts = Array(parts.suffix(k))
+            why = "the newest \(k) batch\(k == 1 ? "" : "es") (reference policy oracle)"
+        case .reference(nil):
             why = "the newest rows, whatever the concept (reference policy every)"
         default:
             why = start.map { "the rows since the change of concept at batch \($0)" } ?? "the rows since the job's first batch (no change of concept so far)"
