@@ -3,7 +3,7 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test bench install clean
+.PHONY: deps build demo test bench install clean freshness
 
 # `make install` (as root): the release binary in $(PREFIX)/bin, the systemd unit, an empty
 # /etc/updater/jobs, the example jobs in $(PREFIX)/share/updater/examples, and the `updater`
@@ -53,3 +53,9 @@ install: deps
 
 clean:
 	rm -rf .build .updater .updater-demo
+
+# The freshness table of docs/cycle.md: River's drifting streams replayed by `updater backtest`
+# (needs Python with river: pip install river).
+freshness: deps
+	$(SWIFT) build -c release
+	python3 scripts/streams/freshness_table.py --bin .build/release/updater

@@ -2,8 +2,8 @@
 # The README's first command ends here: runs the real daemon on the bundled example job
 # (Jobs/churn.toml) and feeds it three batches from Jobs/churn/data/, so that a newcomer sees
 #   batch 1 → version 1 trained and promoted
-#   batch 2 (customers changed: feature drift) → retrain → gate → version 2 promoted
-#   batch 3 (labels no longer follow the features: concept drift) → retrain → gate rejects v3
+#   batch 2 (twice the rows; customers changed: feature drift) → warm-up retrain → gate → version 2 promoted
+#   batch 3 (labels no longer follow the features: concept drift) → retrain on batch 3 alone → gate rejects v3
 #   updater rollback → version 1 back in production, with an audit record
 # State goes to .updater-demo/ so it never mixes with a real ./.updater.
 set -euo pipefail
@@ -50,7 +50,7 @@ deliver batch-01-initial.csv
 show trigger churn
 wait_for_runs 1
 
-say "Batch 2 arrives: customers pay more and call support more (feature drift)"
+say "Batch 2 arrives: twice the rows, and customers pay more and call support more (feature drift)"
 deliver batch-02-shifted.csv
 show trigger churn
 wait_for_runs 2

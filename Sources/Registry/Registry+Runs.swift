@@ -226,6 +226,16 @@ extension Registry {
         try db.read { db in try ServedBatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
     }
 
+    /// Production's performance on the batches run `id` read.
+    package func servedBatches(run id: Int64) throws -> [ServedBatchRecord] {
+        try db.read { db in try ServedBatchRecord.filter(Column("run_id") == id).order(Column("id")).fetchAll(db) }
+    }
+
+    /// The change of concept run `id` suspected, if it did.
+    package func conceptChange(run id: Int64) throws -> ConceptChangeRecord? {
+        try db.read { db in try ConceptChangeRecord.filter(Column("run_id") == id).fetchOne(db) }
+    }
+
     /// The concept changes the policy suspected for `job`, oldest first.
     package func conceptChanges(job: String) throws -> [ConceptChangeRecord] {
         try db.read { db in try ConceptChangeRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }

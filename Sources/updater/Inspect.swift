@@ -197,6 +197,10 @@ struct RunsCommand: ParsableCommand {
     struct Detail: Encodable {
         var run: RunRecord
         var drift: DriftReport?
+        /// Production's performance on each batch the run read, measured before anything trained on it.
+        var served: [ServedBatchRecord]
+        /// The change of concept the run suspected, confirmed or not.
+        var change: ConceptChangeRecord?
         var gate: [GateResultRecord]
     }
 
@@ -207,7 +211,9 @@ struct RunsCommand: ParsableCommand {
         if let id = runID {
             guard let r = try registry.run(id), r.job == name else { throw fail("\(name) has no run \(id)") }
             let drift = r.driftReport.flatMap { try? JSONDecoder().decode(DriftReport.self, from: Data($0.utf8)) }
-            let detail = Detail(run: r, drift: drift, gate: try registry.gateResults(run: id))
+            let detail = Detail(
+                run: r, drift: drift, served: try registry.servedBatches(run: id), change: try registry.conceptChange(run: id),
+                gate: try registry.gateResults(run: id))
             if output.json {
                 printJSON(detail)
                 return
@@ -246,7 +252,14 @@ struct RunsCommand: ParsableCommand {
         if let v = r.candidateVersion { print("  candidate: v\(v)") }
         if let e = r.error { print("  error:     \(e)") }
         print("  job file:  sha256 \(r.jobFileHash.prefix(12))…")
+        for s in d.served {
+            print("  served:    batch \(s.batchID): production v\(s.version)'s \(s.metric) \(show(s.value)) on \(s.rows) rows\(s.restartsReference ? " (its reference starts again here)" : "")")
+        }
+        if let c = d.change {
+            print("  change:    at batch \(c.batchID), \(c.state.rawValue == "confirmed" ? "confirmed: the candidate beat production on the rows after it" : "not confirmed: the candidate did not beat production; production stays")")
+        }
         if let rows = r.trainingRows {
+            print("  rows:      \(r.windowReason ?? "\(rows) rows")")
             print("  training:  \(rows) rows, seed \(r.seed.map(String.init) ?? "-"), window \(r.windowFingerprint?.prefix(12) ?? "-")…\(r.replayFingerprint.map { ", replay \($0.prefix(12))…" } ?? "")")
         }
         if let wall = r.wallSeconds {
