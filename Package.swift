@@ -12,10 +12,13 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Support: files written all-or-nothing, the state directory's layout and lock, logging.
-        .target(name: "Support", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "Support",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         // Tabular data: RFC 4180 CSV into contiguous columns.
         .target(name: "Tabular"),
         // Drift: reference statistics and drift measures.
@@ -31,7 +34,10 @@ let package = Package(
         // Webhooks: endpoint settings, signed deliveries through libcurl, the outbox dispatcher and its retries.
         .target(
             name: "Webhooks",
-            dependencies: ["CCurlShim", "Registry", "Support", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "CCurlShim", "Registry", "Support", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Job files: strict TOML decoding into validated job configurations.
         .target(
             name: "JobFiles",
@@ -40,19 +46,25 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // Trainers: the one training engine (slots, time limits, cancellation, costs) and external trainers.
-        .target(name: "Trainers", dependencies: ["Support", "Training", "Tabular"]),
+        .target(name: "Trainers", dependencies: ["Support", "Training", "Tabular", .product(name: "Logging", package: "swift-log")]),
         // Cycle: one job's update cycle (policy, training window, candidate, gate, release, recording),
         // rollback and promotion.
         .target(
             name: "Cycle",
-            dependencies: ["Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks"]),
+            dependencies: [
+                "Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Service: the daemon: scheduler, incoming watcher, systemd notifications.
-        .target(name: "Service", dependencies: ["Cycle", "Support", "JobFiles", "Registry", "Webhooks"]),
+        .target(
+            name: "Service",
+            dependencies: ["Cycle", "Support", "JobFiles", "Registry", "Webhooks", .product(name: "Logging", package: "swift-log")]),
         .executableTarget(
             name: "updater",
             dependencies: [
                 "Service", "Cycle", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
                 "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training", "Webhooks"]),

@@ -1,6 +1,7 @@
 import Drift
 import Foundation
 import JobFiles
+import Logging
 import Registry
 import Support
 import Tabular
@@ -32,7 +33,7 @@ struct JobRun {
     let trigger: Trigger
     let pending: [BatchRecord]
 
-    var log: Log { recorder.log }
+    var log: Logger { recorder.log }
 
     /// What the run found and decided so far, for the record if it fails.
     final class Progress {
@@ -59,14 +60,14 @@ struct JobRun {
             let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table) }, run: run.id)
             try recorder.drift(found.report, production: production.record.version)
             progress.drift = found.report
-            log(.info, "\(job.name): run \(run.id): drift \(found.report.summary)")
+            log.info("drift \(found.report.summary)")
             evidence = found
         }
         let segment = try self.segment(production: production, new: new)
         let decision = FreshnessPolicy(job: job, reference: cycle.reference)
             .decide(production: production, trigger: trigger, evidence: evidence, segment: segment)
         progress.decision = decision
-        log(.info, "\(job.name): run \(run.id): \(decision.recorded): \(decision.reason)")
+        log.info("\(decision.recorded): \(decision.reason)")
         let splits = new.map { SplitBatch($0.record, $0.table, job: job) }
         guard let plan = decision.plan else { return try keep(decision, run: run, new: new, evidence: evidence) }
         return try train(plan, decision: decision, run: run, new: splits, segment: segment, evidence: evidence)
@@ -84,7 +85,7 @@ struct JobRun {
             } catch {
                 rejections.append("\(error)")
                 try recorder.reject(batch, error: "\(error)")
-                log(.error, "\(job.name): batch \(batch.id ?? 0) rejected: \(error)")
+                log.error("batch \(batch.id ?? 0) rejected: \(error)")
             }
         }
         if accepted.isEmpty && trigger == .newData {
@@ -144,7 +145,7 @@ struct JobRun {
             try EarlierBatches.load(job, since: since, schema: run.schema, registry: run.registry, now: run.clock.now(), log: log)
         }
         let window = try TrainingWindow.select(plan, concept: since, new: new, earlier: earlier, production: run.production, job: job, run: run.id)
-        log(.info, "\(job.name): run \(run.id): training rows: \(window.reason)")
+        log.info("training rows: \(window.reason)")
         let evaluation = try EvaluationRows.select(job, plan: plan, new: new, earlier: earlier, schema: run.schema)
         let accepted = new.map { ($0.record, $0.train.rowCount + ($0.eval?.rowCount ?? 0)) }
         let consuming = { (confirmed: Bool?, passed: Bool) -> Registry.Consumption in
@@ -171,7 +172,7 @@ struct JobRun {
                 let full = TrainingPlan(mode: .full, purpose: plan.purpose)
                 recorded = full.mode.rawValue
                 reason += "; incremental v\(candidate.version) failed the gate → full retrain"
-                log(.info, "\(job.name): run \(run.id): incremental v\(candidate.version) failed the gate → full retrain")
+                log.info("incremental v\(candidate.version) failed the gate → full retrain")
                 let fullWindow = try TrainingWindow.select(full, concept: since, new: new, earlier: earlier, production: run.production, job: job, run: run.id)
                 candidate = try step.make(full, window: fullWindow, evaluation: evaluation, consuming: consuming)
             }
@@ -194,7 +195,7 @@ struct JobRun {
         run.checkpoints.reached(.promoted)
         try recorder.finish(.succeeded, decision: recorded, reason: reason, drift: evidence?.report)
         let change = from.map { "v\($0) → v\(candidate.version)" } ?? "v\(candidate.version)"
-        log(.info, "\(job.name): run \(run.id): promoted \(change) to \(job.deploy.path)")
+        log.info("promoted \(change) to \(job.deploy.path)")
         return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, version: candidate.version, message: "promoted \(change)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import JobFiles
+import Logging
 import Registry
 import Support
 import Trainers
@@ -14,7 +15,8 @@ import Trainers
 package struct UpdateCycle: Sendable {
     package let registry: Registry
     package let state: StateDirectory
-    package var log: Log
+    /// The daemon's log; each job's lines carry its name (and run) as metadata.
+    package var log: Logger
     /// The training engine every job of this daemon trains through.
     package let engine: TrainingEngine
     /// Who promotions are attributed to in the production history.
@@ -25,7 +27,7 @@ package struct UpdateCycle: Sendable {
     /// `updater backtest`: one of the reference policies instead of the job's.
     package var reference: ReferencePolicy? = nil
 
-    package init(registry: Registry, state: StateDirectory, log: Log, engine: TrainingEngine = TrainingEngine()) {
+    package init(registry: Registry, state: StateDirectory, log: Logger, engine: TrainingEngine = TrainingEngine()) {
         self.registry = registry
         self.state = state
         self.log = log
@@ -33,10 +35,11 @@ package struct UpdateCycle: Sendable {
     }
 
     package func run(_ job: JobConfig) -> CycleOutcome {
+        let log = self.log.scoped(job: job.name)
         do {
             try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
-            repairDeployFile(job)
-            resumeInterruptedPromotion(job)
+            repairDeployFile(job, log: log)
+            resumeInterruptedPromotion(job, log: log)
             try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
             let requests = try registry.pendingRequests(job: job.name)
             let pending = try registry.pendingBatches(job: job.name)
@@ -46,7 +49,7 @@ package struct UpdateCycle: Sendable {
             let trigger = Trigger(requests: requests)
             let recorder = try RunRecorder.start(
                 job: job, trigger: trigger, requests: requests, batches: pending, registry: registry, state: state, clock: clock, log: log)
-            recorder.log(.info, "\(job.name): run \(recorder.run) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
+            recorder.jobLog.info("run \(recorder.run) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
             let jobRun = JobRun(cycle: self, job: job, recorder: recorder, trigger: trigger, pending: pending)
             do {
                 return try jobRun.execute()
@@ -54,7 +57,7 @@ package struct UpdateCycle: Sendable {
                 return failed(jobRun, error)
             }
         } catch {
-            log(.error, "\(job.name): \(error)")
+            log.error("\(error)")
             return CycleOutcome(job: job.name, kind: .failed, runID: nil, version: nil, message: "\(error)")
         }
     }
@@ -69,19 +72,19 @@ package struct UpdateCycle: Sendable {
         try? run.recorder.finish(
             state, decision: run.progress.decision?.recorded, reason: run.progress.decision?.reason, drift: run.progress.drift, error: message)
         if (try? registry.cancelRequest(run: id)) == nil { try? registry.releaseRequests(run: id) }
-        run.log(.error, "\(run.job.name): run \(id) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
+        run.recorder.jobLog.error("run \(id) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
         return CycleOutcome(job: run.job.name, kind: .failed, runID: id, version: nil, message: message)
     }
 
     /// Makes the deploy file hold production's artifact (after a crash between publishing and
     /// committing, or if someone changed the file).
-    func repairDeployFile(_ job: JobConfig) {
+    func repairDeployFile(_ job: JobConfig, log: Logger) {
         do {
             if let republished = try Promoter(registry: registry, clock: clock).repair(job: job.name, deployPath: job.deploy.path) {
-                log(.warning, "\(job.name): \(job.deploy.path) did not hold production v\(republished); published it again")
+                log.warning("\(job.deploy.path) did not hold production v\(republished); published it again")
             }
         } catch {
-            log(.error, "\(job.name): cannot restore production at \(job.deploy.path): \(error)")
+            log.error("cannot restore production at \(job.deploy.path): \(error)")
         }
     }
 
@@ -91,7 +94,7 @@ package struct UpdateCycle: Sendable {
     /// passed candidate is not lost and the failure is retried at every cycle. Not if production
     /// has changed since that run started (a person rolled back or promoted meanwhile): then the
     /// candidate stays recorded, for `updater promote`.
-    func resumeInterruptedPromotion(_ job: JobConfig) {
+    func resumeInterruptedPromotion(_ job: JobConfig, log: Logger) {
         do {
             guard let run = try registry.runs(of: job.name, limit: 1).first, run.state == .interrupted || run.state == .failed,
                 let runID = run.id, let number = run.candidateVersion, let candidate = try registry.version(job.name, number),
@@ -106,12 +109,12 @@ package struct UpdateCycle: Sendable {
                     try RunRecorder.finish(
                         registry, run: runID, .succeeded, reason: (run.reason ?? "") + "; updater stopped after promoting v\(number)",
                         at: clock.now())
-                    log(.info, "\(job.name): run \(runID) had promoted v\(number) before updater stopped; recorded as succeeded")
+                    log.info("run \(runID) had promoted v\(number) before updater stopped; recorded as succeeded")
                 }
                 return
             }
             if let last = history.last, last.at >= run.startedAt ?? run.createdAt {
-                log(.warning, "\(job.name): run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
+                log.warning("run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
                 return
             }
             let how = run.state == .failed ? "on retry" : "after updater restarted"
@@ -120,9 +123,10 @@ package struct UpdateCycle: Sendable {
                 reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed \(how))", run: runID, expectedFrom: production)
             let detail = run.state == .failed ? "on retry, after: \(run.error ?? "an error")" : "after updater restarted"
             try RunRecorder.finish(registry, run: runID, .succeeded, reason: (run.reason ?? "") + "; promotion completed \(detail)", at: clock.now())
-            log(.info, "\(job.name): run \(runID): promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(job.deploy.path) (promotion completed \(how))")
+            log.scoped(job: job.name, run: runID).info(
+                "promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(job.deploy.path) (promotion completed \(how))")
         } catch {
-            log(.error, "\(job.name): cannot complete the promotion of its last run's candidate (retried at the next cycle): \(error)")
+            log.error("cannot complete the promotion of its last run's candidate (retried at the next cycle): \(error)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Logging
 import Webhooks
 import Cycle
 import Support
@@ -88,7 +89,7 @@ package final class RunLoop: Sendable {
         let log = cycle.log
         let group = DispatchGroup()
         let initial = currentJobs
-        log(.info, "watching \(initial.count) job\(initial.count == 1 ? "" : "s"): \(initial.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
+        log.info("watching \(initial.count) job\(initial.count == 1 ? "" : "s"): \(initial.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
         let watcher = IncomingWatcher()
         defer { watcher.stop() }
         webhooks.start()
@@ -114,8 +115,8 @@ package final class RunLoop: Sendable {
             let now = Date()
             let requests = (try? cycle.registry.jobsWithPendingRequests()) ?? []
             let paused = pausedJobs()
-            for name in Set(paused.keys).subtracting(wasPaused).sorted() { log(.info, "\(name): paused (\(Self.describe(paused[name]!)))") }
-            for name in wasPaused.subtracting(paused.keys).sorted() { log(.info, "\(name): resumed") }
+            for name in Set(paused.keys).subtracting(wasPaused).sorted() { log.scoped(job: name).info("paused (\(Self.describe(paused[name]!)))") }
+            for name in wasPaused.subtracting(paused.keys).sorted() { log.scoped(job: name).info("resumed") }
             wasPaused = Set(paused.keys)
             for job in currentJobs where !stopRequested.load(ordering: .relaxed) && paused[job.name] == nil {
                 let requested = requests.contains(job.name)
@@ -158,16 +159,16 @@ package final class RunLoop: Sendable {
         let inProgress = running.withLock { $0.sorted() }
         notifier.send(["STOPPING": "1", "STATUS": "stopping: \(inProgress.count) run(s) in progress"])
         if !inProgress.isEmpty {
-            log(.info, "stopping: \(inProgress.joined(separator: ", ")) may finish within \(formatSeconds(stopGrace))")
+            log.info("stopping: \(inProgress.joined(separator: ", ")) may finish within \(formatSeconds(stopGrace))")
         }
         if group.wait(timeout: .now() + stopGrace) == .timedOut {
             // Trainings (external trainers' process groups included) stop; their runs are marked
             // interrupted and their batches retried after a restart.
-            log(.warning, "stopping: grace period over; stopping the trainings of \(running.withLock { $0.sorted() }.joined(separator: ", "))")
+            log.warning("stopping: grace period over; stopping the trainings of \(running.withLock { $0.sorted() }.joined(separator: ", "))")
             cycle.engine.shutdown()
             group.wait()
         }
-        log(.info, "stopped")
+        log.info("stopped")
     }
 
     /// Reads the job files again: added jobs start, removed ones get no new run (a run in progress
@@ -182,18 +183,18 @@ package final class RunLoop: Sendable {
         do {
             set = try JobSet.load(directory: directory)
         } catch {
-            log(.error, "reload: \(error); the jobs in force are kept")
+            log.error("reload: \(error); the jobs in force are kept")
             return
         }
         let before = Dictionary(currentJobs.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var next = set.jobs
         for bad in set.invalid {
-            for p in bad.problems { log(.error, "invalid job file: \(p)") }
+            for p in bad.problems { log.error("invalid job file: \(p)") }
             guard let file = bad.problems.first?.file else { continue }
             let name = JobSet.jobName(file: file)
             if let good = before[name], !next.contains(where: { $0.name == name }) {
                 next.append(good)
-                log(.warning, "\(name): \(file) no longer validates; its last good version stays in force")
+                log.scoped(job: name).warning("\(file) no longer validates; its last good version stays in force")
             }
         }
         let after = Dictionary(next.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -203,10 +204,11 @@ package final class RunLoop: Sendable {
         jobs.withLock { $0 = next.sorted { $0.name < $1.name } }
         recordProblems(set.invalid)
         configureWebhooks()
-        log(.info, "reloaded \(directory): \(next.count) job\(next.count == 1 ? "" : "s")"
+        let summary = "reloaded \(directory): \(next.count) job\(next.count == 1 ? "" : "s")"
             + (added.isEmpty ? "" : "; added \(added.joined(separator: ", "))")
             + (removed.isEmpty ? "" : "; removed \(removed.joined(separator: ", ")) (a run in progress finishes)")
-            + (changed.isEmpty ? "" : "; changed \(changed.joined(separator: ", ")) (from their next run)"))
+            + (changed.isEmpty ? "" : "; changed \(changed.joined(separator: ", ")) (from their next run)")
+        log.info("\(summary)")
     }
 
     /// Reads the global webhooks file (if any) and sets the endpoints in force; a file that does not
@@ -215,8 +217,8 @@ package final class RunLoop: Sendable {
         do {
             webhooks.configure(settings: try webhooksFile.load(), jobEndpoints: currentJobs.flatMap(\.webhooks))
         } catch {
-            for line in "\(error)".split(separator: "\n") { cycle.log(.error, "invalid webhooks file: \(line)") }
-            cycle.log(.warning, "webhooks: \(webhooksFile.path ?? "") does not validate; the last good version stays in force (none yet: events wait in the outbox)")
+            for line in "\(error)".split(separator: "\n") { cycle.log.error("invalid webhooks file: \(line)") }
+            cycle.log.warning("webhooks: \(webhooksFile.path ?? "") does not validate; the last good version stays in force (none yet: events wait in the outbox)")
             webhooks.configure(settings: nil, jobEndpoints: currentJobs.flatMap(\.webhooks))
         }
     }
@@ -225,7 +227,7 @@ package final class RunLoop: Sendable {
     func watchIncoming(_ watcher: IncomingWatcher) {
         let jobs = Dictionary(currentJobs.filter(\.schedule.onNewData).map { ($0.name, $0.data.incoming) }, uniquingKeysWith: { a, _ in a })
         for dir in watcher.watch(jobs) {
-            cycle.log(.warning, "\(dir): inotify cannot watch it; polling it every \(Int(watcher.pollInterval)) s")
+            cycle.log.warning("\(dir): inotify cannot watch it; polling it every \(Int(watcher.pollInterval)) s")
         }
     }
 
@@ -241,7 +243,7 @@ package final class RunLoop: Sendable {
         do {
             try cycle.registry.setJobFileProblems(records)
         } catch {
-            cycle.log(.error, "cannot record the job files' problems: \(error)")
+            cycle.log.error("cannot record the job files' problems: \(error)")
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Support
 
 #if canImport(Glibc)
@@ -229,7 +230,7 @@ package struct ExternalTrainer: Sendable {
     package var timeLimit: Double
     package var graceSeconds: Double
     /// Where the runner reports start and end (debug level). Silent by default.
-    package var log: Log = .silent
+    package var log: Logger = .silent
 
     package init(command: [String], environment: [String: String], workingDirectory: String, timeLimit: Double, graceSeconds: Double = 10) {
         self.command = command
@@ -300,7 +301,7 @@ package struct ExternalTrainer: Sendable {
             defer { close(logFD) }
             pid = try spawn(executable: executable, environment: env, logFD: logFD, fail: { failure(.spawnFailed, $0, tail: false) })
         }
-        log(.debug, "trainer \(program) started (pid \(pid), \(spec.mode.rawValue) mode, limit \(ExternalTrainer.seconds(timeLimit))) in \(workingDirectory); log \(logPath)")
+        log.debug("trainer \(program) started (pid \(pid), \(spec.mode.rawValue) mode, limit \(ExternalTrainer.seconds(timeLimit))) in \(workingDirectory); log \(logPath)")
         // Its process group, for a restarted daemon to stop if this one dies first (kill -9).
         let pidFile = runDir + "/" + Self.pidFileName
         try? Files.writeAtomically(Array("\(pid)\n".utf8), to: pidFile)
@@ -328,12 +329,12 @@ package struct ExternalTrainer: Sendable {
                 if stop != nil {
                     ExternalTrainer.signalGroup(pid, SIGTERM)
                     termSentAt = t
-                    log(.debug, "trainer \(program) (pid \(pid)): \(stop == .timedOut ? "time limit reached" : "cancelled"): SIGTERM to its process group")
+                    log.debug("trainer \(program) (pid \(pid)): \(stop == .timedOut ? "time limit reached" : "cancelled"): SIGTERM to its process group")
                 }
             } else if !killSent && t - termSentAt >= graceSeconds {
                 ExternalTrainer.signalGroup(pid, SIGKILL)
                 killSent = true
-                log(.debug, "trainer \(program) (pid \(pid)): still running \(ExternalTrainer.seconds(graceSeconds)) after SIGTERM: SIGKILL")
+                log.debug("trainer \(program) (pid \(pid)): still running \(ExternalTrainer.seconds(graceSeconds)) after SIGTERM: SIGKILL")
             }
             usleep(nap)
             nap = min(nap * 2, 20_000)
@@ -356,7 +357,7 @@ package struct ExternalTrainer: Sendable {
         let exited = (status & 0x7f) == 0
         let exitCode = (status >> 8) & 0xff
         let signal = status & 0x7f
-        log(.debug, "trainer \(program) (pid \(pid)) ended: \(exited ? "exit status \(exitCode)" : "signal \(signal)") after \(ExternalTrainer.seconds(wall)) (cpu \(ExternalTrainer.seconds(cpu)), peak memory \(peak / 1_048_576) MiB)")
+        log.debug("trainer \(program) (pid \(pid)) ended: \(exited ? "exit status \(exitCode)" : "signal \(signal)") after \(ExternalTrainer.seconds(wall)) (cpu \(ExternalTrainer.seconds(cpu)), peak memory \(peak / 1_048_576) MiB)")
 
         switch stop {
         case .timedOut?:

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Support
 import Registry
 import Synchronization
@@ -15,7 +16,7 @@ import Synchronization
 /// the endpoint until `updater webhooks enable`.
 package final class WebhookDispatcher: Sendable {
     let registry: Registry
-    let log: Log
+    let log: Logger
     private struct Config: Sendable {
         var endpoints: [String: WebhookEndpoint] = [:]
         var schedule: [Double] = WebhookSettings.defaultRetrySchedule
@@ -32,7 +33,7 @@ package final class WebhookDispatcher: Sendable {
     /// How often idle threads look at the outbox (events and redeliveries written by other processes).
     static let poll: TimeInterval = 0.1
 
-    package init(registry: Registry, log: Log) {
+    package init(registry: Registry, log: Logger) {
         self.registry = registry
         self.log = log
     }
@@ -118,9 +119,9 @@ package final class WebhookDispatcher: Sendable {
         guard ready else { return }  // not before keep_delivered is known
         do {
             let n = try registry.pruneDeliveredEvents(before: Date().addingTimeInterval(-keep))
-            if n > 0 { log(.info, "webhooks: deleted \(n) delivered event\(n == 1 ? "" : "s") older than \(formatSeconds(keep))") }
+            if n > 0 { log.info("webhooks: deleted \(n) delivered event\(n == 1 ? "" : "s") older than \(formatSeconds(keep))") }
         } catch {
-            log(.error, "webhooks: cannot delete old delivered events: \(error)")
+            log.error("webhooks: cannot delete old delivered events: \(error)")
         }
     }
 
@@ -136,7 +137,7 @@ package final class WebhookDispatcher: Sendable {
             workers.withLock { $0.values.forEach { $0.wake() } }
             return true
         } catch {
-            log(.error, "webhooks: cannot fan out new events (retried): \(error)")
+            log.error("webhooks: cannot fan out new events (retried): \(error)")
             return false
         }
     }
@@ -160,7 +161,7 @@ package final class WebhookDispatcher: Sendable {
 
     private func work(_ name: String, _ worker: Worker) {
         guard let sender = try? WebhookSender() else {
-            log(.error, "webhooks: \(name): cannot initialise libcurl")
+            log.error("webhooks: \(name): cannot initialise libcurl")
             _ = worker.goOn(stopped: true)
             return
         }
@@ -209,12 +210,12 @@ package final class WebhookDispatcher: Sendable {
         _ endpoint: WebhookEndpoint, sender: WebhookSender, leaveAfterFailure: Bool = false, until stop: () -> Bool = { false }
     ) -> Pass {
         guard !isDisabled(endpoint.name) else { return .disabled }
-        var batch: [(DeliveryAttempt, Log.Level, String)] = []
+        var batch: [(DeliveryAttempt, Logger.Level, String)] = []
         var batchStart = Date()
         func flush() throws {
             try registry.record(batch.map(\.0))
             // Logged once recorded, so that the log never shows what the database does not.
-            for (_, level, line) in batch { log(level, line) }
+            for (_, level, line) in batch { log.log(level: level, "\(line)") }
             batch.removeAll()
         }
         do {
@@ -229,7 +230,7 @@ package final class WebhookDispatcher: Sendable {
                     try flush()
                     let reason = "the receiver answered 410 Gone at \(WebhookEventRecord.timestamp(attempt.at))"
                     try registry.disableEndpoint(endpoint.name, reason: reason, now: attempt.at)
-                    log(.warning, "webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
+                    log.warning("webhooks: \(endpoint.name) disabled: \(reason); its deliveries wait until `updater webhooks enable \(endpoint.name)`")
                     break
                 }
                 if !attempt.delivered || batch.count >= 50 { try flush() }
@@ -238,7 +239,7 @@ package final class WebhookDispatcher: Sendable {
             try flush()
             return due.isEmpty ? .idle : .sent
         } catch {
-            log(.error, "webhooks: \(endpoint.name): cannot record deliveries (retried later): \(error)")
+            log.error("webhooks: \(endpoint.name): cannot record deliveries (retried later): \(error)")
             return .error
         }
     }
@@ -248,13 +249,13 @@ package final class WebhookDispatcher: Sendable {
     }
 
     /// What an attempt means for its delivery (delivered, retried when, or dead), and its log line.
-    func outcome(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) -> (DeliveryAttempt, Log.Level, String) {
+    func outcome(_ attempt: WebhookSender.Attempt, _ d: WebhookDelivery, _ endpoint: WebhookEndpoint) -> (DeliveryAttempt, Logger.Level, String) {
         let id = d.delivery.id!
         let number = d.delivery.attempts + 1
         func what() -> String { "\(d.event.type) \(d.event.id) (delivery \(id)) to \(endpoint.name)" }
         if attempt.delivered {
             // The hot path: its line is only built when debug lines are printed.
-            let line = Log.Level.debug >= log.minimum
+            let line = log.logLevel <= .debug
                 ? "webhooks: delivered \(what()), attempt \(number), HTTP \(attempt.status ?? 0) in \(String(format: "%.3f", attempt.seconds)) s" : ""
             return (
                 DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: nil, delivered: true, retryAt: nil), .debug,

@@ -3,6 +3,7 @@ import Cycle
 import Service
 import Dispatch
 import Foundation
+import Logging
 import Trainers
 import Support
 import JobFiles
@@ -40,7 +41,7 @@ struct Run: ParsableCommand {
     var logLevel: String = "info"
 
     func run() throws {
-        let level: Log.Level
+        let level: Logger.Level
         switch logLevel {
         case "debug": level = .debug
         case "info": level = .info
@@ -51,7 +52,7 @@ struct Run: ParsableCommand {
         guard let grace = parseDuration(stopGrace, allowZero: true) else {
             throw ValidationError("--stop-grace: expected a duration such as \"30s\" or \"0s\", got \"\(stopGrace)\"")
         }
-        let log = Log(minimum: level)
+        let log = Logger.daemon(level: level)
         let set: JobSet
         do {
             set = try JobSet.load(directory: common.jobsDirectory)
@@ -59,7 +60,7 @@ struct Run: ParsableCommand {
             throw fail("\(error)")
         }
         for bad in set.invalid {
-            for p in bad.problems { log(.error, "invalid job file: \(p)") }
+            for p in bad.problems { log.error("invalid job file: \(p)") }
         }
         let registry: Registry
         let lock: StateLock
@@ -68,23 +69,23 @@ struct Run: ParsableCommand {
             registry = try common.state.openRegistry()
             let recovered = try registry.markInterruptedRuns()
             for run in recovered.runs {
-                log(.warning, "\(run.job): run \(run.id ?? 0) was interrupted when updater stopped; its batches will be retried")
+                log.scoped(job: run.job).warning("run \(run.id ?? 0) was interrupted when updater stopped; its batches will be retried")
                 // An external trainer of that run may still be running (its process group outlives a
                 // killed daemon outside systemd): stop it before anything reuses the run's files.
                 for stopped in ExternalTrainer.stopOrphans(in: common.state.runDirectory(job: run.job, run: run.id ?? 0)) {
-                    log(.warning, "\(run.job): run \(run.id ?? 0): stopped its trainer left running (process group \(stopped))")
+                    log.scoped(job: run.job, run: run.id ?? 0).warning("stopped its trainer left running (process group \(stopped))")
                 }
             }
             for path in try common.state.removeLeftovers(registry: registry) {
-                log(.warning, "removed \(path), left half-written when updater stopped")
+                log.warning("removed \(path), left half-written when updater stopped")
             }
             for job in set.jobs {
                 for path in Files.removeLeftovers(in: Files.directory(of: job.deploy.path)) {
-                    log(.warning, "\(job.name): removed \(path), left half-written when updater stopped")
+                    log.scoped(job: job.name).warning("removed \(path), left half-written when updater stopped")
                 }
             }
             for batch in recovered.setAside {
-                log(.error, "\(batch.job): batch \(batch.id ?? 0) (\(batch.path)) rejected: \(batch.error ?? "")")
+                log.scoped(job: batch.job).error("batch \(batch.id ?? 0) (\(batch.path)) rejected: \(batch.error ?? "")")
             }
         } catch {
             throw fail("\(error)")
@@ -121,11 +122,11 @@ extension Run {
     /// Fault injection for the crash tests: with `UPDATER_TEST_STALL=POINT` in its environment the
     /// daemon writes `stalled at POINT` to stderr and stops at that point of a cycle for ten minutes,
     /// so that a test can kill -9 it there (``Checkpoints``). Without the variable: none.
-    static func testStall(log: Log, environment: [String: String] = ProcessInfo.processInfo.environment) -> Checkpoints {
+    static func testStall(log: Logger, environment: [String: String] = ProcessInfo.processInfo.environment) -> Checkpoints {
         guard let wanted = environment["UPDATER_TEST_STALL"].flatMap(Checkpoints.Point.init(rawValue:)) else { return .none }
         return Checkpoints { point in
             guard point == wanted else { return }
-            log(.warning, "stalled at \(point.rawValue) (UPDATER_TEST_STALL)")
+            log.warning("stalled at \(point.rawValue) (UPDATER_TEST_STALL)")
             sleep(600)
         }
     }

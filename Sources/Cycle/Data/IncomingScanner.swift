@@ -1,6 +1,7 @@
 import Foundation
 import Support
 import JobFiles
+import Logging
 import Registry
 
 /// Finds new CSV files in a job's incoming directory and registers each once, by content.
@@ -11,11 +12,11 @@ import Registry
 struct IncomingScanner {
     let registry: Registry
     let state: StateDirectory
-    let log: Log
+    let log: Logger
 
     /// The `.csv` files in the job's incoming directory (not hidden), in name order, that have not
     /// been modified for `data.settle_time`.
-    static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Log = .silent) throws -> [String] {
+    static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> [String] {
         let dir = job.data.incoming
         guard Files.isDirectory(dir) else { throw FileError(dir, "incoming directory does not exist") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
@@ -26,7 +27,7 @@ struct IncomingScanner {
         return names.map { dir + "/" + $0 }.filter { path in
             guard let stamp = Files.stamp(path) else { return false }
             if nowNs - stamp.mtimeNs < settleNs {
-                log(.debug, "\(job.name): \(path) is still changing; read later")
+                log.debug("\(path) is still changing; read later")
                 return false
             }
             return true
@@ -44,11 +45,11 @@ struct IncomingScanner {
             do {
                 bytes = try Files.read(path)
             } catch {
-                log(.warning, "\(job.name): cannot read \(path): \(error)")
+                log.warning("cannot read \(path): \(error)")
                 continue
             }
             guard let after = Files.stamp(path), after == before, Int64(bytes.count) == after.size else {
-                log(.debug, "\(job.name): \(path) changed while being read; read later")
+                log.debug("\(path) changed while being read; read later")
                 continue
             }
             let sha = Files.sha256(bytes)
@@ -59,9 +60,9 @@ struct IncomingScanner {
                 now: now)
             if isNew {
                 added += 1
-                log(.info, "\(job.name): new batch \(batch.id ?? 0) from \(path) (\(bytes.count) bytes)")
+                log.info("new batch \(batch.id ?? 0) from \(path) (\(bytes.count) bytes)")
             } else {
-                log(.info, "\(job.name): \(path) has the same content as batch \(batch.id ?? 0) (\(batch.path)); not read again")
+                log.info("\(path) has the same content as batch \(batch.id ?? 0) (\(batch.path)); not read again")
             }
         }
         return added

@@ -2,6 +2,7 @@ import Drift
 import Evaluation
 import Foundation
 import JobFiles
+import Logging
 import Registry
 import Support
 
@@ -12,13 +13,21 @@ struct RunRecorder {
     let job: String
     let run: Int64
     let clock: WallClock
-    /// The run's log: the daemon's, also written to the run's own file (`updater runs --run N`).
-    let log: Log
+    /// The run's log: the daemon's, with the run as metadata, also written to the run's own file
+    /// (`updater runs --run N`), kept open while the run goes on.
+    let log: Logger
+
+    /// The same, without the run in the metadata: for lines that name the run themselves.
+    var jobLog: Logger {
+        var l = log
+        l[metadataKey: "run"] = nil
+        return l
+    }
 
     /// Starts a run: the `run` row, its requests consumed, its batches claimed, its log file.
     static func start(
         job: JobConfig, trigger: Trigger, requests: [RequestRecord], batches: [BatchRecord], registry: Registry, state: StateDirectory,
-        clock: WallClock, log: Log
+        clock: WallClock, log: Logger
     ) throws -> RunRecorder {
         let now = clock.now()
         let record = RunRecord(
@@ -30,7 +39,9 @@ struct RunRecorder {
         let logPath = state.runDirectory(job: job.name, run: id) + "/run.log"
         try Files.makeDirectories(Files.directory(of: logPath))
         try registry.setLogPath(run: id, logPath)
-        return RunRecorder(registry: registry, job: job.name, run: id, clock: clock, log: log.teeing(to: logPath))
+        return RunRecorder(
+            registry: registry, job: job.name, run: id, clock: clock,
+            log: log.scoped(job: job.name, run: id).teeing(to: try LineSink(appendingTo: logPath)))
     }
 
     func drift(_ report: DriftReport, production version: Int) throws {

@@ -31,11 +31,6 @@ package enum Publisher {
         }
     }
 
-    /// Publishes a verified artifact to `deployPath` atomically: ``stage(_:to:)`` then ``Staged/commit()``.
-    package static func publish(_ version: VersionRecord, to deployPath: String) throws {
-        try stage(version, to: deployPath).commit()
-    }
-
     /// A publication made ready beside the deploy path (the artifact verified and written, or
     /// copied), so that putting it in place is one rename: done inside the registry's write
     /// transaction that moves production, it holds the write lock for a rename, not for the copy

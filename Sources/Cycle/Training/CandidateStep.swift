@@ -34,7 +34,7 @@ struct CandidateStep {
             job: job, engine: run.engine, registry: run.registry, state: run.state, scorer: run.scorer, run: run.id
         ).train(plan.mode, window, evaluation: evaluation, schema: run.schema, production: production)
         let usage = trained.usage
-        log(.info, "\(job.name): run \(run.id): trained \(plan.mode == .incremental ? "incrementally" : "from scratch") on \(window.table.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(trained.note), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
+        log.info("trained \(plan.mode == .incremental ? "incrementally" : "from scratch") on \(window.table.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(trained.note), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
 
         // Production on the same rows as the candidate.
         var problem: String? = nil
@@ -48,7 +48,7 @@ struct CandidateStep {
                 productionOutput = try run.scorer.output(production, evaluation, purpose: "evaluation")
             } catch {
                 problem = "production v\(production.record.version) cannot be scored on the evaluation rows: \(error)"
-                log(.warning, "\(job.name): run \(run.id): \(problem!)")
+                log.warning("\(problem!)")
             }
         }
         let gate = CandidateGate(
@@ -62,7 +62,7 @@ struct CandidateStep {
         let summary = verdict.results.map {
             "\($0.metric)\($0.slice.map { "[\($0)]" } ?? ""): \($0.skipped ? "skipped" : $0.passed ? "pass" : "FAIL") (\($0.reason))"
         }.joined(separator: "; ")
-        log(.info, "\(job.name): run \(run.id): v\(record.version) gate \(verdict.passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
+        log.info("v\(record.version) gate \(verdict.passed ? "passed" : "failed"): \(summary.isEmpty ? "no rules" : summary)")
         return Candidate(record: record, verdict: verdict)
     }
 

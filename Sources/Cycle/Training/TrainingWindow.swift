@@ -1,6 +1,7 @@
 import Drift
 import Foundation
 import JobFiles
+import Logging
 import Registry
 import Support
 import Tabular
@@ -14,7 +15,7 @@ struct EarlierBatches {
     /// `since`: the first batch of the current concept, nil for no limit. A stored batch that no
     /// longer loads with the current columns is left out, with a warning.
     static func load(
-        _ job: JobConfig, since start: Int64?, schema: DataSchema, registry: Registry, now: Date, log: Log
+        _ job: JobConfig, since start: Int64?, schema: DataSchema, registry: Registry, now: Date, log: Logger
     ) throws -> EarlierBatches {
         var out: [SplitBatch] = []
         var count = 0
@@ -26,7 +27,7 @@ struct EarlierBatches {
                 out.append(split)
                 count += split.train.rowCount
             } catch {
-                log(.warning, "\(job.name): stored batch \(batch.id ?? 0) no longer fits the model's columns and is left out of training: \(error)")
+                log.warning("stored batch \(batch.id ?? 0) no longer fits the model's columns and is left out of training: \(error)")
             }
         }
         return EarlierBatches(batches: out.reversed())
