@@ -49,6 +49,40 @@ struct BacktestTests {
         #expect(replay.batches[8].outcome == "shift", "\(replay.batches[8])")
     }
 
+    @Test("a regression job's concept drift is seen through RMSE: the change is retrained on from the batch where the error rose")
+    func regressionChange() throws {
+        let stream = try Stream.regression(batches: 10, rows: 500, change: 6)
+        defer { stream.remove() }
+        let file = try JobFile(name: "price", windowRows: 2000, regression: true)
+        defer { file.remove() }
+        let backtest = Backtest(job: try JobFileDecoder.load(file.path), files: stream.files, label: "price")
+        let policy = try backtest.replay(.job)
+        let never = try backtest.replay(.never)
+        let change = policy.batches[5]
+        #expect(change.change && change.windowFrom == 6, "\(change)")
+        #expect(change.reason?.contains("rmse rose") == true, "\(change.reason ?? "")")
+        #expect(policy.means["rmse"]! < never.means["rmse"]! / 2, "\(policy.means) vs \(never.means)")
+        // Back to the noise's level on the batch after the change.
+        #expect(try #require(policy.batches[6].metrics?["rmse"]) < 0.4, "\(policy.batches[6])")
+    }
+
+    @Test("a slow drift is followed: production is retrained as its accuracy declines, and stays well ahead of never retraining")
+    func gradualDrift() throws {
+        // θ moves from 8 to 12 over 16 batches.
+        let stream = try Stream(batches: 16, rows: 600, thresholds: (0..<16).map { 8 + 4 * Double($0) / 15 })
+        defer { stream.remove() }
+        let file = try JobFile(windowRows: 2400)
+        defer { file.remove() }
+        let backtest = Backtest(job: try JobFileDecoder.load(file.path), files: stream.files, label: "gradual")
+        let policy = try backtest.replay(.job)
+        let never = try backtest.replay(.never)
+        let every = try backtest.replay(.every)
+        #expect(policy.batches[8...].contains { $0.trainingRows > 0 }, "no retrain in the second half")
+        #expect(policy.means["accuracy"]! > never.means["accuracy"]! + 0.03, "\(policy.means) vs never \(never.means)")
+        #expect(policy.means["accuracy"]! >= every.means["accuracy"]! - 0.01, "\(policy.means) vs every \(every.means)")
+        #expect(policy.trainingRows < every.trainingRows / 2)
+    }
+
     @Test("the replay leaves the job's own state, incoming directory and deploy path untouched")
     func isolated() throws {
         let stream = try Stream.abrupt(batches: 3, rows: 300, change: 99)

@@ -43,6 +43,26 @@ struct Stream {
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
 
+    /// A regression stream: y = slope·x1 + x2 + noise, the slope switching at batch `change`.
+    static func regression(batches: Int, rows: Int, change: Int, seed: UInt64 = 3) throws -> Stream {
+        let directory = NSTemporaryDirectory() + "updater-stream-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var g = Generator(state: seed)
+        for b in 0..<batches {
+            let slope = b + 1 < change ? 2.0 : -2.0
+            var text = "x1,x2,y\n"
+            for _ in 0..<rows {
+                let x1 = g.uniform() * 4 - 2, x2 = g.uniform() * 4 - 2
+                let noise = (g.uniform() + g.uniform() + g.uniform() - 1.5) * 0.5
+                text += String(format: "%.4f,%.4f,%.4f\n", x1, x2, slope * x1 + x2 + noise)
+            }
+            try text.write(toFile: directory + String(format: "/batch-%03d.csv", b + 1), atomically: true, encoding: .utf8)
+        }
+        return Stream(directory: directory)
+    }
+
+    init(directory: String) { self.directory = directory }
+
     /// θ = 8, then 10.5 from batch `change` (1-based) on.
     static func abrupt(batches: Int, rows: Int, change: Int, seed: UInt64 = 1) throws -> Stream {
         try Stream(batches: batches, rows: rows, thresholds: (1...batches).map { $0 < change ? 8 : 10.5 }, seed: seed)
@@ -54,7 +74,7 @@ struct JobFile {
     let directory: String
     let path: String
 
-    init(name: String = "sea", windowRows: Int = 8000, extra: String = "") throws {
+    init(name: String = "sea", windowRows: Int = 8000, extra: String = "", regression: Bool = false) throws {
         directory = NSTemporaryDirectory() + "updater-job-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory + "/incoming", withIntermediateDirectories: true)
         path = directory + "/\(name).toml"
@@ -62,15 +82,15 @@ struct JobFile {
             [data]
             incoming = "incoming"
             label = "y"
-            positive_label = "1"
+            \(regression ? "task = \"regression\"" : "positive_label = \"1\"")
 
             [training]
             window_rows = \(windowRows)
             \(extra)
 
             [[gate.rules]]
-            metric = "accuracy"
-            change = -0.01
+            metric = "\(regression ? "rmse" : "accuracy")"
+            change = \(regression ? -0.05 : -0.01)
 
             [deploy]
             path = "deploy/\(name).model"
