@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Support: files written all-or-nothing, the state directory's layout and lock, logging.
@@ -37,6 +38,7 @@ let package = Package(
             dependencies: [
                 "CCurlShim", "Registry", "Support", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // Job files: strict TOML decoding into validated job configurations.
         .target(
@@ -55,10 +57,14 @@ let package = Package(
                 "Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        // Service: the daemon: scheduler, incoming watcher, systemd notifications.
+        // Service: the daemon, a ServiceGroup: the scheduler, the incoming watcher, systemd notifications, reloads.
         .target(
             name: "Service",
-            dependencies: ["Cycle", "Support", "JobFiles", "Registry", "Webhooks", .product(name: "Logging", package: "swift-log")]),
+            dependencies: [
+                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]),
         .executableTarget(
             name: "updater",
             dependencies: [

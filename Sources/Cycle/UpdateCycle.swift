@@ -44,6 +44,7 @@ package struct UpdateCycle: Sendable {
             let requests = try registry.pendingRequests(job: job.name)
             let pending = try registry.pendingBatches(job: job.name)
             guard !pending.isEmpty || !requests.isEmpty else {
+                log.debug("no new data")
                 return CycleOutcome(job: job.name, kind: .idle, runID: nil, version: nil, message: "no new data")
             }
             let trigger = Trigger(requests: requests)

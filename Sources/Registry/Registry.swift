@@ -202,7 +202,7 @@ package final class Registry: Sendable {
         }
     }
 
-    /// The jobs with a pending request, in one query (the run loop asks every second).
+    /// The jobs with a pending request, in one query (the scheduler asks whenever it wakes).
     package func jobsWithPendingRequests() throws -> Set<String> {
         try db.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT job FROM request WHERE consumed_at IS NULL")) }
     }

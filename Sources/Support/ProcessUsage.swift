@@ -25,3 +25,16 @@ package func formatSeconds(_ s: Double) -> String {
     if total < 3600 { return "\(total / 60)m" + (total % 60 > 0 ? "\(total % 60)s" : "") }
     return "\(total / 3600)h" + (total % 3600 / 60 > 0 ? "\(total % 3600 / 60)m" : "")
 }
+
+/// Gives the heap memory the process has freed back to the system (glibc's `malloc_trim`, which
+/// Swift's Glibc module does not declare; looked up once). glibc otherwise keeps freed memory in
+/// its per-thread arenas, so a daemon that was busy stays as large as at its busiest.
+package func releaseFreeMemory() {
+    _ = mallocTrim?(0)
+}
+
+private let mallocTrim: (@convention(c) (Int) -> Int32)? = {
+    // RTLD_DEFAULT: the global symbol scope (a null handle on glibc).
+    guard let symbol = dlsym(nil, "malloc_trim") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+}()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Support
 import Registry
+import ServiceLifecycle
 import Synchronization
 
 /// Delivers the outbox: a fan-out thread turns each new event into a pending delivery per endpoint
@@ -14,12 +15,17 @@ import Synchronization
 /// that many deliveries failing together do not retry together), or after `Retry-After` when the
 /// receiver asks for longer; after the last one the delivery is dead, and kept. 410 Gone disables
 /// the endpoint until `updater webhooks enable`.
-package final class WebhookDispatcher: Sendable {
+///
+/// Nothing polls: the fan-out thread wakes when this process commits an event and on ``wake()``
+/// (the daemon calls it when another process wrote the registry: an event of `updater rollback`, a
+/// redelivery), and each endpoint's thread sleeps until its next due delivery or a wake-up. As a
+/// `Service` it delivers until the daemon shuts down.
+package final class WebhookDispatcher: Service, Sendable {
     let registry: Registry
     let log: Logger
     private struct Config: Sendable {
         var endpoints: [String: WebhookEndpoint] = [:]
-        var schedule: [Double] = WebhookSettings.defaultRetrySchedule
+        var retry = RetryPolicy()
         var keepDelivered: Double = WebhookSettings().keepDelivered
         /// False while the global webhooks file has never been read successfully: events wait in the
         /// outbox rather than being fanned out without its endpoints.
@@ -29,9 +35,6 @@ package final class WebhookDispatcher: Sendable {
     private let workers = Mutex<[String: Worker]>([:])
     private let stopped = Atomic<Bool>(false)
     private let fanOutThreadStarted = Atomic<Bool>(false)
-
-    /// How often idle threads look at the outbox (events and redeliveries written by other processes).
-    static let poll: TimeInterval = 0.1
 
     package init(registry: Registry, log: Logger) {
         self.registry = registry
@@ -45,7 +48,7 @@ package final class WebhookDispatcher: Sendable {
         let names: [String] = config.withLock { c in
             let global = settings?.endpoints ?? c.endpoints.values.filter { $0.job == nil }
             if let settings {
-                c.schedule = settings.retrySchedule
+                c.retry = RetryPolicy(schedule: settings.retrySchedule)
                 c.keepDelivered = settings.keepDelivered
                 c.ready = true
             }
@@ -65,20 +68,45 @@ package final class WebhookDispatcher: Sendable {
         startWorkers(config.withLock { $0.endpoints.keys.sorted() })
         let thread = Thread { [self] in
             var lastPrune = Date.distantPast
-            var backoff = Self.poll
+            var backoff: TimeInterval = 1
             while !stopped.load(ordering: .relaxed) {
                 if Date().timeIntervalSince(lastPrune) >= 3600 {
                     prune()
                     lastPrune = Date()
                 }
-                // At once when this process commits an event; other processes' within `poll`. While
-                // the registry cannot be written, less and less often (up to a minute).
-                backoff = fanOut() ? Self.poll : min(max(backoff * 2, 1), 60)
-                _ = registry.outboxCommitted.wait(timeout: .now() + backoff)
+                // Woken when an event is committed (here, or by another process: ``wake()``); hourly
+                // for pruning. While the registry cannot be written, again after a back-off (up to
+                // a minute).
+                var wait = max(1, 3600 - Date().timeIntervalSince(lastPrune))
+                if fanOut() { backoff = 1 } else {
+                    wait = backoff
+                    backoff = min(backoff * 2, 60)
+                }
+                _ = registry.outboxCommitted.wait(timeout: .now() + wait)
             }
         }
         thread.name = "webhooks fan-out"
         thread.start()
+    }
+
+    /// The registry was written by another process: new events to fan out, redeliveries, an
+    /// endpoint enabled again.
+    package func wake() {
+        registry.outboxCommitted.signal()
+        workers.withLock { $0.values.forEach { $0.wake() } }
+    }
+
+    /// Delivers until the service group shuts down gracefully (or is cancelled).
+    package func run() async throws {
+        start()
+        try? await gracefulShutdown()
+        // Waiting for the attempts in progress blocks: not on the cooperative pool.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                stop()
+                c.resume()
+            }
+        }
     }
 
     /// Stops the threads, waiting up to 2 s for attempts in progress to end and be recorded; one
@@ -169,7 +197,7 @@ package final class WebhookDispatcher: Sendable {
         while worker.goOn(stopped: stopped.load(ordering: .relaxed)) {
             // Removed: startWorkers stops this thread (or keeps it, if configured again meanwhile).
             guard let endpoint = config.withLock({ $0.endpoints[name] }) else {
-                worker.wait(seconds: Self.poll)
+                worker.wait(seconds: 60)
                 continue
             }
             switch sendDue(endpoint, sender: sender, until: { worker.isStopping || self.stopped.load(ordering: .relaxed) }) {
@@ -184,8 +212,9 @@ package final class WebhookDispatcher: Sendable {
                 backoff = min(backoff * 2, 300)
             case .idle:
                 backoff = 1
+                // Until the next retry is due, or a wake-up (new deliveries, a redelivery).
                 let next = (try? registry.nextDue(endpoint: name)) ?? nil
-                worker.wait(seconds: max(0.01, min(next.map { $0.timeIntervalSinceNow } ?? 1, 1)))
+                worker.wait(seconds: max(0.01, min(next.map { $0.timeIntervalSinceNow } ?? 3600, 3600)))
             }
         }
     }
@@ -262,17 +291,13 @@ package final class WebhookDispatcher: Sendable {
                 line)
         }
         let error = attempt.error ?? "failed"
-        let schedule = config.withLock { $0.schedule }
-        var retryAt: Date?
-        if number <= schedule.count && !attempt.gone {
-            var wait = schedule[number - 1] * (1 + Double.random(in: 0..<0.2))
-            if let asked = attempt.retryAfter { wait = max(wait, min(asked, 86_400)) }
-            retryAt = Date().addingTimeInterval(wait)  // after the attempt ended (a timeout took its time)
-        }
+        let retry = config.withLock { $0.retry }
+        // From the end of the attempt (a timeout took its time).
+        let retryAt = retry.retry(afterAttempt: number, retryAfter: attempt.retryAfter, gone: attempt.gone)
         let record = DeliveryAttempt(delivery: id, attemptsBefore: d.delivery.attempts, at: attempt.at, status: attempt.status, error: error, delivered: false, retryAt: retryAt)
         if attempt.gone { return (record, .error, "webhooks: \(what()) is dead: \(error) (410 Gone)") }
         if let retryAt {
-            return (record, .warning, "webhooks: \(what()) failed (attempt \(number) of \(schedule.count + 1)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
+            return (record, .warning, "webhooks: \(what()) failed (attempt \(number) of \(retry.attempts)): \(error); retry at \(WebhookEventRecord.timestamp(retryAt))")
         }
         return (record, .error, "webhooks: \(what()) is dead after \(number) attempts: \(error); `updater webhooks redeliver \(id)` sends it again")
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Cycle
 import Service
-import Dispatch
 import Foundation
 import Logging
 import Trainers
@@ -13,7 +12,7 @@ import Registry
 import Glibc
 #endif
 
-struct Run: ParsableCommand {
+struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the update cycle: once, or on every job's interval until stopped.",
         discussion: """
@@ -40,7 +39,7 @@ struct Run: ParsableCommand {
     @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
     var logLevel: String = "info"
 
-    func run() throws {
+    func run() async throws {
         let level: Logger.Level
         switch logLevel {
         case "debug": level = .debug
@@ -95,26 +94,17 @@ struct Run: ParsableCommand {
         let engine = maxTrainings.map { TrainingEngine(concurrency: $0) } ?? TrainingEngine()
         var cycle = UpdateCycle(registry: registry, state: common.state, log: log, engine: engine)
         cycle.checkpoints = Self.testStall(log: log)
-        let loop = RunLoop(
-            cycle: cycle, jobs: set,
-            jobsDirectory: common.jobsDirectory, stopGrace: grace, webhooksFile: common.webhooksFile)
+        let scheduler = Scheduler(
+            cycle: cycle, jobs: set, jobsDirectory: common.jobsDirectory, stopGrace: grace, webhooksFile: common.webhooksFile)
         if once {
-            let outcomes = loop.runOnce()
+            let outcomes = scheduler.runOnce()
             for o in outcomes {
                 print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
             }
             if !set.invalid.isEmpty || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
             return
         }
-        let sources = [SIGTERM, SIGINT, SIGHUP].map { sig -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { if sig == SIGHUP { loop.requestReload() } else { loop.stop() } }
-            source.resume()
-            return source
-        }
-        loop.run()
-        sources.forEach { $0.cancel() }
+        try await Daemon.run(scheduler, stopGrace: grace, log: log)
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct Updater: ParsableCommand {
+struct Updater: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "updater",
         abstract: "Keeps machine-learning models fresh: drift → retrain → gate → promote, with rollback.",

@@ -208,7 +208,7 @@ struct DaemonTests {
 
         try ws.write(Synthetic.csv(rows: 600, seed: 1), to: "incoming/held/b1.csv")
         #expect(try ws.run(["trigger", "held"]).status == 0)
-        usleep(2_500_000)
+        #expect(daemon.waitForLog("held: paused: its trigger request waits until updater resume"), "\(daemon.log)")
         #expect(try productionVersion(ws, "held") == nil, "a paused job must not run: \(daemon.log)")
         let status = try ws.json(["status"]) as? [String: Any]
         let held = (status?["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "held" }
@@ -233,9 +233,8 @@ struct TriggerTests {
     func onNewData() throws {
         let ws = try Workspace()
         try ws.addJob("watched", extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1d\"\non_new_data = true\ndebounce = \"1s\"")
-        let daemon = try DaemonProcess(ws, notify: nil)
-        #expect(daemon.waitForLog("watching 1 job"))
-        usleep(500_000)  // the first (idle) cycle at start
+        let daemon = try DaemonProcess(ws, notify: nil, arguments: ["--log-level", "debug"])
+        #expect(daemon.waitForLog("watched: no new data"), "the first (idle) cycle at start: \(daemon.log)")
         for (i, seed) in [1, 2, 3].enumerated() {
             try ws.write(Synthetic.csv(rows: 400, seed: UInt64(seed), firstID: i * 1000), to: "incoming/watched/b\(i).csv")
         }
@@ -253,11 +252,14 @@ struct TriggerTests {
     func intervalOnly() throws {
         let ws = try Workspace()
         try ws.addJob("slow", extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1d\"")
-        let daemon = try DaemonProcess(ws, notify: nil)
-        #expect(daemon.waitForLog("watching 1 job"))
-        usleep(500_000)
+        // A job beside it that does watch its directory: its run shows the daemon saw the new files.
+        try ws.addJob("eager", extra: "settle_time = \"0s\"\n\n[schedule]\ninterval = \"1d\"\non_new_data = true\ndebounce = \"1s\"")
+        let daemon = try DaemonProcess(ws, notify: nil, arguments: ["--log-level", "debug"])
+        #expect(daemon.waitForLog("slow: no new data") && daemon.waitForLog("eager: no new data"), "\(daemon.log)")
         try ws.write(Synthetic.csv(rows: 400, seed: 1), to: "incoming/slow/b1.csv")
-        usleep(3_000_000)
+        try ws.write(Synthetic.csv(rows: 400, seed: 1), to: "incoming/eager/b1.csv")
+        #expect(daemon.waitForLog("eager: run 1 started"), "\(daemon.log)")
+        #expect(daemon.waitForLog("eager: run 1: promoted v1"), "\(daemon.log)")
         #expect(!daemon.log.contains("slow: run 1 started"), "\(daemon.log)")
         #expect(daemon.stop() == 0)
     }

@@ -68,8 +68,7 @@ struct SenderTests {
         let attempt = try WebhookSender(environment: [:]).send(WebhookEventRecord(type: "test", job: nil, data: [:]), to: endpoint)
         #expect(!attempt.delivered && attempt.status == nil)
         #expect(attempt.error == "the environment variable UPDATER_TEST_NO_SUCH_SECRET is not set")
-        usleep(200_000)
-        #expect(receiver.requests.isEmpty)
+        try expectOnlyRequestAfter(receiver)
     }
 
     @Test("a malformed secret or secret URL fails the attempt without being repeated")
@@ -93,7 +92,16 @@ struct SenderTests {
         #expect(b.error == "the URL read from the file \(dir)/url is not an http:// or https:// URL", "\(b)")
         #expect(![a.error, b.error].compactMap { $0 }.joined().contains("SECRETVALUE"))
         #expect(![a.error, b.error].compactMap { $0 }.joined().contains("URLTOKEN"))
-        usleep(200_000)
-        #expect(receiver.requests.isEmpty)
+        try expectOnlyRequestAfter(receiver)
     }
+}
+
+/// Sends one good request to `receiver` and waits for it: once it has arrived, the receiver holds
+/// it alone if nothing was sent before.
+private func expectOnlyRequestAfter(_ receiver: Receiver) throws {
+    let good = WebhookEndpoint(
+        name: "probe", job: nil, url: .plain(receiver.url), format: .slack, events: nil, jobs: nil, secret: nil, timeout: 5)
+    #expect(try WebhookSender().send(WebhookEventRecord(type: "test", job: nil, data: [:]), to: good).delivered)
+    #expect(receiver.wait(for: 1).count == 1)
+    #expect(receiver.requests.count == 1, "a request was sent before the probe")
 }

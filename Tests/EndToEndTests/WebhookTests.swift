@@ -36,6 +36,16 @@ extension Workspace {
     }
 
     /// `updater webhooks deliveries --json`.
+    /// Waits (bounded) until the delivery records satisfy `done`.
+    func waitForDeliveries(seconds: Double = 30, _ done: ([[String: Any]]) -> Bool) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if done(try deliveries()) { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
     func deliveries() throws -> [[String: Any]] {
         try json(["webhooks", "deliveries", "--limit", "1000"]) as? [[String: Any]] ?? []
     }
@@ -84,9 +94,8 @@ struct WebhookTests {
         // The CLI records the event; the daemon delivers it.
         let third = try ws.run(["run", "--once"])
 
-        _ = receiver.wait(for: 10)
-        usleep(500_000)
-        let got = receiver.requests
+        // `run --once` delivers before it exits: every request is in once the rollback's is.
+        let got = receiver.wait { $0.contains { $0.type == "model.rolled_back" } }
         let types = got.map(\.type)
         // Run 1 (no production yet, so no drift check), run 2 (drift; the gate may first reject an
         // incremental candidate), then the rollback.
@@ -133,7 +142,8 @@ struct WebhookTests {
         try ws.addBrokenJob("broken")
         let daemon = try DaemonProcess(ws, notify: nil)
         let got = receiver.wait(for: 2)
-        usleep(1_500_000)  // no third attempt comes
+        // Recorded as delivered: no third attempt will come.
+        #expect(try ws.waitForDeliveries { $0.first?["state"] as? String == "delivered" }, "\(daemon.log)")
         #expect(receiver.requests.count == 2, "\(daemon.log)")
         #expect(got.count == 2 && got[0].type == "job.invalid" && got.allSatisfy { $0.verified })
         #expect(got.count == 2 && got[0].webhookID == got[1].webhookID && got[1].timestamp > got[0].timestamp)
@@ -238,7 +248,8 @@ struct WebhookTests {
         try ws.addBrokenJob("broken2")
         daemon.signal(SIGHUP)
         #expect(daemon.waitForLog("reloaded"))
-        usleep(2_000_000)
+        // The new event has its delivery, which waits.
+        #expect(try ws.waitForDeliveries { $0.contains { $0["state"] as? String == "pending" } }, "\(daemon.log)")
         #expect(receiver.requests.count == 1, "a disabled endpoint gets nothing")
         let status = try ws.run(["status"])
         #expect(status.stdout.contains("webhook ops: DISABLED since") && status.stdout.contains("410 Gone"), "\(status.output)")
@@ -266,7 +277,7 @@ struct WebhookTests {
 
         let restarted = try DaemonProcess(ws, notify: nil)
         let got = receiver.wait(for: 2)
-        usleep(2_000_000)
+        #expect(try ws.waitForDeliveries { $0.first?["state"] as? String == "delivered" }, "\(restarted.log)")
         #expect(receiver.requests.count == 2, "delivered once after the restart: \(restarted.log)")
         #expect(got.count == 2 && got[0].webhookID == got[1].webhookID)
         #expect(try ws.deliveries().first?["state"] as? String == "delivered")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Service
@@ -40,13 +41,30 @@ struct IncomingWatcherTests {
         #expect((watcher.lastChange("b") ?? .distantPast) < later)
     }
 
+    @Test("the registry's writes are noticed, and each change is reported to onChange at once")
+    func registry() throws {
+        let state = try directory()
+        let watcher = IncomingWatcher()
+        defer { watcher.stop() }
+        let seen = Mutex(0)
+        watcher.onChange = { change in if case .registry = change { seen.withLock { $0 += 1 } } }
+        watcher.watchRegistry(in: state)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: state + "/registry.sqlite-wal"))
+        let deadline = Date().addingTimeInterval(10)
+        while seen.withLock({ $0 }) == 0, Date() < deadline { usleep(20_000) }
+        #expect(seen.withLock { $0 } > 0)
+    }
+
     @Test("polling fallback: a new file is noticed at the next listing")
     func polling() throws {
-        let dir = try directory()
+        let dir = try directory(), other = try directory()
         let watcher = IncomingWatcher(inotify: false, pollInterval: 0.2)
         defer { watcher.stop() }
-        #expect(watcher.watch(["p": dir]) == [dir], "without inotify the directory is polled")
-        usleep(500_000)
+        #expect(Set(watcher.watch(["p": dir, "q": other])) == [dir, other], "without inotify the directories are polled")
+        // A change of one directory is noticed; the other, listed in the same pass, did not change.
+        let start = Date()
+        try Data("x\n".utf8).write(to: URL(fileURLWithPath: other + "/b1.csv"))
+        #expect(changed(watcher, "q", since: start))
         #expect(watcher.lastChange("p") == nil, "no change, no event")
         let before = Date()
         try Data("x\n".utf8).write(to: URL(fileURLWithPath: dir + "/b1.csv"))
