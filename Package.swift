@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "SupportTests", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "WebhooksTests", dependencies: ["Webhooks"]),
         .testTarget(name: "TrainersTests", dependencies: ["Trainers", "Registry", "Support"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service"]),
         .testTarget(name: "CycleTests", dependencies: ["Cycle", "JobFiles", "Registry", "Drift", "Evaluation", "Support", "Trainers"]),
