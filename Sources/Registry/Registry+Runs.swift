@@ -30,6 +30,7 @@ extension Registry {
 
     /// Records where the run's log file is.
     package func setLogPath(run id: Int64, _ path: String) throws {
+        let path = stored(path)
         try db.write { db in try db.execute(sql: "UPDATE run SET log_path = ? WHERE id = ?", arguments: [path, id]) }
     }
 
@@ -64,6 +65,7 @@ extension Registry {
 
     /// Rejects a malformed batch on its own, naming why.
     package func reject(batch: BatchRecord, error: String, run: Int64) throws {
+        let batch = stored(batch)
         try db.write { db in
             var b = batch
             b.status = .rejected
@@ -105,7 +107,14 @@ extension Registry {
     /// Marks a run's batches consumed with their evidence, in one transaction (a run that trains
     /// nothing).
     package func consume(_ c: Consumption, run: Int64) throws {
+        let c = stored(c)
         try db.write { db in try Self.consume(db, c, run: run) }
+    }
+
+    func stored(_ c: Consumption) -> Consumption {
+        var c = c
+        c.batches = c.batches.map { (stored($0.0), $0.rows) }
+        return c
     }
 
     static func consume(_ db: Database, _ c: Consumption, run: Int64) throws {
@@ -162,6 +171,7 @@ extension Registry {
         _ version: VersionRecord, gate: [GateResultRecord], training: TrainingRecord, consuming: Consumption,
         event: WebhookEventRecord
     ) throws {
+        let (version, consuming) = (stored(version), stored(consuming))
         try db.write { db in
             try Self.consume(db, consuming, run: version.runID)
             var v = version

@@ -16,6 +16,8 @@ package struct RegistryError: Error, CustomStringConvertible, Sendable {
 package final class Registry: Sendable {
     /// The database file, or `:memory:` for an in-memory registry.
     package let path: String
+    /// The state directory the database is in (paths inside it are stored relative to it); nil in memory.
+    package let root: String?
     let db: any DatabaseWriter
     /// Signalled after each commit that wrote a webhook event, so the dispatcher sends it at once.
     package let outboxCommitted = DispatchSemaphore(value: 0)
@@ -32,7 +34,16 @@ package final class Registry: Sendable {
         } catch {
             throw RegistryError("cannot open the state database \(path): \(error)")
         }
-        try self.init(pool, path: path)
+        // Processes opening one database at once (a daemon starting while a CLI command runs, say)
+        // must not migrate it at once: the migrations run under an exclusive lock on a file beside it.
+        let lock = open(path + "-migrate.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw RegistryError("cannot open \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw RegistryError("cannot lock \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(lock, LOCK_UN) }
+        try self.init(pool, path: path, root: (path as NSString).deletingLastPathComponent)
     }
 
     /// An empty registry in memory (tests, `updater backtest`): the same schema and operations,
@@ -40,12 +51,13 @@ package final class Registry: Sendable {
     package static func inMemory() throws -> Registry {
         var config = Configuration()
         config.foreignKeysEnabled = true
-        return try Registry(try DatabaseQueue(configuration: config), path: ":memory:")
+        return try Registry(try DatabaseQueue(configuration: config), path: ":memory:", root: nil)
     }
 
     /// A registry on any GRDB writer (a `DatabasePool` on a file, a `DatabaseQueue` in memory).
-    package init(_ writer: any DatabaseWriter, path: String) throws {
+    package init(_ writer: any DatabaseWriter, path: String, root: String?) throws {
         self.path = path
+        self.root = root
         db = writer
         let migrator = Schema.migrator
         let known = Set(migrator.migrations)
@@ -107,23 +119,23 @@ package final class Registry: Sendable {
     package func versions(of job: String) throws -> [VersionRecord] {
         try db.read { db in
             try VersionRecord.filter(Column("job") == job).order(Column("version")).fetchAll(db)
-        }
+        }.map(resolved)
     }
 
     package func version(_ job: String, _ number: Int) throws -> VersionRecord? {
         try db.read { db in
             try VersionRecord.filter(Column("job") == job && Column("version") == number).fetchOne(db)
-        }
+        }.map(resolved)
     }
 
     package func runs(of job: String, limit: Int = 50) throws -> [RunRecord] {
         try db.read { db in
             try RunRecord.filter(Column("job") == job).order(Column("id").desc).limit(limit).fetchAll(db)
-        }
+        }.map(resolved)
     }
 
     package func run(_ id: Int64) throws -> RunRecord? {
-        try db.read { db in try RunRecord.fetchOne(db, key: id) }
+        try db.read { db in try RunRecord.fetchOne(db, key: id) }.map(resolved)
     }
 
     package func gateResults(run id: Int64) throws -> [GateResultRecord] {
@@ -139,7 +151,7 @@ package final class Registry: Sendable {
     }
 
     package func batches(of job: String) throws -> [BatchRecord] {
-        try db.read { db in try BatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
+        try db.read { db in try BatchRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }.map(resolved)
     }
 
     /// Moves the job's production pointer to `version` and appends the event, in one transaction.
@@ -229,7 +241,8 @@ extension Registry {
     package func registerFile(
         job: String, path: String, size: Int64, mtimeNs: Int64, sha256: String, storedPath: String, now: Date = Date()
     ) throws -> (batch: BatchRecord, isNew: Bool) {
-        try db.write { db in
+        let storedPath = stored(storedPath)
+        let (batch, isNew) = try db.write { db in
             var batch: BatchRecord
             var isNew = false
             if let existing = try BatchRecord.filter(Column("job") == job && Column("sha256") == sha256).fetchOne(db) {
@@ -248,13 +261,14 @@ extension Registry {
                     """, arguments: [job, path, size, mtimeNs, sha256, batch.id, now])
             return (batch, isNew)
         }
+        return (resolved(batch), isNew)
     }
 
     package func pendingBatches(job: String) throws -> [BatchRecord] {
         try db.read { db in
             try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.pending.rawValue)
                 .order(Column("id")).fetchAll(db)
-        }
+        }.map(resolved)
     }
 
     /// Accepted batches of `job` (consumed by earlier runs), oldest first.
@@ -262,7 +276,7 @@ extension Registry {
         try db.read { db in
             try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.consumed.rawValue)
                 .order(Column("id")).fetchAll(db)
-        }
+        }.map(resolved)
     }
 }
 
@@ -277,7 +291,7 @@ extension Registry {
     /// returned `setAside`). Call only while holding the state lock.
     @discardableResult
     package func markInterruptedRuns(now: Date = Date()) throws -> (runs: [RunRecord], setAside: [BatchRecord]) {
-        try db.write { db in
+        let result = try db.write { db in
             let stale = try RunRecord.filter(["queued", "running"].contains(Column("state"))).fetchAll(db)
             for var run in stale {
                 run.state = .interrupted
@@ -302,6 +316,7 @@ extension Registry {
             }
             return (stale, setAside)
         }
+        return (result.0.map(resolved), result.1.map(resolved))
     }
 
     /// Records that `run` is reading these pending batches (so an interruption counts against them).
@@ -335,7 +350,7 @@ extension Registry {
     /// Returns the run as it was; throws if there is no such run.
     @discardableResult
     package func requestCancel(run id: Int64, actor: String, now: Date = Date()) throws -> RunRecord {
-        try db.write { db in
+        try resolved(db.write { db in
             guard var run = try RunRecord.fetchOne(db, key: id) else { throw RegistryError("there is no run \(id)") }
             if run.state == .running || run.state == .queued, run.cancelRequestedAt == nil {
                 run.cancelRequestedAt = now
@@ -343,7 +358,7 @@ extension Registry {
                 try run.update(db)
             }
             return run
-        }
+        })
     }
 
     /// Who asked to cancel run `id`, if anyone did.

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The registry's schema, one migration per version. Migrations only ever add: an old database
@@ -258,6 +259,30 @@ enum Schema {
                 t.add(column: "window_batches", .integer)
                 t.add(column: "window_reason", .text)
             }
+        }
+        m.registerMigration("v9") { db in
+            // Paths inside the state directory are stored relative to it, so that a directory moved,
+            // renamed or reached through a symbolic link keeps its registry valid.
+            for (table, column, suffix) in [
+                ("model_version", "artifact_path", "'models/' || job || '/v' || version || '.model'"),
+                ("model_version", "artifact_path", "'models/' || job || '/v' || version"),
+                ("batch", "stored_path", "'batches/' || job || '/' || sha256 || '.csv'"),
+                ("run", "log_path", "'runs/' || job || '/' || id || '/run.log'"),
+            ] {
+                try db.execute(sql: """
+                    UPDATE \(table) SET \(column) = \(suffix)
+                    WHERE substr(\(column), 1, 1) = '/' AND substr(\(column), -length(\(suffix)) - 1) = '/' || \(suffix)
+                    """)
+            }
+            // The state directory's identity: also in its marker file, so that a registry and a
+            // directory that do not belong together are noticed.
+            try db.create(table: "state_identity") { t in
+                t.primaryKey("id", .text)
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.execute(
+                sql: "INSERT INTO state_identity (id, created_at) VALUES (?, ?)",
+                arguments: [UUID().uuidString.lowercased(), Date()])
         }
         return m
     }

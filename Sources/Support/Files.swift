@@ -262,3 +262,20 @@ package func absolutePath(_ path: String) -> String {
     }
     return "/" + parts.joined(separator: "/")
 }
+
+extension Files {
+    /// `path` made absolute with its symbolic links resolved, for the part of it that exists (a
+    /// directory not created yet keeps its name under its resolved parent).
+    package static func canonical(_ path: String) -> String {
+        var existing = absolutePath(path)
+        var rest: [String] = []
+        while existing != "/", realpath(existing, nil) == nil {
+            rest.insert(baseName(existing), at: 0)
+            existing = directory(of: existing)
+        }
+        guard let resolved = realpath(existing, nil) else { return absolutePath(path) }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")
+    }
+}

@@ -12,8 +12,10 @@ import Foundation
 package struct StateDirectory: Sendable {
     package let path: String
 
+    /// `path` is made absolute and its symbolic links resolved, so the same directory reached two
+    /// ways is one state directory.
     package init(path: String) {
-        self.path = Files.absolute(path)
+        self.path = Files.canonical(path)
     }
 
     /// `--state-dir`, else `$UPDATER_STATE_DIR`, else systemd's `$STATE_DIRECTORY`, else `./.updater`.
@@ -30,6 +32,9 @@ package struct StateDirectory: Sendable {
     }
 
     package var databasePath: String { path + "/registry.sqlite" }
+
+    /// The marker file that holds the state directory's identity (the registry holds it too).
+    package var markerPath: String { path + "/updater-state.json" }
 
     package func batchPath(job: String, sha256: String) -> String { "\(path)/batches/\(job)/\(sha256).csv" }
 

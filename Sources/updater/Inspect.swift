@@ -38,7 +38,14 @@ struct StatusCommand: ParsableCommand {
     }
 
     func run() throws {
-        let registry = try? common.state.openExistingRegistry()
+        // What needs a person: reported on stderr, and the exit status is 1.
+        var attention: [String] = []
+        var registry: Registry? = nil
+        do {
+            registry = try common.state.openExistingRegistry()
+        } catch {
+            attention.append("\(error)")
+        }
         var statuses: [String: JobStatus] = [:]
         if let files = try? JobSet.files(in: common.jobsDirectory) {
             for file in files {
@@ -76,10 +83,12 @@ struct StatusCommand: ParsableCommand {
                 var webhooks: [WebhooksCommand.EndpointStatus]
             }
             printJSON(Output(jobs: all, webhooks: webhooks))
+            try report(attention)
             return
         }
         if all.isEmpty {
             print("no jobs in \(common.jobsDirectory) and no state in \(common.state.path)")
+            try report(attention)
             return
         }
         print(table(
@@ -99,6 +108,14 @@ struct StatusCommand: ParsableCommand {
             if w.dead > 0 { line += (w.disabled == nil ? "" : "; ") + "\(w.dead) dead deliver\(w.dead == 1 ? "y" : "ies") (updater webhooks deliveries --failed)" }
             print(line)
         }
+        try report(attention)
+    }
+
+    /// Prints what needs a person on stderr and exits 1 when there is anything.
+    func report(_ attention: [String]) throws {
+        guard !attention.isEmpty else { return }
+        for line in attention { FileHandle.standardError.write(Data("updater: \(line)\n".utf8)) }
+        throw ExitCode.failure
     }
 }
 

@@ -75,8 +75,12 @@ struct Run: AsyncParsableCommand {
                     log.scoped(job: run.job, run: run.id ?? 0).warning("stopped its trainer left running (process group \(stopped))")
                 }
             }
-            for path in try common.state.removeLeftovers(registry: registry) {
+            let leftovers = try common.state.removeLeftovers(registry: registry)
+            for path in leftovers.removed {
                 log.warning("removed \(path), left half-written when updater stopped")
+            }
+            for path in leftovers.unknown {
+                log.warning("\(path) is not a version the registry records; left in place")
             }
             for job in set.jobs {
                 for path in Files.removeLeftovers(in: Files.directory(of: job.deploy.path)) {

@@ -3,7 +3,8 @@ import Synchronization
 import Testing
 
 /// The real `updater` binary, run as a child process in a temporary workspace.
-final class Workspace {
+/// Sendable: its stored properties are constants; each method starts its own process.
+final class Workspace: @unchecked Sendable {
     let root: String
     var jobs: String { root + "/jobs" }
     var state: String { root + "/state" }

@@ -28,7 +28,7 @@ struct RegistryTests {
     @Test("a new database is migrated from empty to the current schema, in WAL mode with foreign keys on")
     func migratesFromEmpty() throws {
         let r = try Registry(path: dbPath)
-        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
+        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9"])
         let (mode, fk) = try r.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
@@ -38,6 +38,39 @@ struct RegistryTests {
         for t in ["job", "run", "batch", "incoming_file", "model_version", "gate_result", "production_event", "request", "online_detector"] {
             #expect(tables.contains(t), "\(t)")
         }
+    }
+
+    @Test("an older database's absolute paths inside the state directory become relative, and read back under the current directory")
+    func pathsBecomeRelative() throws {
+        let queue = try DatabaseQueue(path: dbPath)
+        try Schema.migrator.migrate(queue, upTo: "v8")
+        try queue.write { db in
+            let now = Date()
+            try db.execute(sql: "INSERT INTO job (name, file_path, file_hash, deploy_path, created_at, updated_at) VALUES ('churn', '/j', 'h', '/d', ?, ?)", arguments: [now, now])
+            try db.execute(sql: """
+                INSERT INTO run (id, job, trigger, state, job_file_hash, created_at, log_path)
+                VALUES (4, 'churn', 'new_data', 'succeeded', 'h', ?, '/old/state/runs/churn/4/run.log')
+                """, arguments: [now])
+            try db.execute(sql: """
+                INSERT INTO model_version (job, version, run_id, mode, generation, training_rows, data_fingerprint, job_file_hash,
+                    metrics, artifact_path, artifact_sha256, reference, status, created_at)
+                VALUES ('churn', 3, 4, 'full', 0, 10, 'f', 'h', '{}', '/old/state/models/churn/v3.model', 's', '{}', 'passed', ?),
+                       ('churn', 5, 4, 'full', 0, 10, 'f', 'h', '{}', '/elsewhere/own.model', 's', '{}', 'passed', ?)
+                """, arguments: [now, now])
+            try db.execute(sql: """
+                INSERT INTO batch (job, path, stored_path, size, sha256, first_seen_at, status)
+                VALUES ('churn', '/in/b.csv', '/old/state/batches/churn/abc.csv', 1, 'abc', ?, 'consumed')
+                """, arguments: [now])
+        }
+        try queue.close()
+        let r = try Registry(path: dbPath)
+        #expect(try r.version("churn", 3)?.artifactPath == dir.path + "/models/churn/v3.model")
+        #expect(try r.version("churn", 5)?.artifactPath == "/elsewhere/own.model", "a path outside the layout is kept")
+        #expect(try r.batches(of: "churn").first?.storedPath == dir.path + "/batches/churn/abc.csv")
+        #expect(try r.run(4)?.logPath == dir.path + "/runs/churn/4/run.log")
+        let stored = try r.read { db in try String.fetchOne(db, sql: "SELECT artifact_path FROM model_version WHERE version = 3") }
+        #expect(stored == "models/churn/v3.model")
+        #expect(try !r.stateID().isEmpty)
     }
 
     @Test("reopening keeps what was recorded")

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// State that cannot be lost: the state directory's identity, moved or linked directories, a
+/// missing registry, concurrent openers.
+@Suite("State safety, through the binary")
+struct StateSafetyTests {
+    func artifacts(_ dir: String) -> [String] {
+        ((try? FileManager.default.subpathsOfDirectory(atPath: dir + "/models")) ?? []).filter { $0.hasSuffix(".model") }.sorted()
+    }
+
+    /// Two versions in `state`.
+    func twoVersions(_ ws: Workspace, state: String) throws {
+        try ws.addJob("churn")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        var r = try ws.run(["run", "--once", "--jobs", ws.jobs, "--state-dir", state], global: false)
+        #expect(r.stdout.contains("promoted v1"), "\(r.output)")
+        try ws.write(Synthetic.csv(rows: 2400, seed: 2, firstID: 5000), to: "incoming/churn/b2.csv")
+        r = try ws.run(["run", "--once", "--jobs", ws.jobs, "--state-dir", state], global: false)
+        #expect(r.stdout.contains("promoted v1 → v2"), "\(r.output)")
+    }
+
+    @Test("a state directory moved elsewhere keeps its models, its history and its rollback")
+    func movedStateDirectory() throws {
+        let ws = try Workspace()
+        let first = ws.root + "/state1", moved = ws.root + "/state2"
+        try twoVersions(ws, state: first)
+        #expect(rename(first, moved) == 0)
+        try ws.write(Synthetic.csv(rows: 600, seed: 3, firstID: 9000), to: "incoming/churn/b3.csv")
+        let r = try ws.run(["run", "--once", "--jobs", ws.jobs, "--state-dir", moved], global: false)
+        #expect(r.status == 0 && !r.stderr.contains("removed"), "\(r.output)")
+        #expect(artifacts(moved) == ["churn/v1.model", "churn/v2.model"], "\(artifacts(moved))")
+        let back = try ws.run(["rollback", "churn", "--jobs", ws.jobs, "--state-dir", moved], global: false)
+        #expect(back.status == 0 && back.stdout.contains("production v2 → v1"), "\(back.output)")
+        #expect(ws.bytes("deploy/churn.model") == ws.bytes(absolute: moved + "/models/churn/v1.model"))
+    }
+
+    @Test("the same state directory reached through a symbolic link and then directly is one directory")
+    func symlinkedStateDirectory() throws {
+        let ws = try Workspace()
+        let real = ws.root + "/real"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        #expect(symlink(real, ws.root + "/link") == 0)
+        try twoVersions(ws, state: ws.root + "/link")
+        let r = try ws.run(["run", "--once", "--jobs", ws.jobs, "--state-dir", real], global: false)
+        #expect(r.status == 0 && !r.stderr.contains("removed"), "\(r.output)")
+        #expect(artifacts(real) == ["churn/v1.model", "churn/v2.model"])
+    }
+
+    @Test("a missing or emptied registry beside stored models is refused, never started afresh", arguments: ["deleted", "emptied"])
+    func missingRegistry(how: String) throws {
+        let ws = try Workspace()
+        try twoVersions(ws, state: ws.state)
+        let db = ws.state + "/registry.sqlite"
+        for suffix in ["", "-wal", "-shm"] { unlink(db + suffix) }
+        if how == "emptied" { FileManager.default.createFile(atPath: db, contents: Data()) }
+        try ws.write(Synthetic.csv(rows: 600, seed: 3, firstID: 9000), to: "incoming/churn/b3.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.stderr.contains("restore registry.sqlite from a backup, or move"), "\(r.stderr)")
+        #expect(artifacts(ws.state) == ["churn/v1.model", "churn/v2.model"])
+        let status = try ws.run(["status"])
+        #expect(status.status == 1 && status.stderr.contains("restore registry.sqlite"), "\(status.output)")
+    }
+
+    @Test("a registry copied in from another state directory is refused")
+    func foreignRegistry() throws {
+        let ws = try Workspace()
+        try twoVersions(ws, state: ws.state)
+        let other = ws.root + "/other"
+        try ws.addJob("other")
+        let r0 = try ws.run(["pause", "other", "--jobs", ws.jobs, "--state-dir", other], global: false)
+        #expect(r0.status == 0, "\(r0.output)")
+        for suffix in ["", "-wal", "-shm"] { unlink(ws.state + "/registry.sqlite" + suffix) }
+        try FileManager.default.copyItem(atPath: other + "/registry.sqlite", toPath: ws.state + "/registry.sqlite")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1 && r.stderr.contains("belongs to another state directory"), "\(r.output)")
+        #expect(artifacts(ws.state) == ["churn/v1.model", "churn/v2.model"])
+    }
+
+    @Test("many processes opening a new state directory at once all succeed (the migrations run once)")
+    func concurrentFirstOpen() throws {
+        let ws = try Workspace()
+        try ws.addJob("j")
+        try ws.write(Synthetic.csv(rows: 600, seed: 1), to: "incoming/j/b1.csv")
+        for attempt in 0..<3 {
+            let state = ws.root + "/fresh\(attempt)"
+            let group = DispatchGroup()
+            let results = Mutex<[String]>([])
+            for i in 0..<8 {
+                group.enter()
+                Thread.detachNewThread {
+                    let args = i == 0 ? ["run", "--once"] : (i % 2 == 0 ? ["trigger", "j"] : ["pause", "j"])
+                    let r = try? ws.run(args + ["--jobs", ws.jobs, "--state-dir", state], global: false)
+                    results.withLock { $0.append("\(r?.status ?? -1) \(r?.stderr ?? "")") }
+                    group.leave()
+                }
+            }
+            group.wait()
+            let failures = results.withLock { $0 }.filter { !$0.hasPrefix("0 ") }
+            #expect(failures.isEmpty, "\(failures)")
+        }
+    }
+}
