@@ -25,7 +25,7 @@ let package = Package(
         // Drift: reference statistics and drift measures.
         .target(name: "Drift", dependencies: ["Tabular"]),
         // Training: preprocessing, models, optimisers and the model artifact format.
-        .target(name: "Training", dependencies: ["Tabular"]),
+        .target(name: "Training", dependencies: ["Tabular", .product(name: "Crypto", package: "swift-crypto")]),
         // Evaluation: metrics and the rules of the release gate.
         .target(name: "Evaluation", dependencies: ["Tabular"]),
         // Registry: the SQLite record of jobs, batches, runs, versions, production history and the webhook outbox.
@@ -76,7 +76,9 @@ let package = Package(
         .testTarget(name: "JobFilesTests", dependencies: ["JobFiles", "Drift", "Training", "Webhooks"]),
         .testTarget(name: "TabularTests", dependencies: ["Tabular"]),
         .testTarget(name: "DriftTests", dependencies: ["Drift"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Tabular"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "TrainingTests", dependencies: ["Training", "Tabular", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tabular"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SupportTests", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),

@@ -1,20 +1,23 @@
+import Crypto
 import Foundation
 
 /// The model file format: versioned, documented in docs/artifact.md, readable from any language.
 ///
 /// ```
 /// bytes 0–7    "UPDMODEL"
-/// bytes 8–11   format version, UInt32 little-endian (2; 1 is still read)
+/// bytes 8–11   format version, UInt32 little-endian (3; 2 and 1 are still read)
 /// bytes 12–15  header length H, UInt32 little-endian
 /// bytes 16…    header: UTF-8 JSON (keys sorted), H bytes, then zero padding to a multiple of 8
 /// then         the arrays listed in header.arrays, in order, as little-endian float64
+/// last 32      SHA-256 of every byte before it (format 3), checked by every reader
 /// ```
 /// The same model always encodes to the same bytes, so its SHA-256 identifies it.
 package enum ModelArtifact {
     package static let magic: [UInt8] = Array("UPDMODEL".utf8)
-    /// Version 2 holds any built-in model (its layers); version 1 (binary logistic regression only)
-    /// is still read.
-    package static let formatVersion: UInt32 = 2
+    /// Version 3 is version 2 (any built-in model, as its layers) with a SHA-256 of the file's
+    /// content at its end, so a damaged file is refused rather than scored; versions 2 and 1 (binary
+    /// logistic regression only) are still read.
+    package static let formatVersion: UInt32 = 3
 
     struct ArrayInfo: Codable {
         var name: String
@@ -70,13 +73,15 @@ package enum ModelArtifact {
         appendLE(UInt32(json.count), to: &out)
         out += json
         while out.count % 8 != 0 { out.append(0) }
-        out.reserveCapacity(out.count + 8 * values.count)
+        out.reserveCapacity(out.count + 8 * values.count + 32)
         for v in values { appendLE(v.bitPattern, to: &out) }
+        out += Array(SHA256.hash(data: out))
         return out
     }
 
-    /// Decodes an artifact (format 1 or 2); throws ``TrainingError`` naming what is wrong with it.
-    package static func decode(_ bytes: [UInt8]) throws -> Model {
+    /// Decodes an artifact (format 3, 2 or 1); throws ``TrainingError`` naming what is wrong with it.
+    package static func decode(_ file: [UInt8]) throws -> Model {
+        let bytes = try verified(file)
         let (version, json, dataStart) = try container(bytes)
         if version == 1 {
             let header: HeaderV1 = try decodeHeader(json)
@@ -105,17 +110,30 @@ package enum ModelArtifact {
     }
 
     /// The metadata stored in an artifact's header.
-    package static func metadata(_ bytes: [UInt8]) throws -> [String: String] {
-        let (version, json, _) = try container(bytes)
+    package static func metadata(_ file: [UInt8]) throws -> [String: String] {
+        let (version, json, _) = try container(try verified(file))
         return version == 1 ? (try decodeHeader(json) as HeaderV1).metadata : (try decodeHeader(json) as Header).metadata
+    }
+
+    /// A format-3 file's content without its checksum, once the checksum matches; a format 1 or 2
+    /// file as it is.
+    static func verified(_ bytes: [UInt8]) throws -> [UInt8] {
+        guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw TrainingError("not an updater model file") }
+        guard readLE(UInt32.self, bytes, 8) == 3 else { return bytes }
+        guard bytes.count >= 16 + 32 else { throw TrainingError("model file is truncated (checksum)") }
+        let content = Array(bytes[0..<(bytes.count - 32)])
+        guard Array(SHA256.hash(data: content)) == Array(bytes[(bytes.count - 32)...]) else {
+            throw TrainingError("model file is damaged: its content does not match the SHA-256 it carries")
+        }
+        return content
     }
 
     /// The format version, the header's bytes and where the arrays start.
     static func container(_ bytes: [UInt8]) throws -> (UInt32, ArraySlice<UInt8>, Int) {
         guard bytes.count >= 16, Array(bytes[0..<8]) == magic else { throw TrainingError("not an updater model file") }
         let version = readLE(UInt32.self, bytes, 8)
-        guard version == 1 || version == 2 else {
-            throw TrainingError("model file format \(version) is not supported (this updater reads formats 1 and 2)")
+        guard (1...3).contains(version) else {
+            throw TrainingError("model file format \(version) is not supported (this updater reads formats 1 to 3)")
         }
         let length = Int(readLE(UInt32.self, bytes, 12))
         guard 16 + length <= bytes.count else { throw TrainingError("model file is truncated (header)") }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Tabular
 import Testing
@@ -22,28 +23,44 @@ struct ModelArtifactTests {
         #expect(try ModelArtifact.metadata(bytes)["job"] == "j")
     }
 
-    @Test("the layout is magic, version, header length, JSON header, 8-byte aligned float64 arrays")
+    @Test("the layout is magic, version, header length, JSON header, 8-byte aligned float64 arrays, the SHA-256 of all before")
     func layout() throws {
         let bytes = try ModelArtifact.encode(model())
         #expect(Array(bytes[0..<8]) == Array("UPDMODEL".utf8))
-        #expect(bytes[8] == 2 && bytes[9] == 0 && bytes[10] == 0 && bytes[11] == 0)
+        #expect(bytes[8] == 3 && bytes[9] == 0 && bytes[10] == 0 && bytes[11] == 0)
         let h = Int(bytes[12]) | Int(bytes[13]) << 8 | Int(bytes[14]) << 16 | Int(bytes[15]) << 24
         let start = (16 + h + 7) / 8 * 8
-        #expect(bytes.count == start + 8 * 6)
+        #expect(bytes.count == start + 8 * 6 + 32)
+        #expect(Array(bytes.suffix(32)) == Array(SHA256.hash(data: Array(bytes.dropLast(32)))))
         let first = bytes[start..<start + 8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * $1.offset) }
         #expect(Double(bitPattern: first) == 0.25)
+    }
+
+    @Test("any single flipped bit of a file is refused, never scored")
+    func flippedBits() throws {
+        let bytes = try ModelArtifact.encode(model())
+        for position in stride(from: 0, to: bytes.count * 8, by: 7) {
+            var damaged = bytes
+            damaged[position / 8] ^= UInt8(1 << (position % 8))
+            #expect(throws: TrainingError.self, "bit \(position)") { try ModelArtifact.decode(damaged) }
+        }
     }
 
     @Test("truncated, foreign and future-format files are refused with a reason")
     func badFiles() throws {
         let bytes = try ModelArtifact.encode(model())
-        #expect(throws: TrainingError("model file is truncated (array layer0.bias)")) {
+        #expect(throws: TrainingError("model file is damaged: its content does not match the SHA-256 it carries")) {
             try ModelArtifact.decode(Array(bytes.dropLast(4)))
         }
+        // A format-2 file (no checksum) that is cut short says where.
+        var two = Array(bytes.dropLast(32))
+        two[8] = 2
+        #expect(throws: TrainingError("model file is truncated (array layer0.bias)")) { try ModelArtifact.decode(Array(two.dropLast(4))) }
+        #expect(try ModelArtifact.decode(two) == model(), "format 2 is still read")
         #expect(throws: TrainingError("not an updater model file")) { try ModelArtifact.decode(Array("hello world, not a model".utf8)) }
         var future = bytes
         future[8] = 9
-        #expect(throws: TrainingError("model file format 9 is not supported (this updater reads formats 1 and 2)")) {
+        #expect(throws: TrainingError("model file format 9 is not supported (this updater reads formats 1 to 3)")) {
             try ModelArtifact.decode(future)
         }
     }
