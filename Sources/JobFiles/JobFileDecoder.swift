@@ -44,6 +44,14 @@ package enum JobFileDecoder {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw JobFileError([JobFileProblem(file: path, message: "not valid UTF-8")])
         }
+        // TOML forbids control characters; the parser would stop reading at a NUL and silently drop
+        // everything after it (gate rules included).
+        if let nul = bytes.firstIndex(of: 0) {
+            let line = bytes[..<nul].filter { $0 == 0x0A }.count + 1
+            let column = nul - (bytes[..<nul].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
+            throw JobFileError([JobFileProblem(
+                file: path, line: line, message: "a NUL byte at column \(column): a job file is text (was it saved by a binary tool, or truncated?)")])
+        }
         return (text, bytes)
     }
 

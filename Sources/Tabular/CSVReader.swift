@@ -379,14 +379,22 @@ private struct Parser {
         return String(validating: bytes, as: UTF8.self)
     }
 
+    /// The largest magnitude a number may have: a billion squares of it still add up to a finite
+    /// double, so no statistic or gradient of training overflows.
+    var maximumMagnitude: Double { 1e100 }
+
     func number(_ f: Field, column: String, line: Int, missing: Set<String>, maxMissing: Int) throws -> Double {
         var s = f.start, e = f.end
         while s < e, b[s] == 0x20 || b[s] == 0x09 { s += 1 }
         while e > s, b[e - 1] == 0x20 || b[e - 1] == 0x09 { e -= 1 }
         if s == e { return .nan }
         if let x = parseDouble(UnsafeBufferPointer(rebasing: b[s..<e])) {
-            if x.isFinite { return x }
-            throw DataError(.badNumber, file: file, line: line, column: column, "\(quoted(s, e)) is too large for a number")
+            if abs(x) < maximumMagnitude { return x }
+            throw DataError(
+                .badNumber, file: file, line: line, column: column,
+                x.isFinite
+                    ? "\(quoted(s, e)) is too large: numbers must be below 1e100 in magnitude, so that sums and squares in training cannot overflow"
+                    : "\(quoted(s, e)) is too large for a number")
         }
         if e - s <= maxMissing, let text = String(validating: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self),
             missing.contains(text)

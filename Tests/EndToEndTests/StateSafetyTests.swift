@@ -102,4 +102,30 @@ struct StateSafetyTests {
             #expect(failures.isEmpty, "\(failures)")
         }
     }
+
+    @Test("one huge number rejects its batch at read, naming line and column, and does not block the good batches after it")
+    func hugeNumber() throws {
+        let ws = try Workspace()
+        try ws.addJob("big")
+        var lines = Synthetic.csv(rows: 600, seed: 1).split(separator: "\n").map(String.init)
+        lines[3] = "id3,1e308,5.0,red,yes"  // line 4 of the file
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "incoming/big/b1.csv")
+        try ws.write(Synthetic.csv(rows: 600, seed: 2, firstID: 5000), to: "incoming/big/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("b1.csv: line 4, column \"x1\": \"1e308\" is too large: numbers must be below 1e100"), "\(r.stderr)")
+        #expect(r.stdout.contains("big: promoted"), "\(r.output)")
+    }
+
+    @Test("a NUL byte in a job file is refused with its line, not read as the end of the file")
+    func nulInJobFile() throws {
+        let ws = try Workspace()
+        try ws.addJob("nul")
+        var text = String(decoding: try #require(ws.bytes("jobs/nul.toml")), as: UTF8.self)
+        // Just before the gate's rules, which would otherwise vanish.
+        text = text.replacingOccurrences(of: "[gate]", with: "\u{0}\n[gate]")
+        try ws.write(text, to: "jobs/nul.toml")
+        let v = try ws.run(["validate", ws.jobs], global: false)
+        #expect(v.status == 1, "\(v.output)")
+        #expect(v.stdout.contains("nul.toml:") && v.stdout.contains("a NUL byte at column 1"), "\(v.stdout)")
+    }
 }
