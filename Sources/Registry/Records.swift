@@ -44,11 +44,18 @@ package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, Mutab
     package var status: Status
     package var error: String?
     package var runID: Int64?
+    /// Runs interrupted (updater killed or crashed) while reading it; at the limit it is set aside.
+    package var attempts: Int = 0
+    /// Taken out of every training window by a person (`updater batches exclude`).
+    package var excluded: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case id, job, path, storedPath = "stored_path", size, sha256, rowCount = "row_count"
-        case firstSeenAt = "first_seen_at", status, error, runID = "run_id"
+        case firstSeenAt = "first_seen_at", status, error, runID = "run_id", attempts, excluded
     }
+
+    /// Rejected because updater stopped while reading it too many times, not for its content.
+    package var setAside: Bool { status == .rejected && attempts >= Registry.maxInterruptedAttempts }
 
     package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 
@@ -502,4 +509,34 @@ package struct DriftBaselineRecord: Codable, Sendable, Equatable, FetchableRecor
         self.reference = reference
         self.at = at
     }
+}
+
+/// A person's action on a batch: let a rejected or set-aside one be read again, or take a consumed
+/// one out of (or back into) the training windows.
+package struct BatchActionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    package static let databaseTableName = "batch_action"
+    package enum Action: String, Codable, Sendable { case retry, exclude, include }
+    package var id: Int64?
+    package var job: String
+    package var batchID: Int64
+    package var action: Action
+    package var actor: String
+    package var reason: String?
+    package var at: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, job, batchID = "batch_id", action, actor, reason, at
+    }
+
+    package init(id: Int64? = nil, job: String, batchID: Int64, action: Action, actor: String, reason: String?, at: Date) {
+        self.id = id
+        self.job = job
+        self.batchID = batchID
+        self.action = action
+        self.actor = actor
+        self.reason = reason
+        self.at = at
+    }
+
+    package mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }

@@ -271,11 +271,13 @@ extension Registry {
         }.map(resolved)
     }
 
-    /// Accepted batches of `job` (consumed by earlier runs), oldest first.
-    package func consumedBatches(job: String) throws -> [BatchRecord] {
+    /// Accepted batches of `job` (consumed by earlier runs), oldest first; without those a person
+    /// excluded from training (`updater batches exclude`), unless `excluded`.
+    package func consumedBatches(job: String, excluded: Bool = false) throws -> [BatchRecord] {
         try db.read { db in
-            try BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.consumed.rawValue)
-                .order(Column("id")).fetchAll(db)
+            var query = BatchRecord.filter(Column("job") == job && Column("status") == BatchRecord.Status.consumed.rawValue)
+            if !excluded { query = query.filter(Column("excluded") == false) }
+            return try query.order(Column("id")).fetchAll(db)
         }.map(resolved)
     }
 }

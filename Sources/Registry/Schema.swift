@@ -284,6 +284,20 @@ enum Schema {
                 sql: "INSERT INTO state_identity (id, created_at) VALUES (?, ?)",
                 arguments: [UUID().uuidString.lowercased(), Date()])
         }
+        m.registerMigration("v10") { db in
+            // A person's say over batches (`updater batches retry|exclude|include`), and batches
+            // taken out of every training window.
+            try db.alter(table: "batch") { t in t.add(column: "excluded", .boolean).notNull().defaults(to: false) }
+            try db.create(table: "batch_action") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().references("job", onDelete: .restrict).indexed()
+                t.column("batch_id", .integer).notNull().references("batch")
+                t.column("action", .text).notNull().check(sql: "action IN ('retry','exclude','include')")
+                t.column("actor", .text).notNull()
+                t.column("reason", .text)
+                t.column("at", .datetime).notNull()
+            }
+        }
         return m
     }
 }

@@ -30,10 +30,14 @@ struct StatusCommand: ParsableCommand {
         var jobFileProblems: [String]
         var deployPath: String?
         var paused: PauseRecord?
+        /// Batches set aside after updater stopped while reading them: they wait for a person.
+        var setAsideBatches = 0
+        var rejectedBatches = 0
 
         enum CodingKeys: String, CodingKey {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
             case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
+            case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches"
         }
     }
 
@@ -65,7 +69,13 @@ struct StatusCommand: ParsableCommand {
                     jobFileProblems: ["job file no longer in the jobs directory"])
                 s.productionVersion = record.productionVersion
                 s.lastRun = try registry.runs(of: record.name, limit: 1).first
-                s.pendingBatches = try registry.pendingBatches(job: record.name).count
+                let batches = try registry.batches(of: record.name)
+                s.pendingBatches = batches.filter { $0.status == .pending }.count
+                s.setAsideBatches = batches.filter(\.setAside).count
+                s.rejectedBatches = batches.filter { $0.status == .rejected && !$0.setAside }.count
+                if s.setAsideBatches > 0 {
+                    attention.append("\(record.name): \(s.setAsideBatches) batch(es) set aside after updater stopped while reading them (updater batches \(record.name); updater batches retry \(record.name) N)")
+                }
                 s.deployPath = s.deployPath ?? record.deployPath
                 statuses[record.name] = s
             }
@@ -96,7 +106,8 @@ struct StatusCommand: ParsableCommand {
             all.map { s in
                 [
                     s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
-                    s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt), "\(s.pendingBatches)",
+                    s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt),
+                    "\(s.pendingBatches)" + (s.setAsideBatches > 0 ? " (\(s.setAsideBatches) SET ASIDE)" : ""),
                     s.paused.map { "by \($0.actor)" } ?? "-",
                     s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
                 ]
@@ -327,19 +338,45 @@ struct HistoryCommand: ParsableCommand {
         let registry = try common.state.openExistingRegistry()
         guard try registry.job(name) != nil else { throw fail("unknown job \"\(name)\"") }
         let events = try registry.history(of: name)
+        let actions = try registry.batchActions(job: name)
         if output.json {
-            printJSON(events)
+            printJSON(events.map(HistoryEntry.production) + actions.map(HistoryEntry.batch))
             return
         }
-        if events.isEmpty {
+        if events.isEmpty && actions.isEmpty {
             print("\(name): nothing has been in production yet")
             return
         }
-        print(table(
-            ["TIME", "ACTION", "FROM", "TO", "ACTOR", "REASON"],
-            events.map {
-                [show($0.at), $0.action.rawValue, $0.fromVersion.map { "v\($0)" } ?? "-", "v\($0.toVersion)", $0.actor, $0.reason]
-            }))
+        // Production changes and people's batch actions, in time order.
+        let rows: [(Date, [String])] = events.map {
+            ($0.at, [show($0.at), $0.action.rawValue, $0.fromVersion.map { "v\($0)" } ?? "-", "v\($0.toVersion)", $0.actor, $0.reason])
+        } + actions.map {
+            ($0.at, [show($0.at), "batch \($0.action.rawValue)", "-", "batch \($0.batchID)", $0.actor, $0.reason ?? "-"])
+        }
+        print(table(["TIME", "ACTION", "FROM", "TO", "ACTOR", "REASON"], rows.sorted { $0.0 < $1.0 }.map(\.1)))
+    }
+
+    /// One line of the history: a change of production, or a person's action on a batch
+    /// (`action` `batch_retry`, `batch_exclude`, `batch_include`).
+    enum HistoryEntry: Encodable {
+        case production(ProductionEvent)
+        case batch(BatchActionRecord)
+
+        func encode(to encoder: Encoder) throws {
+            switch self {
+            case .production(let e): try e.encode(to: encoder)
+            case .batch(let a):
+                var c = encoder.container(keyedBy: Keys.self)
+                try c.encode("batch_" + a.action.rawValue, forKey: .action)
+                try c.encode(a.batchID, forKey: .batch)
+                try c.encode(a.at, forKey: .at)
+                try c.encode(a.actor, forKey: .actor)
+                try c.encode(a.reason, forKey: .reason)
+                try c.encode(a.job, forKey: .job)
+            }
+        }
+
+        enum Keys: String, CodingKey { case action, batch, at, actor, reason, job }
     }
 }
 

@@ -128,4 +128,80 @@ struct StateSafetyTests {
         #expect(v.status == 1, "\(v.output)")
         #expect(v.stdout.contains("nul.toml:") && v.stdout.contains("a NUL byte at column 1"), "\(v.stdout)")
     }
+
+    @Test("a set-aside batch shows in status (exit 1) and batches, and is read again after batches retry, recorded in the history")
+    func setAsideBatchRetried() throws {
+        let ws = try Workspace()
+        try ws.addJob("stuck")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/stuck/b1.csv")
+        #expect(try ws.run(["trigger", "stuck"]).status == 0)
+        // As updater leaves a batch after being killed three times while reading it.
+        _ = try ws.run(["run", "--once"])
+        _ = try ws.sql("UPDATE batch SET status = 'rejected', attempts = 3, error = 'updater stopped (killed or crashed) during 3 runs reading this batch; set aside' WHERE id = 1")
+        _ = try ws.sql("DELETE FROM model_version; UPDATE job SET production_version = NULL")
+        var status = try ws.run(["status"])
+        #expect(status.status == 1 && status.stdout.contains("SET ASIDE") && status.stderr.contains("updater batches retry stuck"), "\(status.output)")
+        var listed = try ws.run(["batches", "stuck"])
+        #expect(listed.stdout.contains("set aside"), "\(listed.output)")
+        // Dropping the same bytes again is recognised and ignored; retry is the way back.
+        let retried = try ws.run(["batches", "retry", "stuck", "1", "--reason", "the machine is fixed"])
+        #expect(retried.status == 0 && retried.stdout.contains("pending again"), "\(retried.output)")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("stuck: promoted"), "\(r.output)")
+        status = try ws.run(["status"])
+        #expect(status.status == 0, "\(status.output)")
+        listed = try ws.run(["batches", "stuck", "--json"])
+        #expect(listed.stdout.contains("\"state\" : \"consumed\""), "\(listed.stdout)")
+        let history = try ws.run(["history", "stuck"])
+        #expect(history.stdout.contains("batch retry") && history.stdout.contains("the machine is fixed"), "\(history.output)")
+        #expect(try ws.run(["batches", "retry", "stuck", "1"]).stderr.contains("is consumed, not rejected"))
+    }
+
+    @Test("an excluded batch's rows are left out of the next training window")
+    func excludedBatch() throws {
+        let ws = try Workspace()
+        try ws.addJob("ex")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/ex/b1.csv")
+        _ = try ws.run(["run", "--once"])
+        try ws.write(Synthetic.csv(rows: 800, seed: 2, firstID: 5000), to: "incoming/ex/b2.csv")
+        _ = try ws.run(["run", "--once"])
+        let excluded = try ws.run(["batches", "exclude", "ex", "1", "--reason", "bad labels"])
+        #expect(excluded.status == 0, "\(excluded.output)")
+        _ = try ws.run(["trigger", "ex", "--full"])
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let runs = try ws.json(["runs", "ex"]) as? [[String: Any]] ?? []
+        let window = runs.first?["window_reason"] as? String ?? ""
+        #expect(window.contains("of 1 batch from batch 2"), "\(window)")
+    }
+
+    @Test("a file that grows after it was read is reported, not read again as a second batch")
+    func grownFile() throws {
+        let ws = try Workspace()
+        try ws.addJob("grow")
+        let full = Synthetic.csv(rows: 1200, seed: 1)
+        let lines = full.split(separator: "\n", omittingEmptySubsequences: false)
+        try ws.write(lines.prefix(601).joined(separator: "\n") + "\n", to: "incoming/grow/b1.csv")
+        _ = try ws.run(["run", "--once"])
+        try ws.write(full, to: "incoming/grow/b1.csv", age: 1800)
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("grew after it was read as batch 1"), "\(r.stderr)")
+        #expect(r.stdout.contains("grow: idle"), "\(r.output)")
+        #expect((try ws.json(["batches", "grow"]) as? [Any])?.count == 1)
+        // Said once: the next scan knows this state of the file.
+        #expect(try !ws.run(["run", "--once"]).stderr.contains("grew"))
+    }
+
+    @Test("a symbolic link or a file from the future in the incoming directory is said at warning level, once")
+    func skippedFilesAreSaid() throws {
+        let ws = try Workspace()
+        try ws.addJob("odd")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "elsewhere.csv")
+        #expect(symlink(ws.root + "/elsewhere.csv", ws.root + "/incoming/odd/linked.csv") == 0)
+        try ws.write(Synthetic.csv(rows: 800, seed: 2), to: "incoming/odd/future.csv", age: -86_400)
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("warning: odd: \(ws.root)/incoming/odd/linked.csv is a symbolic link: not read"), "\(r.stderr)")
+        #expect(r.stderr.contains("future.csv was modified in the future"), "\(r.stderr)")
+        #expect(r.stdout.contains("odd: promoted"), "the file from the future is read: \(r.output)")
+    }
 }

@@ -45,7 +45,8 @@ struct DataSchema: Sendable {
             features = productionFeatures
         }
         if features.isEmpty {
-            throw CycleError("no feature columns: data.features is not set and no batch has columns besides the label")
+            throw CycleError(
+                "no feature columns: data.features is not set and no accepted batch has columns besides the label (updater batches \(job.name) shows its batches; a rejected one is read again after updater batches retry)")
         }
     }
 
