@@ -116,6 +116,7 @@ private struct Decoding {
         let webhooks = WebhookDecoding(directory: directory, log: log).endpoints(r, job: name)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy", "webhooks"])
         if let data { crossCheck(data, drift, gate, training) }
+        if let data, let deploy = deploy.flatMap({ $0 }) { checkDeployPath(deploy.path, file: file, incoming: data.incoming) }
         guard let data, let deploy else { return nil }
         var job = JobConfig(
             name: name, file: file, fileHash: hash, description: description, data: data, schedule: schedule,
@@ -533,7 +534,25 @@ private struct Decoding {
             log.add(r.keyPath("path"), "\"\(path)\" is a directory; give the model file's path")
             return nil
         }
+        var st = stat()
+        if stat(resolved, &st) == 0, st.st_mode & S_IFMT != S_IFREG, st.st_mode & S_IFMT != S_IFDIR {
+            log.add(r.keyPath("path"), "\"\(path)\" is a device or another special file; give the model file's path")
+            return nil
+        }
         return DeploySettings(path: resolved)
+    }
+
+    /// The deploy path may not be this job file, nor inside its incoming directory (it would be read
+    /// as a batch). Symbolic links are resolved.
+    func checkDeployPath(_ path: String, file: String, incoming: String) {
+        let deploy = Files.canonical(path)
+        if deploy == Files.canonical(file) {
+            log.add("deploy.path", "is this job file itself: a model published there would overwrite it")
+        }
+        let dir = Files.canonical(incoming)
+        if deploy.hasPrefix(dir + "/") {
+            log.add("deploy.path", "is inside data.incoming (\(incoming)): the model would be read as a batch")
+        }
     }
 
     func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?, _ training: TrainingSettings? = nil) {

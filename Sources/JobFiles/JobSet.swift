@@ -35,19 +35,39 @@ package struct JobSet: Sendable {
     package static func load(directory: String) throws -> JobSet {
         var set = JobSet(jobs: [], invalid: [])
         var deployPaths: [String: String] = [:]
-        for file in try files(in: directory) {
+        let jobFiles = try files(in: directory)
+        let jobFilePaths = Set(jobFiles.map(Files.canonical))
+        var loaded: [JobConfig] = []
+        for file in jobFiles {
             do {
                 let job = try JobFileDecoder.load(file)
-                // Jobs run side by side: two publishing to one path would overwrite each other.
-                if let other = deployPaths[job.deploy.path] {
+                // Jobs run side by side: two publishing to one path (however reached) would overwrite
+                // each other; a deploy path on a job file would overwrite that job file.
+                let deploy = Files.canonical(job.deploy.path)
+                if let other = deployPaths[deploy] {
                     throw JobFileError([JobFileProblem(
                         file: file, keyPath: "deploy.path",
                         message: "\(job.deploy.path) is already the deploy path of job \(other); each job needs its own")])
                 }
-                deployPaths[job.deploy.path] = job.name
-                set.jobs.append(job)
+                if jobFilePaths.contains(deploy) {
+                    throw JobFileError([JobFileProblem(
+                        file: file, keyPath: "deploy.path", message: "\(job.deploy.path) is a job file: a model published there would overwrite it")])
+                }
+                deployPaths[deploy] = job.name
+                loaded.append(job)
             } catch let error as JobFileError {
                 set.invalid.append(error)
+            }
+        }
+        // Nor may one job publish into another's incoming directory.
+        for job in loaded {
+            let deploy = Files.canonical(job.deploy.path)
+            if let other = loaded.first(where: { $0.name != job.name && deploy.hasPrefix(Files.canonical($0.data.incoming) + "/") }) {
+                set.invalid.append(JobFileError([JobFileProblem(
+                    file: job.file, keyPath: "deploy.path",
+                    message: "\(job.deploy.path) is inside the incoming directory of job \(other.name): the model would be read as its batch")]))
+            } else {
+                set.jobs.append(job)
             }
         }
         return set

@@ -46,10 +46,22 @@ struct Validate: ParsableCommand {
                 problems += 1
             }
         }
+        // Each file on its own, then (for a directory) what jobs running side by side must not share.
+        var together: [String: [JobFileProblem]] = [:]
+        for target in targets where Files.isDirectory(target) {
+            for bad in (try? JobSet.load(directory: target))?.invalid ?? [] {
+                for p in bad.problems where p.keyPath == "deploy.path" { together[p.file, default: []].append(p) }
+            }
+        }
         for file in files {
             do {
                 let job = try JobFileDecoder.load(file)
-                print("\(file): ok (job \(job.name))")
+                if let shared = together[file] {
+                    for p in shared { print(p.description) }
+                    problems += shared.count
+                } else {
+                    print("\(file): ok (job \(job.name))")
+                }
             } catch {
                 for p in error.problems { print(p.description) }
                 problems += error.problems.count

@@ -204,4 +204,86 @@ struct StateSafetyTests {
         #expect(r.stderr.contains("future.csv was modified in the future"), "\(r.stderr)")
         #expect(r.stdout.contains("odd: promoted"), "the file from the future is read: \(r.output)")
     }
+
+    @Test("a second state directory never overwrites the deploy file of the first")
+    func deployOwnedByAnotherState() throws {
+        let ws = try Workspace()
+        try twoVersions(ws, state: ws.state)
+        let deployed = ws.bytes("deploy/churn.model")
+        // updater run from another directory: a fresh state, the same job files.
+        let other = ws.root + "/other-state"
+        let r = try ws.run(["run", "--once", "--jobs", ws.jobs, "--state-dir", other], global: false)
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.stderr.contains("is published by job churn of another state directory"), "\(r.stderr)")
+        #expect(r.stderr.contains("updater adopt churn"), "\(r.stderr)")
+        #expect(ws.bytes("deploy/churn.model") == deployed)
+        // The first state directory goes on as before: nothing to repair, nothing overwritten.
+        let again = try ws.run(["run", "--once"])
+        #expect(again.status == 0 && !again.stderr.contains("published it again"), "\(again.output)")
+    }
+
+    @Test("a renamed job file does not take over the old job's deploy file until a person adopts it")
+    func renamedJob() throws {
+        let ws = try Workspace()
+        try twoVersions(ws, state: ws.state)
+        #expect(rename(ws.jobs + "/churn.toml", ws.jobs + "/churn2.toml") == 0)
+        try FileManager.default.createDirectory(atPath: ws.root + "/incoming/churn2", withIntermediateDirectories: true)
+        try ws.write(
+            String(decoding: try #require(ws.bytes("jobs/churn2.toml")), as: UTF8.self)
+                .replacingOccurrences(of: "../incoming/churn\"", with: "../incoming/churn2\""), to: "jobs/churn2.toml")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 4), to: "incoming/churn2/b1.csv")
+        let before = ws.bytes("deploy/churn.model")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("is published by job churn of this state directory"), "\(r.stderr)")
+        #expect(ws.bytes("deploy/churn.model") == before)
+        let adopted = try ws.run(["adopt", "churn2"])
+        #expect(adopted.status == 0 && adopted.stdout.contains("from job churn of this state directory"), "\(adopted.output)")
+        // The refused promotion is completed at the next cycle.
+        r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains(": promoted v1 to") && r.stderr.contains("promotion completed on retry"), "\(r.output)")
+        #expect(ws.bytes("deploy/churn.model") != before)
+    }
+
+    @Test("a deploy path on the registry, on a job file, on a device or in an incoming directory is refused")
+    func confinedDeployPath() throws {
+        let ws = try Workspace()
+        // The state directory: refused when publishing (validate does not know the state directory).
+        try ws.addJob("intostate")
+        var text = String(decoding: try #require(ws.bytes("jobs/intostate.toml")), as: UTF8.self)
+        text = text.replacingOccurrences(of: "path = \"../deploy/intostate.model\"", with: "path = \"../state/registry.sqlite\"")
+        try ws.write(text, to: "jobs/intostate.toml")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/intostate/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1 && r.stderr.contains("is inside the state directory"), "\(r.stderr)")
+        #expect(try ws.run(["status"]).status == 0 || true)
+        #expect(FileManager.default.fileExists(atPath: ws.state + "/registry.sqlite"))
+        #expect(try ws.sql("SELECT COUNT(*) FROM model_version") == "1", "the registry is intact")
+
+        for (name, path, message) in [
+            ("self", "self.toml", "is this job file itself"),
+            ("device", "/dev/null", "is a device"),
+            ("inbox", "../incoming/inbox/model.csv", "is inside data.incoming"),
+        ] {
+            try ws.addJob(name)
+            var t = String(decoding: try #require(ws.bytes("jobs/\(name).toml")), as: UTF8.self)
+            t = t.replacingOccurrences(of: "path = \"../deploy/\(name).model\"", with: "path = \"\(path)\"")
+            try ws.write(t, to: "jobs/\(name).toml")
+            let v = try ws.run(["validate", ws.jobs + "/\(name).toml"], global: false)
+            #expect(v.status == 1 && v.stdout.contains(message), "\(name): \(v.stdout)")
+        }
+    }
+
+    @Test("two jobs reaching one deploy file through a symlinked directory are refused")
+    func symlinkedDeployDirectory() throws {
+        let ws = try Workspace()
+        try ws.addJob("a")
+        try ws.addJob("b")
+        try FileManager.default.createDirectory(atPath: ws.root + "/deploy", withIntermediateDirectories: true)
+        #expect(symlink(ws.root + "/deploy", ws.root + "/alias") == 0)
+        var t = String(decoding: try #require(ws.bytes("jobs/b.toml")), as: UTF8.self)
+        t = t.replacingOccurrences(of: "path = \"../deploy/b.model\"", with: "path = \"../alias/a.model\"")
+        try ws.write(t, to: "jobs/b.toml")
+        let v = try ws.run(["validate", ws.jobs], global: false)
+        #expect(v.status == 1 && v.stdout.contains("is already the deploy path of job a"), "\(v.stdout)")
+    }
 }

@@ -25,16 +25,38 @@ package struct Promoter: Sendable {
         _ version: VersionRecord, to deployPath: String, action: ProductionEvent.Action, actor: String, reason: String,
         run: Int64? = nil, expectedFrom: Int?
     ) throws -> ProductionEvent {
+        try DeployOwner.check(deployPath, job: version.job, registry: registry)
         let staged = try Publisher.stage(version, to: deployPath)
         defer { staged.discard() }
+        let sidecar = try stageOwner(version, deployPath)
+        defer { unlink(sidecar) }
         let checkpoints = self.checkpoints
         return try registry.moveProduction(
             job: version.job, to: version.version, action: action, actor: actor, reason: reason, runID: run,
             expectedFrom: .some(expectedFrom), now: clock.now()
         ) {
             try staged.commit()
+            try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")
             checkpoints.reached(.promotion)
         }
+    }
+
+    /// The sidecar naming this state directory, the job and the version, written beside the deploy path.
+    func stageOwner(_ version: VersionRecord, _ deployPath: String) throws -> String {
+        let owner = DeployOwner(stateID: try registry.stateID(), job: version.job, version: version.version, sha256: version.artifactSHA256)
+        return try Files.writeTemporary(owner.encoded, beside: DeployOwner.sidecarPath(of: deployPath))
+    }
+
+    /// `updater adopt`: job `job` takes over `deployPath` (published by another state directory or
+    /// job, or placed by hand): its sidecar names this state directory and the job from now on, and
+    /// the next cycle publishes the job's production version there.
+    package func adopt(job: String, deployPath: String) throws -> DeployOwner? {
+        let before = DeployOwner.read(deployPath)
+        let production = try registry.job(job)?.productionVersion
+        let version = try production.flatMap { try registry.version(job, $0) }
+        let owner = DeployOwner(stateID: try registry.stateID(), job: job, version: version?.version ?? 0, sha256: version?.artifactSHA256 ?? "")
+        try Files.writeAtomically(owner.encoded, to: DeployOwner.sidecarPath(of: deployPath))
+        return before
     }
 
     /// Makes the deploy file hold the production version's artifact again (after a crash between
@@ -45,13 +67,17 @@ package struct Promoter: Sendable {
         guard let number = try registry.job(job)?.productionVersion, let record = try registry.version(job, number),
             !Publisher.isServing(record, at: deployPath)
         else { return nil }
+        try DeployOwner.check(deployPath, job: job, registry: registry)
         // Written beside the deploy path first; put in place only if that version is still
         // production's and still not served.
         let staged = try Publisher.stage(record, to: deployPath)
         defer { staged.discard() }
+        let sidecar = try stageOwner(record, deployPath)
+        defer { unlink(sidecar) }
         let done = try registry.whileProduction(of: job, is: number) { () -> Bool in
             guard !Publisher.isServing(record, at: deployPath) else { return false }
             try staged.commit()
+            try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")
             return true
         }
         return done == true ? number : nil
