@@ -21,6 +21,9 @@ package struct CycleOutcome: Sendable, Equatable {
     package var runID: Int64?
     package var version: Int?
     package var message: String
+    /// What went wrong besides the run (a promotion that could not be completed, a deploy file
+    /// that could not be restored): the cycle then counts as failed.
+    package var problem: String?
 
     package init(job: String, kind: Kind, runID: Int64?, version: Int?, message: String) {
         self.job = job

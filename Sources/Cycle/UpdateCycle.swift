@@ -36,30 +36,50 @@ package struct UpdateCycle: Sendable {
 
     package func run(_ job: JobConfig) -> CycleOutcome {
         let log = self.log.scoped(job: job.name)
+        var outcome = cycle(job, log: log)
+        // What failed outside a run is recorded for `updater status` until a cycle goes through,
+        // and makes the cycle a failure (so `updater run --once` exits 1).
+        let problem = outcome.problem ?? (outcome.kind == .failed && outcome.runID == nil ? outcome.message : nil)
+        try? registry.setCycleProblem(job: job.name, message: problem, now: clock.now())
+        if let extra = outcome.problem, outcome.kind != .failed {
+            outcome = CycleOutcome(job: job.name, kind: .failed, runID: outcome.runID, version: outcome.version, message: "\(outcome.message); \(extra)")
+        }
+        return outcome
+    }
+
+    func cycle(_ job: JobConfig, log: Logger) -> CycleOutcome {
+        var problems: [String] = []
         do {
             try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
-            repairDeployFile(job, log: log)
-            resumeInterruptedPromotion(job, log: log)
+            if let p = repairDeployFile(job, log: log) { problems.append(p) }
+            if let p = resumeInterruptedPromotion(job, log: log) { problems.append(p) }
             try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
-            let requests = try registry.pendingRequests(job: job.name)
-            let pending = try registry.pendingBatches(job: job.name)
-            guard !pending.isEmpty || !requests.isEmpty else {
-                log.debug("no new data")
-                return CycleOutcome(job: job.name, kind: .idle, runID: nil, version: nil, message: "no new data")
-            }
-            let trigger = Trigger(requests: requests)
-            let recorder = try RunRecorder.start(
-                job: job, trigger: trigger, requests: requests, batches: pending, registry: registry, state: state, clock: clock, log: log)
-            recorder.jobLog.info("run \(recorder.run) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
-            let jobRun = JobRun(cycle: self, job: job, recorder: recorder, trigger: trigger, pending: pending)
-            do {
-                return try jobRun.execute()
-            } catch {
-                return failed(jobRun, error)
-            }
+            var outcome = try start(job, log: log)
+            outcome.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+            return outcome
         } catch {
             log.error("\(error)")
-            return CycleOutcome(job: job.name, kind: .failed, runID: nil, version: nil, message: "\(error)")
+            return CycleOutcome(job: job.name, kind: .failed, runID: nil, version: nil, message: (problems + ["\(error)"]).joined(separator: "; "))
+        }
+    }
+
+    /// Starts a run when there are pending batches or requests, and runs it.
+    func start(_ job: JobConfig, log: Logger) throws -> CycleOutcome {
+        let requests = try registry.pendingRequests(job: job.name)
+        let pending = try registry.pendingBatches(job: job.name)
+        guard !pending.isEmpty || !requests.isEmpty else {
+            log.debug("no new data")
+            return CycleOutcome(job: job.name, kind: .idle, runID: nil, version: nil, message: "no new data")
+        }
+        let trigger = Trigger(requests: requests)
+        let recorder = try RunRecorder.start(
+            job: job, trigger: trigger, requests: requests, batches: pending, registry: registry, state: state, clock: clock, log: log)
+        recorder.jobLog.info("run \(recorder.run) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
+        let jobRun = JobRun(cycle: self, job: job, recorder: recorder, trigger: trigger, pending: pending)
+        do {
+            return try jobRun.execute()
+        } catch {
+            return failed(jobRun, error)
         }
     }
 
@@ -78,14 +98,16 @@ package struct UpdateCycle: Sendable {
     }
 
     /// Makes the deploy file hold production's artifact (after a crash between publishing and
-    /// committing, or if someone changed the file).
-    func repairDeployFile(_ job: JobConfig, log: Logger) {
+    /// committing, or if someone changed the file); what went wrong, if anything.
+    func repairDeployFile(_ job: JobConfig, log: Logger) -> String? {
         do {
             if let republished = try Promoter(registry: registry, clock: clock).repair(job: job.name, deployPath: job.deploy.path) {
                 log.warning("\(job.deploy.path) did not hold production v\(republished); published it again")
             }
+            return nil
         } catch {
             log.error("cannot restore production at \(job.deploy.path): \(error)")
+            return "cannot restore production at \(job.deploy.path): \(error)"
         }
     }
 
@@ -95,12 +117,12 @@ package struct UpdateCycle: Sendable {
     /// passed candidate is not lost and the failure is retried at every cycle. Not if production
     /// has changed since that run started (a person rolled back or promoted meanwhile): then the
     /// candidate stays recorded, for `updater promote`.
-    func resumeInterruptedPromotion(_ job: JobConfig, log: Logger) {
+    func resumeInterruptedPromotion(_ job: JobConfig, log: Logger) -> String? {
         do {
             guard let run = try registry.runs(of: job.name, limit: 1).first, run.state == .interrupted || run.state == .failed,
                 let runID = run.id, let number = run.candidateVersion, let candidate = try registry.version(job.name, number),
                 candidate.status == .passed
-            else { return }
+            else { return nil }
             let production = try registry.job(job.name)?.productionVersion
             let history = try registry.history(of: job.name)
             guard production != number else {
@@ -112,11 +134,11 @@ package struct UpdateCycle: Sendable {
                         at: clock.now())
                     log.info("run \(runID) had promoted v\(number) before updater stopped; recorded as succeeded")
                 }
-                return
+                return nil
             }
             if let last = history.last, last.at >= run.startedAt ?? run.createdAt {
                 log.warning("run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
-                return
+                return nil
             }
             let how = run.state == .failed ? "on retry" : "after updater restarted"
             try Promoter(registry: registry, clock: clock).publish(
@@ -128,6 +150,8 @@ package struct UpdateCycle: Sendable {
                 "promoted \(production.map { "v\($0) → " } ?? "")v\(number) to \(job.deploy.path) (promotion completed \(how))")
         } catch {
             log.error("cannot complete the promotion of its last run's candidate (retried at the next cycle): \(error)")
+            return "cannot complete the promotion of its last run's candidate (retried at the next cycle): \(error)"
         }
+        return nil
     }
 }

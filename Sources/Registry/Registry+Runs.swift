@@ -258,3 +258,33 @@ extension Registry {
         }
     }
 }
+
+extension Registry {
+    /// Records what went wrong in `job`'s cycle outside a run, or clears it (`message` nil). A
+    /// problem that stays the same keeps its first sighting.
+    package func setCycleProblem(job: String, message: String?, now: Date = Date()) throws {
+        try db.write { db in
+            guard let message else {
+                try db.execute(sql: "DELETE FROM job_problem WHERE job = ?", arguments: [job])
+                return
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO job_problem (job, message, since) VALUES (?, ?, ?)
+                    ON CONFLICT(job) DO UPDATE SET since = CASE WHEN message = excluded.message THEN since ELSE excluded.since END,
+                    message = excluded.message
+                    """, arguments: [job, message, now])
+        }
+    }
+
+    /// The jobs' cycle problems: job → (message, since).
+    package func cycleProblems() throws -> [String: (message: String, since: Date)] {
+        try db.read { db in
+            var out: [String: (message: String, since: Date)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT job, message, since FROM job_problem") {
+                out[row["job"]] = (row["message"], row["since"])
+            }
+            return out
+        }
+    }
+}

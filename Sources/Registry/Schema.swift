@@ -298,6 +298,16 @@ enum Schema {
                 t.column("at", .datetime).notNull()
             }
         }
+        m.registerMigration("v11") { db in
+            // What went wrong in a job's cycle outside any run (registering files on a full disk, a
+            // promotion that cannot be completed, a deploy file that cannot be restored), until a
+            // cycle goes through: `updater status` shows it.
+            try db.create(table: "job_problem") { t in
+                t.primaryKey("job", .text)
+                t.column("message", .text).notNull()
+                t.column("since", .datetime).notNull()
+            }
+        }
         return m
     }
 }

@@ -52,6 +52,8 @@ final class IncomingWatcher: Service, Sendable {
         case incoming(job: String)
         /// The registry was written (by this process or another).
         case registry
+        /// The state directory itself was deleted or moved away.
+        case stateDirectory
     }
 
     /// `inotify: false` polls every directory (what happens where inotify is unavailable).
@@ -128,7 +130,8 @@ final class IncomingWatcher: Service, Sendable {
     func watchRegistry(in directory: String) {
         state.withLock { s in
             s.stateDirectory = directory
-            let wd = fd >= 0 ? inotify_add_watch(fd, directory, UInt32(IN_MODIFY)) : -1
+            let mask = UInt32(IN_MODIFY) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
+            let wd = fd >= 0 ? inotify_add_watch(fd, directory, mask) : -1
             if wd >= 0 { s.stateWatch = wd } else { s.statePolled = true }
         }
         signalThread()
@@ -198,7 +201,8 @@ final class IncomingWatcher: Service, Sendable {
                 }
                 offset += header + length
                 if wd == s.stateWatch {
-                    changes.append(.registry)
+                    let gone = mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_IGNORED)) != 0
+                    changes.append(gone ? .stateDirectory : .registry)
                     continue
                 }
                 guard let dir = s.watches[wd] else { continue }

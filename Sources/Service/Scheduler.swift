@@ -92,8 +92,25 @@ package final class Scheduler: Service, Sendable {
         wakeup.signal()
     }
 
+    /// The state directory was deleted, moved or replaced under the daemon: it stops, and exits
+    /// non-zero so that systemd starts it again on the directory as it now is.
+    package struct StateDirectoryGone: Error, CustomStringConvertible {
+        package var description: String
+    }
+
+    /// The device and inode of the state directory and of its lock file, as the daemon started.
+    func stateIdentity() -> [UInt64] {
+        [cycle.state.path, cycle.state.path + "/lock"].flatMap { path -> [UInt64] in
+            var st = stat()
+            guard stat(path, &st) == 0 else { return [0, 0] }
+            return [UInt64(st.st_dev), UInt64(st.st_ino)]
+        }
+    }
+
     package func run() async throws {
         let log = cycle.log
+        let identity = stateIdentity()
+        var gone: String? = nil
         let initial = currentJobs
         log.info("watching \(initial.count) job\(initial.count == 1 ? "" : "s"): \(initial.map(\.name).joined(separator: ", ")); up to \(cycle.engine.concurrency) training\(cycle.engine.concurrency == 1 ? "" : "s") at once")
         watcher.onChange = { [wakeup, webhooks] change in
@@ -115,6 +132,11 @@ package final class Scheduler: Service, Sendable {
                     var wasPaused = Set<String>()
                     var heldRequests = Set<String>()
                     while !stopRequested.load(ordering: .relaxed) && !Task.isCancelled {
+                        if stateIdentity() != identity {
+                            gone = "the state directory \(cycle.state.path) was deleted, moved or replaced while updater ran; stopping (systemd starts updater again on it as it is now)"
+                            log.error("\(gone!)")
+                            break
+                        }
                         if reloadRequested.exchange(false, ordering: .relaxed) { reloadAndReschedule() }
                         let now = Date()
                         let paused = pausedJobs()
@@ -174,6 +196,7 @@ package final class Scheduler: Service, Sendable {
             cycle.engine.shutdown()
         }
         pool.shutdown()
+        if let gone { throw StateDirectoryGone(description: gone) }
         log.info("stopped")
     }
 

@@ -33,11 +33,17 @@ struct StatusCommand: ParsableCommand {
         /// Batches set aside after updater stopped while reading them: they wait for a person.
         var setAsideBatches = 0
         var rejectedBatches = 0
+        /// Settled files in the incoming directory no cycle has registered yet.
+        var waitingFiles = 0
+        /// What went wrong in the job's last cycle outside a run (a full disk, a promotion that
+        /// cannot be completed), since when.
+        var problem: String?
 
         enum CodingKeys: String, CodingKey {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
             case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
-            case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches"
+            case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches", waitingFiles = "waiting_files"
+            case problem
         }
     }
 
@@ -51,12 +57,14 @@ struct StatusCommand: ParsableCommand {
             attention.append("\(error)")
         }
         var statuses: [String: JobStatus] = [:]
+        var configs: [String: JobConfig] = [:]
         if let files = try? JobSet.files(in: common.jobsDirectory) {
             for file in files {
                 let name = JobSet.jobName(file: file)
                 do {
                     let job = try JobFileDecoder.load(file)
                     statuses[name] = JobStatus(name: name, pendingBatches: 0, jobFile: file, jobFileProblems: [], deployPath: job.deploy.path)
+                    configs[name] = job
                 } catch {
                     statuses[name] = JobStatus(name: name, pendingBatches: 0, jobFile: file, jobFileProblems: error.problems.map(\.description))
                 }
@@ -80,6 +88,23 @@ struct StatusCommand: ParsableCommand {
                 statuses[record.name] = s
             }
             for p in try registry.pauses() { statuses[p.job]?.paused = p }
+            for (job, p) in try registry.cycleProblems() where statuses[job] != nil {
+                statuses[job]?.problem = p.message
+                attention.append("\(job): \(p.message) (since \(show(p.since)))")
+            }
+            for (name, job) in configs {
+                // Files that settled but were not registered (a full disk, say) wait: say how many.
+                let settled = (try? IncomingScanner.settledFiles(job)) ?? []
+                statuses[name]?.waitingFiles = settled.filter { path in
+                    guard let st = Files.stamp(path) else { return false }
+                    return (try? registry.isKnownFile(job: name, path: path, size: st.size, mtimeNs: st.mtimeNs)) != true
+                }.count
+            }
+            for s in statuses.values.sorted(by: { $0.name < $1.name }) {
+                if let run = s.lastRun, run.state == .failed {
+                    attention.append("\(s.name): its last run \(run.id ?? 0) failed: \(truncate(run.error ?? "", 200)) (updater runs \(s.name) --run \(run.id ?? 0))")
+                }
+            }
             // A file the daemon found invalid keeps its last good version running there.
             for p in try registry.jobFileProblems() where statuses[p.job]?.jobFileProblems.isEmpty == false {
                 statuses[p.job]?.jobFileProblems.append("the daemon keeps the last good version in force (invalid since \(show(p.since)))")
@@ -87,6 +112,10 @@ struct StatusCommand: ParsableCommand {
         }
         let all = statuses.values.sorted { $0.name < $1.name }
         let webhooks = (try? WebhooksCommand.EndpointStatus.all(common, registry: registry)) ?? []
+        for s in all where !s.jobFileProblems.isEmpty { attention.append("\(s.name): job file: \(s.jobFileProblems[0])") }
+        for w in webhooks where w.disabled != nil || w.dead > 0 {
+            attention.append("webhook \(w.name): " + (w.disabled != nil ? "disabled by its receiver" : "\(w.dead) dead deliveries"))
+        }
         if output.json {
             struct Output: Encodable {
                 var jobs: [JobStatus]
@@ -107,7 +136,8 @@ struct StatusCommand: ParsableCommand {
                 [
                     s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
                     s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt),
-                    "\(s.pendingBatches)" + (s.setAsideBatches > 0 ? " (\(s.setAsideBatches) SET ASIDE)" : ""),
+                    "\(s.pendingBatches)" + (s.waitingFiles > 0 ? " (+\(s.waitingFiles) waiting)" : "")
+                        + (s.setAsideBatches > 0 ? " (\(s.setAsideBatches) SET ASIDE)" : ""),
                     s.paused.map { "by \($0.actor)" } ?? "-",
                     s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
                 ]

@@ -63,6 +63,7 @@ struct Run: AsyncParsableCommand {
         }
         let registry: Registry
         let lock: StateLock
+        var setAside = 0
         do {
             lock = try StateLock(state: common.state)
             registry = try common.state.openRegistry()
@@ -87,6 +88,7 @@ struct Run: AsyncParsableCommand {
                     log.scoped(job: job.name).warning("removed \(path), left half-written when updater stopped")
                 }
             }
+            setAside = recovered.setAside.count
             for batch in recovered.setAside {
                 log.scoped(job: batch.job).error("batch \(batch.id ?? 0) (\(batch.path)) rejected: \(batch.error ?? "")")
             }
@@ -105,10 +107,15 @@ struct Run: AsyncParsableCommand {
             for o in outcomes {
                 print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
             }
-            if !set.invalid.isEmpty || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
+            // Anything that needs a person makes the exit status 1 (see the README's exit codes).
+            if !set.invalid.isEmpty || setAside > 0 || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
             return
         }
-        try await Daemon.run(scheduler, stopGrace: grace, log: log)
+        do {
+            try await Daemon.run(scheduler, stopGrace: grace, log: log)
+        } catch {
+            throw fail("\(error)")
+        }
     }
 }
 

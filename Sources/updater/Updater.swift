@@ -8,6 +8,8 @@ struct Updater: AsyncParsableCommand {
         discussion: """
             Each retrain job is a TOML file in the jobs directory (--jobs, default ./Jobs, or /etc/updater/jobs under systemd). State lives in the state directory (--state-dir, $UPDATER_STATE_DIR, $STATE_DIRECTORY, else ./.updater).
 
+            Exit codes: 0 success and nothing needs a person; 1 a refused or failed operation, or something that needs a person (run --once: an invalid job file, a failed run or promotion, files that cannot be registered, batches set aside; status: any of those, or state it cannot read); 64 a usage error. See the README's table.
+
             Example:
               updater validate Jobs/
               updater run --once

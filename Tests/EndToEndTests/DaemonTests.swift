@@ -187,7 +187,10 @@ struct DaemonTests {
         #expect(try ws.run(["trigger", "broken"]).status == 0)
         #expect(try waitForProduction(ws, "broken") == 1, "\(daemon.log)")
 
-        let status = try ws.json(["status"]) as? [String: Any]
+        // An invalid job file needs a person: status says so and exits 1.
+        let shown = try ws.run(["status", "--json"])
+        #expect(shown.status == 1 && shown.stderr.contains("broken: job file:"), "\(shown.stderr)")
+        let status = try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any]
         let broken = (status?["jobs"] as? [[String: Any]])?.first { $0["name"] as? String == "broken" }
         let problems = broken?["job_file_problems"] as? [String] ?? []
         #expect(problems.contains { $0.contains("the daemon keeps the last good version in force") }, "\(problems)")

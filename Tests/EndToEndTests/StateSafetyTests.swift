@@ -86,6 +86,8 @@ struct StateSafetyTests {
         try ws.write(Synthetic.csv(rows: 600, seed: 1), to: "incoming/j/b1.csv")
         for attempt in 0..<3 {
             let state = ws.root + "/fresh\(attempt)"
+            // Each attempt is a new state directory: the last one's deploy file is not its own.
+            try? FileManager.default.removeItem(atPath: ws.root + "/deploy")
             let group = DispatchGroup()
             let results = Mutex<[String]>([])
             for i in 0..<8 {
@@ -285,5 +287,60 @@ struct StateSafetyTests {
         try ws.write(t, to: "jobs/b.toml")
         let v = try ws.run(["validate", ws.jobs], global: false)
         #expect(v.status == 1 && v.stdout.contains("is already the deploy path of job a"), "\(v.stdout)")
+    }
+
+    @Test("what needs a person makes run --once and status exit 1: a promotion that cannot be completed, files that cannot be registered, an unreadable registry")
+    func honestExitCodes() throws {
+        let ws = try Workspace()
+        try ws.addJob("pub")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/pub/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        // The deploy directory becomes a file: publishing v2 fails, and so does every retry.
+        try FileManager.default.removeItem(atPath: ws.root + "/deploy")
+        try ws.write("not a directory", to: "deploy")
+        try ws.write(Synthetic.csv(rows: 2400, seed: 2, firstID: 5000), to: "incoming/pub/b2.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "\(r.output)")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 1 && r.stdout.contains("pub: failed") && r.stdout.contains("cannot complete the promotion"), "\(r.output)")
+        var status = try ws.run(["status"])
+        #expect(status.status == 1 && status.stderr.contains("cannot complete the promotion"), "\(status.output)")
+        // Fixed: the retry goes through, and status is clear again.
+        try FileManager.default.removeItem(atPath: ws.root + "/deploy")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0 && r.stderr.contains("promotion completed on retry"), "\(r.output)")
+        status = try ws.run(["status"])
+        #expect(status.status == 0, "\(status.output)")
+
+        // Files that cannot be registered (here: the batch store is not a directory) wait, and say so.
+        try FileManager.default.removeItem(atPath: ws.state + "/batches/pub")
+        try ws.write("blocked", to: "state/batches/pub")
+        try ws.write(Synthetic.csv(rows: 600, seed: 3, firstID: 9000), to: "incoming/pub/b3.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "\(r.output)")
+        status = try ws.run(["status", "--json"])
+        #expect(status.status == 1 && status.stdout.contains("\"waiting_files\" : 1"), "\(status.output)")
+
+        // No state directory, or a registry that is not a database.
+        #expect(try ws.run(["status", "--jobs", ws.jobs, "--state-dir", ws.root + "/nowhere"], global: false).status == 1)
+        let garbage = ws.root + "/garbage"
+        try FileManager.default.createDirectory(atPath: garbage, withIntermediateDirectories: true)
+        try ws.write(String(repeating: "not sqlite ", count: 200), to: "garbage/registry.sqlite")
+        let g = try ws.run(["status", "--jobs", ws.jobs, "--state-dir", garbage], global: false)
+        #expect(g.status == 1 && g.stderr.contains("registry.sqlite"), "\(g.output)")
+    }
+
+    @Test("the daemon stops with a non-zero status when its state directory is moved away under it")
+    func stateDirectoryVanishes() throws {
+        let ws = try Workspace()
+        try ws.addJob("watched")
+        let daemon = try DaemonProcess(ws, notify: nil)
+        #expect(daemon.waitForLog("watching 1 job"), "\(daemon.log)")
+        #expect(rename(ws.state, ws.root + "/moved-state") == 0)
+        let deadline = Date().addingTimeInterval(30)
+        while daemon.process.isRunning, Date() < deadline { usleep(50_000) }
+        #expect(!daemon.process.isRunning, "\(daemon.log)")
+        #expect(daemon.process.terminationStatus != 0)
+        #expect(daemon.log.contains("was deleted, moved or replaced while updater ran"), "\(daemon.log)")
     }
 }

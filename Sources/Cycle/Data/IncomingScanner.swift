@@ -12,14 +12,14 @@ import Synchronization
 /// being written is left for a later scan). Its bytes are copied into the state directory, so
 /// later runs never depend on the incoming file. A file that grows after it was read is reported,
 /// not read again as a second batch. What is skipped for good is said once, at warning level.
-struct IncomingScanner {
+package struct IncomingScanner {
     let registry: Registry
     let state: StateDirectory
     let log: Logger
 
     /// The `.csv` files in the job's incoming directory (not hidden), in name order, that have not
     /// been modified for `data.settle_time`.
-    static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> [String] {
+    package static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> [String] {
         let dir = job.data.incoming
         guard Files.isDirectory(dir) else { throw FileError(dir, "incoming directory does not exist") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
