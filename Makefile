@@ -3,7 +3,7 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test bench install clean freshness
+.PHONY: deps build demo test bench install clean freshness fuzz
 
 # `make install` (as root): the release binary in $(PREFIX)/bin, the systemd unit, an empty
 # /etc/updater/jobs, the example jobs in $(PREFIX)/share/updater/examples, and the `updater`
@@ -59,3 +59,8 @@ clean:
 freshness: deps
 	$(SWIFT) build -c release
 	python3 scripts/streams/freshness_table.py --bin .build/release/updater
+
+# libFuzzer on the readers of outside input, FUZZ_SECONDS (60) per target; new coverage is merged
+# into Fuzz/corpus (commit it), crashes land in Fuzz/crashes/ and fail the target.
+fuzz: deps
+	scripts/fuzz.sh

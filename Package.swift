@@ -5,7 +5,8 @@ import PackageDescription
 let package = Package(
     name: "updater",
     products: [
-        .executable(name: "updater", targets: ["updater"])
+        .executable(name: "updater", targets: ["updater"]),
+        .executable(name: "updater-fuzz", targets: ["FuzzMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +66,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]),
+        // The readers of outside input as fuzzing targets (make fuzz), and their libFuzzer driver.
+        .target(name: "FuzzTargets", dependencies: ["Tabular", "JobFiles", "Training", "Webhooks"]),
+        .executableTarget(name: "FuzzMain", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "updater",
             dependencies: [
@@ -83,6 +87,7 @@ let package = Package(
         .testTarget(name: "RegistryTests", dependencies: ["Registry", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SupportTests", dependencies: ["Support", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "WebhooksTests", dependencies: ["Webhooks"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "TrainersTests", dependencies: ["Trainers", "Registry", "Support"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service"]),
         .testTarget(name: "CycleTests", dependencies: ["Cycle", "JobFiles", "Registry", "Drift", "Evaluation", "Support", "Trainers"]),

@@ -41,22 +41,30 @@ package enum JobFileDecoder {
         } catch {
             throw JobFileError([JobFileProblem(file: path, message: "cannot read: \(error)")])
         }
+        return (try text(bytes, file: path), bytes)
+    }
+
+    /// A configuration file's bytes as text: valid UTF-8, and no NUL byte. TOML forbids control
+    /// characters; the parser would stop reading at a NUL and silently drop everything after it
+    /// (gate rules included).
+    package static func text(_ bytes: [UInt8], file path: String) throws(JobFileError) -> String {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw JobFileError([JobFileProblem(file: path, message: "not valid UTF-8")])
         }
-        // TOML forbids control characters; the parser would stop reading at a NUL and silently drop
-        // everything after it (gate rules included).
         if let nul = bytes.firstIndex(of: 0) {
             let line = bytes[..<nul].filter { $0 == 0x0A }.count + 1
             let column = nul - (bytes[..<nul].lastIndex(of: 0x0A).map { $0 + 1 } ?? 0) + 1
             throw JobFileError([JobFileProblem(
                 file: path, line: line, message: "a NUL byte at column \(column): a job file is text (was it saved by a binary tool, or truncated?)")])
         }
-        return (text, bytes)
+        return text
     }
 
     /// Parses TOML `text`; a syntax error becomes a problem naming `file` and the line, after `early`.
     static func parse(_ text: String, file: String, early: [JobFileProblem] = []) throws(JobFileError) -> TOMLTable {
+        if let (line, message) = TOMLParserGuard.firstAbortingConstruct(text) {
+            throw JobFileError(early + [JobFileProblem(file: file, line: line, message: "TOML syntax: \(message)")])
+        }
         do {
             return try TOMLTable(string: text)
         } catch let e as TOMLParseError {

@@ -7,6 +7,11 @@ extension WebhookSettings {
     /// Reads the global file; throws every problem, each naming the file, line and key.
     package static func load(_ path: String) throws(JobFileError) -> WebhookSettings {
         let (text, _) = try JobFileDecoder.readText(path)
+        return try decode(text, file: path)
+    }
+
+    /// Decodes the global file's `text`; `file` names it in messages and anchors relative paths.
+    package static func decode(_ text: String, file path: String) throws(JobFileError) -> WebhookSettings {
         let root = try JobFileDecoder.parse(text, file: path)
         let log = ProblemLog(file: path, text: text)
         let r = TOMLReader(root, path: "", log: log)

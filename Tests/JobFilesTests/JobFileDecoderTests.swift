@@ -895,6 +895,40 @@ struct ProblemTests {
         #expect(problems.first?.hasPrefix("\(dir.path)/job.toml:\(line("[schedule", in: text)): TOML syntax: ") == true)
     }
 
+    /// toml++ aborts the process on these (found by `make fuzz`); the decoder reports them instead.
+    @Test(
+        "what the TOML parser would abort on is a syntax error on its line",
+        arguments: [
+            ("[%]", "table header: expected a key name or a quoted key, saw '%'"),
+            ("[[%]]", "table header: expected a key name or a quoted key, saw '%'"),
+            ("[ \u{7F}]", "table header: expected a key name or a quoted key, saw the invisible character U+007F"),
+            ("[.a]", "table header: expected a key name or a quoted key, saw '.'"),
+            ("[[ [a]]]", "table header: expected a key name or a quoted key, saw '['"),
+            ("[#]", "table header: expected a key name or a quoted key, saw '#'"),
+            ("[", "table header: expected a key name or a quoted key, saw the end of the line"),
+            ("[é]", "table header: expected a key name or a quoted key, saw 'é'"),
+            ("x = [}]", "array: expected a value or ']', saw '}'"),
+            ("x = [\n  1,\n  }]", "array: expected a value or ']', saw '}'"),
+            ("x = [\u{2028}]", "a Unicode line or paragraph separator outside a string, saw the invisible character U+2028"),
+        ])
+    func parserAborts(line text: String, message: String) throws {
+        let dir = try JobDir()
+        let file = minimal + "\n" + text + "\n"
+        let lastLine = file.split(separator: "\n", omittingEmptySubsequences: false).count - 1
+        let problems = try dir.problems(file)
+        #expect(problems.count == 1)
+        let expected = message.hasPrefix("a Unicode") ? message : "Error while parsing " + message
+        #expect(problems.first == "\(dir.path)/job.toml:\(lastLine): TOML syntax: \(expected)")
+    }
+
+    @Test("brackets inside strings, comments and arrays are not mistaken for table headers")
+    func bracketsOutsideHeaders() throws {
+        let dir = try JobDir()
+        let text = "description = \"\"\"\n[%]\n\"\"\"\n" + minimal.replacingOccurrences(
+            of: "label = \"y\"", with: "label = \"y\" # [%]\nexclude = [\n  \"[\",\n]")
+        #expect(try dir.problems(text) == [])
+    }
+
     @Test("a file name that is not a valid job name is reported once")
     func badFileName() throws {
         let dir = try JobDir()
