@@ -53,8 +53,9 @@ package struct UpdateCycle: Sendable {
             try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
             if let p = repairDeployFile(job, log: log) { problems.append(p) }
             if let p = resumeInterruptedPromotion(job, log: log) { problems.append(p) }
-            try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
+            let incoming = try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
             var outcome = try start(job, log: log)
+            if outcome.kind == .idle, let settling = incoming.settlingSummary { outcome.message += "; \(settling)" }
             outcome.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
             return outcome
         } catch {

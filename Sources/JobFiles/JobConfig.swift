@@ -216,3 +216,17 @@ package struct DeploySettings: Sendable, Equatable {
     /// Where the production model file is published (atomically replaced on each promotion).
     package var path: String
 }
+
+extension JobConfig {
+    /// What is valid but probably not meant: `updater validate` prints these as warnings and the
+    /// daemon logs them when it loads the job.
+    package var warnings: [String] {
+        var out: [String] = []
+        if gate.rules.isEmpty {
+            out.append(
+                "gate: no [[gate.rules]], so every candidate with \(gate.minRows) evaluation rows is promoted, however poor; "
+                    + "add a rule such as metric = \"\(data.task == .regression ? "rmse" : "accuracy")\" and change = -0.01 (at most 0.01 worse than production)")
+        }
+        return out
+    }
+}

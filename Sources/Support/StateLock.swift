@@ -30,4 +30,24 @@ package final class StateLock: Sendable {
     }
 
     deinit { close(fd) }
+
+    /// The process id of the `updater run` holding the lock on `state`, or nil when none does. Read
+    /// from the kernel's lock table (`/proc/locks`), so asking never takes the lock, not even for a
+    /// moment in which a starting daemon would find it taken.
+    package static func holder(of state: StateDirectory) -> Int32? {
+        let path = state.path + "/lock"
+        var info = stat()
+        guard stat(path, &info) == 0, let table = try? String(contentsOfFile: "/proc/locks", encoding: .utf8),
+            let written = (try? String(contentsOfFile: path, encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        else { return nil }
+        // "1: FLOCK  ADVISORY  WRITE 4711 08:01:1234567 0 EOF": the holder's pid, then device:inode.
+        for line in table.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[3] == "WRITE", Int32(fields[4]) == written,
+                fields[5].split(separator: ":").last.flatMap({ UInt64($0) }) == UInt64(info.st_ino)
+            else { continue }
+            return written
+        }
+        return nil
+    }
 }

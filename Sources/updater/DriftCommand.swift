@@ -16,6 +16,8 @@ struct DriftCommand: ParsableCommand {
 
             Methods default by column type and reference size (KS or chi-squared up to 1000 reference values, Wasserstein or Jensen–Shannon above); see docs/drift.md for every definition and the --json format.
 
+            Exits 0 without drift, 2 on moderate and 3 on severe drift (--fail-on severe: only severe; --fail-on never: always 0), 1 on an error.
+
             Example:
               updater drift --reference train.csv --current today.csv --categorical plan,region --label churned
               updater drift churn --json
@@ -34,6 +36,8 @@ struct DriftCommand: ParsableCommand {
     @Option(name: .long, help: "Correction for multiple p-value tests: none, bonferroni, benjamini_hochberg.")
     var correction: String = "none"
     @Option(name: .long, help: "Reference-quantile bins per numeric column.") var bins: Int = 10
+    @Option(name: .long, help: "The least drift that exits non-zero (2 moderate, 3 severe): moderate, severe or never.")
+    var failOn: FailOn = .moderate
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: JSONFlag
 
@@ -99,6 +103,21 @@ struct DriftCommand: ParsableCommand {
             printJSON(report)
         } else {
             print(render(report))
+        }
+        if let code = failOn.exitCode(for: report.severity) { throw code }
+    }
+
+    /// Which drift makes the exit status non-zero, so scripts and CI can branch on it.
+    enum FailOn: String, ExpressibleByArgument, CaseIterable {
+        case moderate, severe, never
+
+        /// 2 for moderate drift, 3 for severe (README, "Exit codes"), or nil (exit 0).
+        func exitCode(for severity: DriftSeverity) -> ExitCode? {
+            switch (self, severity) {
+            case (.never, _), (_, .none), (.severe, .moderate): nil
+            case (_, .moderate): ExitCode(2)
+            case (_, .severe): ExitCode(3)
+            }
         }
     }
 

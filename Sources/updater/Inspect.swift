@@ -35,6 +35,8 @@ struct StatusCommand: ParsableCommand {
         var rejectedBatches = 0
         /// Settled files in the incoming directory no cycle has registered yet.
         var waitingFiles = 0
+        /// Files still being written, and files never read with why.
+        var incoming: IncomingSurvey?
         /// What went wrong in the job's last cycle outside a run (a full disk, a promotion that
         /// cannot be completed), since when.
         var problem: String?
@@ -43,7 +45,7 @@ struct StatusCommand: ParsableCommand {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
             case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
             case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches", waitingFiles = "waiting_files"
-            case problem
+            case problem, incoming
         }
     }
 
@@ -94,8 +96,9 @@ struct StatusCommand: ParsableCommand {
             }
             for (name, job) in configs {
                 // Files that settled but were not registered (a full disk, say) wait: say how many.
-                let settled = (try? IncomingScanner.settledFiles(job)) ?? []
-                statuses[name]?.waitingFiles = settled.filter { path in
+                let survey = try? IncomingScanner.survey(job)
+                statuses[name]?.incoming = survey
+                statuses[name]?.waitingFiles = (survey?.settled ?? []).filter { path in
                     guard let st = Files.stamp(path) else { return false }
                     return (try? registry.isKnownFile(job: name, path: path, size: st.size, mtimeNs: st.mtimeNs)) != true
                 }.count
@@ -137,11 +140,17 @@ struct StatusCommand: ParsableCommand {
                     s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
                     s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt),
                     "\(s.pendingBatches)" + (s.waitingFiles > 0 ? " (+\(s.waitingFiles) waiting)" : "")
+                        + ((s.incoming?.settling.count ?? 0) > 0 ? " (+\(s.incoming!.settling.count) settling)" : "")
                         + (s.setAsideBatches > 0 ? " (\(s.setAsideBatches) SET ASIDE)" : ""),
                     s.paused.map { "by \($0.actor)" } ?? "-",
                     s.jobFileProblems.isEmpty ? "ok" : "INVALID: " + truncate(s.jobFileProblems[0], 80),
                 ]
             }))
+        // Files in an incoming directory that are not read yet, or never: where they are and why.
+        for s in all {
+            if let settling = s.incoming?.settlingSummary { print("\(s.name): \(settling)") }
+            for skipped in s.incoming?.skipped ?? [] { print("\(s.name): \(skipped.path) \(skipped.reason): not read") }
+        }
         // Webhook endpoints that need a person: disabled by their receiver, or with dead deliveries.
         for w in webhooks where w.disabled != nil || w.dead > 0 {
             var line = "webhook \(w.name): "
@@ -284,6 +293,12 @@ struct RunsCommand: ParsableCommand {
             printJSON(runs)
             return
         }
+        // What waits in the incoming directory, so "no runs yet" is not a mystery.
+        let incoming = (try? JobFileDecoder.load(common.jobsDirectory + "/" + name + ".toml")).flatMap { try? IncomingScanner.survey($0) }
+        defer {
+            if let settling = incoming?.settlingSummary { print("\(name): \(settling)") }
+            for skipped in incoming?.skipped ?? [] { print("\(name): \(skipped.path) \(skipped.reason): not read") }
+        }
         if runs.isEmpty {
             print("\(name): no runs yet")
             return
@@ -419,24 +434,23 @@ struct RollbackCommand: ParsableCommand {
 
             Example:
               updater rollback churn --reason "v4 over-predicts churn in the north"
-              updater rollback churn --to 2
+              updater rollback churn --to v2
             """)
 
     @Argument(help: "The job.") var job: String
-    @Option(name: .long, help: "The version number to put back (default: the previous production version).")
-    var to: Int?
+    @Option(name: .long, help: "The version to put back, as 2 or v2 (default: the previous production version).")
+    var to: VersionNumber?
     @Option(name: .long, help: "Why, for the audit record.") var reason: String?
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: JSONFlag
 
     func run() throws {
         let name = try checkedJobName(job)
-        if let to, to < 1 { throw ValidationError("--to must be a version number (1 or more)") }
         let registry = try common.state.openExistingRegistry()
         let outcome: RollbackOutcome
         do {
             outcome = try Rollback.perform(
-                job: name, to: to, reason: reason, actor: Rollback.currentActor(), registry: registry)
+                job: name, to: to?.value, reason: reason, actor: Rollback.currentActor(), registry: registry)
         } catch {
             throw fail("rollback refused, nothing changed: \(error)")
         }
@@ -471,7 +485,12 @@ struct TriggerCommand: ParsableCommand {
     func run() throws {
         let (name, registry) = try openForJob(job, common)
         let request = try registry.request(job: name, full: full, actor: Rollback.currentActor())
-        print("\(name): \(full ? "full retrain" : "run") requested (request \(request.id ?? 0)); the daemon picks it up within a second")
+        let what = "\(name): \(full ? "full retrain" : "run") requested (request \(request.id ?? 0))"
+        if let pid = StateLock.holder(of: common.state) {
+            print("\(what); the daemon (pid \(pid)) picks it up within a second")
+        } else {
+            print("\(what); no daemon is running on \(common.state.path), so it waits for the next `updater run --once` or `updater run`")
+        }
     }
 }
 

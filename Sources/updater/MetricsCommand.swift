@@ -86,17 +86,17 @@ struct MetricsCommand: ParsableCommand {
             }
             printJSON(object)
         } else {
-            print(table(["METRIC", "VALUE"], values.map { [$0.0, $0.1.map { String($0) } ?? "-"] }))
+            print(table(["METRIC", "VALUE"], values.map { [$0.0, show($0.1)] }))
             if case .binary(let b) = computed {
                 print("confusion matrix at \(threshold): tn \(b.confusion.tn), fp \(b.confusion.fp), fn \(b.confusion.fn), tp \(b.confusion.tp)")
             }
             if let versus, !comparison.isEmpty {
                 print("\n\(scoreColumns[0]) − \(versus), \(Int((level * 100).rounded()))% paired bootstrap intervals (\(resamples) resamples, seed \(seed)):")
                 print(table(["METRIC", "DIFFERENCE", "LOWER", "UPPER"], comparison.map { name, i in
-                    [name, String(i.estimate), String(i.lower), String(i.upper)]
+                    [name, show(i.estimate), show(i.lower), show(i.upper)]
                 }))
                 if let d = deLong {
-                    print("DeLong: ROC-AUC difference \(d.difference), standard error \(d.standardError), z \(d.z), p \(d.pValue), interval [\(d.lower), \(d.upper)]")
+                    print("DeLong: ROC-AUC difference \(show(d.difference)), standard error \(show(d.standardError)), z \(show(d.z)), p \(showP(d.pValue)), interval [\(show(d.lower)), \(show(d.upper))]")
                 }
             }
         }

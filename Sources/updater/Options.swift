@@ -27,6 +27,20 @@ struct JSONFlag: ParsableArguments {
     var json = false
 }
 
+/// A version named on the command line: `2` or `v2`, as tables print it.
+struct VersionNumber: ExpressibleByArgument, CustomStringConvertible {
+    let value: Int
+
+    init?(argument: String) {
+        let digits = argument.hasPrefix("v") || argument.hasPrefix("V") ? argument.dropFirst() : Substring(argument)
+        guard let n = Int(digits), n >= 1 else { return nil }
+        value = n
+    }
+
+    var description: String { "v\(value)" }
+    static var defaultCompletionKind: CompletionKind { .default }
+}
+
 /// A job name from the command line: checked before it is used in any path.
 func checkedJobName(_ name: String) throws -> String {
     guard JobFileDecoder.isValidName(name) else {

@@ -22,7 +22,7 @@ struct PredictCommand: ParsableCommand {
     @Argument(help: "A job name, or the path of an artifact file.") var model: String
     @Option(name: .long, help: "The CSV file to score.") var input: String
     @Option(name: .long, help: "Write here instead of standard output.") var output: String?
-    @Option(name: .long, help: "With a job: the version to use (default: the one in production).") var version: Int?
+    @Option(name: .long, help: "With a job: the version to use, as 2 or v2 (default: the one in production).") var version: VersionNumber?
     @Option(name: .long, help: "Comma-separated input columns to copy into the output.") var keep: String?
     @OptionGroup var common: CommonOptions
 
@@ -60,7 +60,7 @@ struct PredictCommand: ParsableCommand {
             } else {
                 FileHandle.standardOutput.write(Data(out.utf8))
             }
-        } catch let e as ValidationError {
+        } catch let e as ExitCode {
             throw e
         } catch {
             throw fail("\(error)")
@@ -74,11 +74,16 @@ struct PredictCommand: ParsableCommand {
         }
         let name = try checkedJobName(model)
         let registry = try common.state.openExistingRegistry()
-        guard let job = try registry.job(name) else { throw ValidationError("unknown job \"\(name)\"") }
-        guard let number = version ?? job.productionVersion else { throw ValidationError("\(name) has no model in production") }
-        guard let record = try registry.version(name, number) else { throw ValidationError("\(name) has no version \(number)") }
+        guard let job = try registry.job(name) else {
+            let file = common.jobsDirectory + "/" + name + ".toml"
+            throw fail(Files.exists(file) ? "\(name) has no model in production yet (no run has trained one; see updater status)" : "unknown job \"\(name)\" (no \(file))")
+        }
+        guard let number = version?.value ?? job.productionVersion else {
+            throw fail("\(name) has no model in production yet (updater versions \(name) lists its versions; name one with --version)")
+        }
+        guard let record = try registry.version(name, number) else { throw fail("\(name) has no version \(number)") }
         if Files.isDirectory(record.artifactPath) {
-            throw ValidationError(
+            throw fail(
                 "v\(number) of \(name) was made by an external trainer (\(record.artifactPath)); score with that trainer in score mode (docs/trainers.md)")
         }
         return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)

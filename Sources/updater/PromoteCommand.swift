@@ -12,12 +12,12 @@ struct PromoteCommand: ParsableCommand {
             Verifies the version's artifact, publishes it atomically and records the change in the production history with you as the actor. A version the gate rejected needs --force and --reason and is recorded as forced (for example when the model in production can no longer be evaluated). Safe while the daemon runs.
 
             Example:
-              updater promote churn 4
+              updater promote churn v4
               updater promote churn 5 --force --reason "baseline cannot score the new schema; checked by hand"
             """)
 
     @Argument(help: "The job.") var job: String
-    @Argument(help: "The version number.") var version: Int
+    @Argument(help: "The version, as 4 or v4.") var version: VersionNumber
     @Flag(name: .long, help: "Promote a version the gate rejected (needs --reason).") var force = false
     @Option(name: .long, help: "Why, for the production history.") var reason: String?
     @OptionGroup var common: CommonOptions
@@ -25,12 +25,11 @@ struct PromoteCommand: ParsableCommand {
 
     func run() throws {
         let name = try checkedJobName(job)
-        if version < 1 { throw ValidationError("the version is a number of 1 or more") }
         let outcome: RollbackOutcome
         do {
             let registry = try common.state.openExistingRegistry()
             outcome = try Promotion.perform(
-                job: name, version: version, force: force, reason: reason, actor: Rollback.currentActor(), registry: registry)
+                job: name, version: version.value, force: force, reason: reason, actor: Rollback.currentActor(), registry: registry)
         } catch {
             throw fail("promotion refused, nothing changed: \(error)")
         }

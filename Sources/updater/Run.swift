@@ -18,7 +18,7 @@ struct Run: AsyncParsableCommand {
         discussion: """
             For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks, skips paused jobs (`updater pause`), reloads the job files on SIGHUP (a file that no longer validates keeps its last good version running), and stops on SIGTERM or SIGINT: no new run starts, runs in progress get --stop-grace to finish, then their trainings are stopped (external trainers' process groups included) and their runs marked interrupted and retried after a restart. Under systemd (Type=notify) it reports READY, RELOADING, STOPPING, a one-line STATUS and WATCHDOG pings on $NOTIFY_SOCKET. It delivers webhook events to the endpoints of webhooks.toml (beside the jobs directory, or --webhooks) and of the job files, retrying failures for about a day (docs/webhooks.md); --once makes each due delivery attempt once.
 
-            --once exits 1 if a job file is invalid or a run failed (a gate rejection is not a failure).
+            --once exits 1 if something needs a person (a job file is invalid, a run failed, batches were set aside), else 4 if the gate rejected a candidate, else 0.
 
             Example:
               updater run --once --jobs Jobs --state-dir /tmp/updater-state
@@ -60,6 +60,9 @@ struct Run: AsyncParsableCommand {
         }
         for bad in set.invalid {
             for p in bad.problems { log.error("invalid job file: \(p)") }
+        }
+        for job in set.jobs {
+            for warning in job.warnings { log.scoped(job: job.name).warning("\(job.file): \(warning)") }
         }
         let registry: Registry
         let lock: StateLock
@@ -107,8 +110,10 @@ struct Run: AsyncParsableCommand {
             for o in outcomes {
                 print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
             }
-            // Anything that needs a person makes the exit status 1 (see the README's exit codes).
+            // Anything that needs a person makes the exit status 1, else a rejected candidate 4 (see the
+            // README's exit codes).
             if !set.invalid.isEmpty || setAside > 0 || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
+            if outcomes.contains(where: { $0.kind == .rejected }) { throw ExitCode(4) }
             return
         }
         do {

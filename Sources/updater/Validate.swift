@@ -61,6 +61,7 @@ struct Validate: ParsableCommand {
                     problems += shared.count
                 } else {
                     print("\(file): ok (job \(job.name))")
+                    for warning in job.warnings { print("\(file): warning: \(warning)") }
                 }
             } catch {
                 for p in error.problems { print(p.description) }

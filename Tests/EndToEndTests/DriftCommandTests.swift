@@ -18,7 +18,7 @@ struct DriftCommandTests {
         let r = try ws.run(
             ["drift", "--reference", ws.root + "/ref.csv", "--current", ws.root + "/cur.csv", "--categorical", "colour",
              "--label", "y", "--exclude", "id", "--json"], global: false)
-        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.status == 3, "severe drift exits 3: \(r.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(report["severity"] as? String == "severe")
         let columns = report["columns"] as? [[String: Any]] ?? []
@@ -102,7 +102,7 @@ struct DriftCommandTests {
         try ws.write(Synthetic.csv(rows: 2000, seed: 2, shift: 1.5, firstID: 9000), to: "incoming/watch/b2.csv")
         // b2 is not registered yet: drift JOB reads it from the incoming directory, records nothing.
         let r = try ws.run(["drift", "watch", "--json"])
-        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.status == 3, "severe drift exits 3: \(r.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         #expect(report["severity"] as? String == "severe")
         #expect((try ws.json(["runs", "watch"]) as? [Any])?.count == 1, "drift JOB records no run")

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// A file is considered only when its name ends in `.csv`, does not start with `.`, it is a regular
 /// file (not a symbolic link), and it has not been modified for `data.settle_time` (so a file still
-/// being written is left for a later scan). Its bytes are copied into the state directory, so
+/// being written is left for a later scan, and `updater status` says it is settling). Its bytes are copied into the state directory, so
 /// later runs never depend on the incoming file. A file that grows after it was read is reported,
 /// not read again as a second batch. What is skipped for good is said once, at warning level.
 package struct IncomingScanner {
@@ -20,31 +20,50 @@ package struct IncomingScanner {
     /// The `.csv` files in the job's incoming directory (not hidden), in name order, that have not
     /// been modified for `data.settle_time`.
     package static func settledFiles(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> [String] {
+        try survey(job, now: now, log: log).settled
+    }
+
+    /// What the job's incoming directory holds: files ready to read, files still settling, and
+    /// files that are never read, each with why. Hidden files (a producer's temporary name) are
+    /// left out silently.
+    package static func survey(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> IncomingSurvey {
         let dir = job.data.incoming
         guard Files.isDirectory(dir) else { throw FileError(dir, "incoming directory does not exist") }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter {
-            !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".csv")
-        }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
         let settleNs = Int64(job.data.settleSeconds * 1e9)
         let nowNs = Int64(now.timeIntervalSince1970 * 1e9)
-        return names.map { dir + "/" + $0 }.filter { path in
+        var survey = IncomingSurvey()
+        func skip(_ path: String, _ reason: String, _ hint: String) {
+            warnOnce(log, path, "\(reason): not read (\(hint))")
+            survey.skipped.append(.init(path: path, reason: reason))
+        }
+        for path in names.map({ dir + "/" + $0 }) {
             if Files.isSymbolicLink(path) {
-                warnOnce(log, path, "is a symbolic link: not read (producers should write files into the incoming directory itself)")
-                return false
+                skip(path, "is a symbolic link", "producers should write files into the incoming directory itself")
+                continue
             }
-            guard let stamp = Files.stamp(path) else { return false }
+            if Files.isDirectory(path) {
+                skip(path, "is a directory", "batches are .csv files directly in the incoming directory")
+                continue
+            }
+            guard path.lowercased().hasSuffix(".csv") else {
+                skip(path, "is not a .csv file", "batches are files named *.csv; a producer's temporary file should start with a dot")
+                continue
+            }
+            guard let stamp = Files.stamp(path) else { continue }
             // A modification time ahead of the clock (a producer's clock, a network file system) says
             // nothing about whether the file settled: it is read as it is, and said so.
             if stamp.mtimeNs - nowNs > 1_000_000_000 {
                 warnOnce(log, path, "was modified in the future (clock skew?); read now, since its age cannot be judged")
-                return true
-            }
-            if nowNs - stamp.mtimeNs < settleNs {
+                survey.settled.append(path)
+            } else if nowNs - stamp.mtimeNs < settleNs {
                 log.debug("\(path) is still changing; read later")
-                return false
+                survey.settling.append(.init(path: path, readyInSeconds: Double(settleNs - (nowNs - stamp.mtimeNs)) / 1e9))
+            } else {
+                survey.settled.append(path)
             }
-            return true
         }
+        return survey
     }
 
     /// Paths already warned about by this process, so a file skipped for good is said once.
@@ -55,11 +74,11 @@ package struct IncomingScanner {
         log.warning("\(path) \(message)")
     }
 
-    /// Registers every settled, unseen file; returns the number of new batches.
+    /// Registers every settled, unseen file; returns what it found, with the number of new batches.
     @discardableResult
-    func scan(_ job: JobConfig, now: Date = Date()) throws -> Int {
-        var added = 0
-        for path in try Self.settledFiles(job, now: now, log: log) {
+    func scan(_ job: JobConfig, now: Date = Date()) throws -> IncomingSurvey {
+        var survey = try Self.survey(job, now: now, log: log)
+        for path in survey.settled {
             guard let before = Files.stamp(path) else { continue }
             if try registry.isKnownFile(job: job.name, path: path, size: before.size, mtimeNs: before.mtimeNs) { continue }
             let bytes: [UInt8]
@@ -86,13 +105,13 @@ package struct IncomingScanner {
                 job: job.name, path: path, size: after.size, mtimeNs: after.mtimeNs, sha256: sha, storedPath: stored,
                 now: now)
             if isNew {
-                added += 1
+                survey.added += 1
                 log.info("new batch \(batch.id ?? 0) from \(path) (\(bytes.count) bytes)")
             } else {
                 log.info("\(path) has the same content as batch \(batch.id ?? 0) (\(batch.path)); not read again")
             }
         }
-        return added
+        return survey
     }
 
     /// The batch this path was read as earlier, when the file now holds that batch's bytes and more:
@@ -105,4 +124,37 @@ package struct IncomingScanner {
         }
         return nil
     }
+}
+
+/// What a job's incoming directory holds, as `IncomingScanner.survey` found it.
+package struct IncomingSurvey: Sendable, Encodable {
+    /// A file modified within `data.settle_time`: read once it has not changed for that long.
+    package struct Settling: Sendable, Encodable {
+        package var path: String
+        package var readyInSeconds: Double
+        enum CodingKeys: String, CodingKey { case path, readyInSeconds = "ready_in_seconds" }
+    }
+
+    /// A file that is never read, and why.
+    package struct Skipped: Sendable, Encodable {
+        package var path: String
+        package var reason: String
+    }
+
+    /// Files ready to be read, in name order.
+    package var settled: [String] = []
+    package var settling: [Settling] = []
+    package var skipped: [Skipped] = []
+    /// New batches registered by the scan that made this survey.
+    package var added = 0
+
+    /// "1 file still settling (b.csv, readable in 1.5 s)", or nil.
+    package var settlingSummary: String? {
+        guard let first = settling.min(by: { $0.readyInSeconds < $1.readyInSeconds }) else { return nil }
+        let name = first.path.split(separator: "/").last.map(String.init) ?? first.path
+        let count = settling.count == 1 ? "1 file" : "\(settling.count) files"
+        return "\(count) still settling (\(name)\(settling.count > 1 ? " and others" : ""), readable in \(String(format: "%.1f", first.readyInSeconds)) s; data.settle_time)"
+    }
+
+    enum CodingKeys: String, CodingKey { case settling, skipped }
 }

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+/// What a new user meets in the first hour: versions named as tables print them, exit codes a
+/// script can branch on, and messages that say what is going on.
+@Suite("The first hour, through the binary")
+struct FirstHourTests {
+    @Test("a version is named as 2 or v2 wherever one is asked for")
+    func versionNames() throws {
+        let ws = try Workspace()
+        try ws.addJob("v")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/v/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 2, shift: 1.5, firstID: 5000), to: "incoming/v/b2.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write(Synthetic.csv(rows: 50, seed: 3), to: "x.csv")
+        let plain = try ws.run(["predict", "v", "--version", "1", "--input", ws.root + "/x.csv"])
+        let prefixed = try ws.run(["predict", "v", "--version", "v1", "--input", ws.root + "/x.csv"])
+        #expect(plain.status == 0 && prefixed.status == 0, "\(plain.stderr)\(prefixed.stderr)")
+        #expect(plain.stdout == prefixed.stdout && plain.stdout.split(separator: "\n").count == 51)
+        var r = try ws.run(["rollback", "v", "--to", "v1", "--reason", "test"])
+        #expect(r.status == 0 && r.stdout.contains("production v2 → v1"), "\(r.output)")
+        r = try ws.run(["promote", "v", "v2"])
+        #expect(r.status == 0 && r.stdout.contains("production v1 → v2"), "\(r.output)")
+        r = try ws.run(["promote", "v", "version2"])
+        #expect(r.status == 64, "a malformed version is a usage error: \(r.output)")
+    }
+
+    @Test("predict names its --version once in its help, and updater --version prints the release")
+    func versionFlag() throws {
+        let ws = try Workspace()
+        let help = try ws.run(["predict", "--help"], global: false)
+        #expect(help.stdout.components(separatedBy: "  --version").count == 2, "one option line: \(help.stdout)")
+        #expect(!help.stdout.contains("Show the version"))
+        let version = try ws.run(["--version"], global: false)
+        #expect(version.status == 0 && version.stdout.split(separator: ".").count == 3, "\(version.output)")
+    }
+
+    @Test("runtime errors exit 1 with one line, not 64 with the usage text")
+    func runtimeErrorsExitOne() throws {
+        let ws = try Workspace()
+        try ws.addJob("empty")
+        try ws.write(Synthetic.csv(rows: 50, seed: 3), to: "x.csv")
+        _ = try ws.run(["pause", "empty"])  // creates the state directory and the job's record
+        let r = try ws.run(["predict", "empty", "--input", ws.root + "/x.csv"])
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.stderr.contains("empty has no model in production yet") && !r.stderr.contains("USAGE"), "\(r.stderr)")
+    }
+
+    @Test("drift exits 0 without drift, 2 moderate, 3 severe, as --fail-on chooses")
+    func driftExitCodes() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 2000, seed: 1), to: "ref.csv")
+        try ws.write(Synthetic.csv(rows: 2000, seed: 2), to: "same.csv")
+        try ws.write(Synthetic.csv(rows: 2000, seed: 3, shift: 1.5), to: "moved.csv")
+        try ws.write(Synthetic.csv(rows: 2000, seed: 4, shift: 0.3, shiftX2: false), to: "slight.csv")
+        func drift(_ current: String, _ extra: [String] = []) throws -> Int32 {
+            try ws.run(["drift", "--reference", ws.root + "/ref.csv", "--current", ws.root + "/" + current, "--categorical", "colour",
+                        "--label", "y", "--exclude", "id"] + extra, global: false).status
+        }
+        #expect(try drift("same.csv") == 0)
+        #expect(try drift("slight.csv") == 2)
+        #expect(try drift("slight.csv", ["--fail-on", "severe"]) == 0)
+        #expect(try drift("moved.csv") == 3)
+        #expect(try drift("moved.csv", ["--fail-on", "never"]) == 0)
+        #expect(try drift("moved.csv", ["--fail-on", "severe"]) == 3)
+        #expect(try drift("moved.csv", ["--fail-on", "sometimes"]) == 64)
+    }
+
+    @Test("validate warns, without failing, about a job whose gate promotes anything")
+    func noGateWarning() throws {
+        let ws = try Workspace()
+        try ws.addJob("open", gate: "")
+        let r = try ws.run(["validate", ws.jobs], global: false)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("open.toml: warning: gate: no [[gate.rules]], so every candidate"), "\(r.stdout)")
+    }
+
+    @Test("trigger says when no daemon holds the state directory")
+    func triggerWithoutDaemon() throws {
+        let ws = try Workspace()
+        try ws.addJob("t")
+        let r = try ws.run(["trigger", "t"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("no daemon is running on"), "\(r.stdout)")
+    }
+
+    @Test("a file still settling and a file never read are shown by run --once, status and runs")
+    func settlingAndSkipped() throws {
+        let ws = try Workspace()
+        try ws.addJob("s", extra: "settle_time = \"1h\"")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/s/fresh.csv", age: 0)
+        try ws.write("not a batch\n", to: "incoming/s/notes.txt")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("s: idle: no new data; 1 file still settling (fresh.csv, readable in"), "\(r.output)")
+        #expect(r.stderr.contains("notes.txt is not a .csv file: not read"), "\(r.stderr)")
+        r = try ws.run(["status"])
+        #expect(r.stdout.contains("0 (+1 settling)"), "\(r.stdout)")
+        #expect(r.stdout.contains("s: \(ws.root)/incoming/s/notes.txt is not a .csv file: not read"), "\(r.stdout)")
+        r = try ws.run(["runs", "s"])
+        #expect(r.stdout.contains("s: 1 file still settling (fresh.csv"), "\(r.stdout)")
+    }
+}
