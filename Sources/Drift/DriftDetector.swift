@@ -107,6 +107,7 @@ package enum DriftDetector {
         }
         if profile.kind == .categorical, counts[counts.count - 2] > 0 {
             let unseen = counts[counts.count - 2]
+            result.unseenShare = Double(unseen) / Double(current.count)
             notes.append("\(unseen) value\(unseen == 1 ? "" : "s") in categories the reference never had")
         }
         if profile.distinct == 1 { notes.append("the reference is constant") }

@@ -87,8 +87,18 @@ package struct DriftPolicy: Sendable, Equatable {
     package var correction = Correction.none
     /// A (weighted) share of drifted columns at least this large makes the drift severe.
     package var severeShare = 0.5
-    /// A drifted column whose PSI is at least this makes the drift severe.
+    /// A drifted column whose PSI is at least this makes the drift severe. A categorical column's
+    /// PSI is counted here without its bin of categories the reference never had, which
+    /// `severeUnseenShare` judges instead.
     package var severePSI = 0.25
+    /// A drifted categorical column with at least this share of current values in categories the
+    /// reference never had makes the drift severe. Why 0.05: the unseen bin's PSI term, with the
+    /// empty reference bin smoothed to 1e-4, is already 0.31 at a 5 % share and 0.05 at 1 %, so
+    /// under `severePSI` alone any new category above about 4 % forced a full retrain. A model scores
+    /// new categories through its unseen bucket; if those rows were scored no better than chance,
+    /// accuracy would fall by at most share × (accuracy − 0.5), about 0.02 at 5 %: the performance
+    /// check's `min_drop`, which catches a real loss once labels show it.
+    package var severeUnseenShare = 0.05
 
     package init() {}
 

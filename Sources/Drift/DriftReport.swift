@@ -40,13 +40,15 @@ package struct ColumnDrift: Sendable, Codable, Equatable {
     package var psi: Double?
     package var missingShareReference: Double?
     package var missingShareCurrent: Double?
+    /// Categorical: the share of current values in categories the reference never had.
+    package var unseenShare: Double?
     package var weight: Double
     package var message: String?
 
     enum CodingKeys: String, CodingKey {
         case column, kind, status, method, statistic, threshold, drifted, psi, weight, message
         case pValue = "p_value", missingShareReference = "missing_share_reference"
-        case missingShareCurrent = "missing_share_current"
+        case missingShareCurrent = "missing_share_current", unseenShare = "unseen_share"
     }
 }
 
@@ -104,11 +106,14 @@ package struct OnlineDetection: Sendable, Codable, Equatable {
     package var rows: [Int]
     /// Whether a detection counts as concept drift for the verdict.
     package var decisive: Bool
+    /// Why a detector configured `decisive` did not decide, when it did not.
+    package var note: String?
 
-    package init(detector: String, rows: [Int], decisive: Bool) {
+    package init(detector: String, rows: [Int], decisive: Bool, note: String? = nil) {
         self.detector = detector
         self.rows = rows
         self.decisive = decisive
+        self.note = note
     }
 }
 
@@ -125,6 +130,9 @@ package struct DriftReport: Sendable, Codable, Equatable {
     /// Weighted share of drifted feature columns among those compared.
     package var driftedShare: Double
     package var severity: DriftSeverity
+    /// Why the drift is as severe as it is, rule by rule with its numbers (nil in reports stored
+    /// before updater said so).
+    package var severityReasons: [String]?
     /// One line for logs and tables.
     package var summary: String
     /// What the feature columns were compared with when it is not the production version's training
@@ -134,6 +142,7 @@ package struct DriftReport: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case columns, targets, performance, online, severity, summary
         case schemaChanges = "schema_changes", driftedShare = "drifted_share", comparedWith = "compared_with"
+        case severityReasons = "severity_reasons"
     }
 
     package var driftedColumns: [ColumnDrift] { columns.filter(\.drifted) }
@@ -156,16 +165,33 @@ package struct DriftReport: Sendable, Codable, Equatable {
         let total = compared.reduce(0) { $0 + $1.weight }
         let drifted = compared.filter(\.drifted)
         driftedShare = total > 0 ? drifted.reduce(0) { $0 + $1.weight } / total : 0
-        let maxDriftedPSI = drifted.compactMap(\.psi).max() ?? 0
         let concept = performance?.drifted == true || online.contains { $0.decisive && !$0.rows.isEmpty }
+        // Each rule that makes the drift severe, with its numbers; else why it is only moderate.
+        var severe: [String] = []
+        if !schemaChanges.isEmpty { severe.append("the schema changed") }
+        if concept { severe.append("concept drift (production's performance on labelled new data)") }
+        for c in drifted.sorted(by: ColumnDrift.moreDrifted) {
+            if let psi = c.psiWithoutUnseen, psi >= policy.severePSI {
+                severe.append("\(c.column)'s PSI \(round4(psi)) ≥ severe_psi \(round4(policy.severePSI))")
+            }
+            if let u = c.unseenShare, u >= policy.severeUnseenShare {
+                severe.append("\(percent(u)) of \(c.column)'s values are in categories the reference never had (≥ severe_unseen_share \(percent(policy.severeUnseenShare)))")
+            }
+        }
+        if !drifted.isEmpty, driftedShare >= policy.severeShare {
+            severe.append("\(drifted.count) of \(compared.count) columns drifted, weighted share \(round4(driftedShare)) ≥ severe_share \(round4(policy.severeShare))")
+        }
         var severity = DriftSeverity.none
-        if !drifted.isEmpty { severity = .moderate }
-        if !schemaChanges.isEmpty || concept || maxDriftedPSI >= policy.severePSI
-            || (!drifted.isEmpty && driftedShare >= policy.severeShare)
-        {
+        var reasons = severe
+        if !severe.isEmpty {
             severity = .severe
+        } else if !drifted.isEmpty {
+            severity = .moderate
+            let psi = drifted.compactMap(\.psiWithoutUnseen).max() ?? 0
+            reasons = ["\(drifted.count) of \(compared.count) columns drifted, weighted share \(round4(driftedShare)) < severe_share \(round4(policy.severeShare)); largest PSI \(round4(psi)) < severe_psi \(round4(policy.severePSI))"]
         }
         self.severity = severity
+        self.severityReasons = reasons
         var parts: [String] = []
         if !schemaChanges.isEmpty { parts.append("schema changed: " + schemaChanges.joined(separator: "; ")) }
         if !drifted.isEmpty {
@@ -190,6 +216,15 @@ extension ColumnDrift {
     static func moreDrifted(_ a: ColumnDrift, _ b: ColumnDrift) -> Bool {
         if a.drifted != b.drifted { return a.drifted }
         return (a.psi ?? -1, a.column) > (b.psi ?? -1, b.column)
+    }
+
+    /// The PSI without the bin of categories the reference never had: what `severe_psi` judges
+    /// (`severe_unseen_share` judges that bin). With the reference's empty bin smoothed to 1e-4, its
+    /// term alone is (q − 1e-4)·ln(q / 1e-4) for a share q of new values.
+    package var psiWithoutUnseen: Double? {
+        guard let psi else { return nil }
+        guard let q = unseenShare, q > 0 else { return psi }
+        return max(0, psi - (q - 1e-4) * log(q / 1e-4))
     }
 
     /// Whether the column's test (not its missing share) found drift.

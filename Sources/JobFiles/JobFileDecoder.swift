@@ -243,6 +243,7 @@ private struct Decoding {
         p.missingShareChange = r.double("missing_share_change", in: 0.000_001...1, what: "a share above 0 and at most 1") ?? p.missingShareChange
         p.severeShare = r.double("severe_share", in: 0...1) ?? p.severeShare
         p.severePSI = r.double("severe_psi", in: 0.000_001...100, what: "a positive number") ?? p.severePSI
+        p.severeUnseenShare = r.double("severe_unseen_share", in: 0.000_001...1, what: "a share above 0 and at most 1") ?? p.severeUnseenShare
         if let name = r.string("correction") {
             if let c = DriftPolicy.Correction(rawValue: name) {
                 p.correction = c

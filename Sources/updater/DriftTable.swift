@@ -5,6 +5,9 @@ import Support
 /// A drift report for people: the verdict, then one row per column, most drifted first.
 func render(_ report: DriftReport) -> String {
     var out = [report.summary]
+    if let reasons = report.severityReasons, !reasons.isEmpty, report.severity != .none {
+        out.append("\(report.severity.rawValue) because: " + reasons.joined(separator: "; "))
+    }
     if !report.columns.isEmpty {
         out.append("")
         out.append(columnTable(report.columns))
@@ -19,7 +22,7 @@ func render(_ report: DriftReport) -> String {
     }
     for o in report.online {
         let rows = o.rows.isEmpty ? "no detection" : "detected at row\(o.rows.count == 1 ? "" : "s") \(o.rows.prefix(5).map(String.init).joined(separator: ", "))"
-        out.append("online \(o.detector) (\(o.decisive ? "decisive" : "report only")): \(rows)")
+        out.append("online \(o.detector) (\(o.decisive ? "decisive" : "report only")): \(rows)\(o.note.map { " (\($0))" } ?? "")")
     }
     return out.joined(separator: "\n")
 }

@@ -322,6 +322,7 @@ struct RunsCommand: ParsableCommand {
         print("  started:   \(show(r.startedAt))   finished: \(show(r.finishedAt))")
         print("  decision:  \(r.decision ?? "-")")
         if let reason = r.reason { print("  reason:    \(reason)") }
+        if let drift = d.drift { print("  drift:     \(drift.summary)") }
         if let v = r.candidateVersion { print("  candidate: v\(v)") }
         if let e = r.error { print("  error:     \(e)") }
         print("  job file:  sha256 \(r.jobFileHash.prefix(12))…")

@@ -87,9 +87,11 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
         for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
     }
     func line(_ cells: [String]) -> String {
-        cells.enumerated().map { i, c in
+        let text = cells.enumerated().map { i, c in
             i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
         }.joined(separator: "  ")
+        // No trailing blanks when the last cells are empty.
+        return String(text.reversed().drop(while: { $0 == " " }).reversed())
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
 }

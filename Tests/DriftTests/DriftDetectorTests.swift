@@ -55,6 +55,44 @@ struct DriftDetectorTests {
         #expect(report(reference(), table([2, 0, 0]), policy).severity == .severe)
     }
 
+    @Test("severity says which rule made it severe, with the numbers, or why it is only moderate")
+    func severityReasons() {
+        let severe = report(reference(), table([2, 0, 0]), policy)
+        #expect(severe.severityReasons?.count == 1)
+        #expect(severe.severityReasons?.first?.hasPrefix("a's PSI ") == true && severe.severityReasons?.first?.hasSuffix(" ≥ severe_psi 0.25") == true)
+        let moderate = report(reference(), table([0.45, 0, 0]), policy)
+        #expect(moderate.severityReasons?.first?.hasPrefix("1 of 3 columns drifted, weighted share 0.3333 < severe_share 0.5; largest PSI ") == true)
+        let share = report(reference(), table([0.45, 0.45, 0]), policy)
+        #expect(share.severity == .severe)
+        #expect(share.severityReasons == ["2 of 3 columns drifted, weighted share 0.6667 ≥ severe_share 0.5"])
+    }
+
+    /// Three stable numeric columns and a categorical one over x, y, z, whose current batch has
+    /// `newShare` of its rows in a category the reference never had.
+    func newCategory(_ newShare: Double) -> DriftReport {
+        let ref = ColumnProfile(name: "k", column: .categorical(codes: (0..<3000).map { Int32($0 % 3) }, levels: ["x", "y", "z"]), bins: 10)
+        let fresh = Int(3000 * newShare)
+        let codes = (0..<3000).map { Int32($0 < fresh ? 3 : $0 % 3) }
+        let stable = table([0, 0, 0])
+        let t = DataTable(names: stable.names + ["k"], columns: stable.columns + [.categorical(codes: codes, levels: ["x", "y", "z", "new"])])
+        let c = DriftDetector.compare(reference: reference() + [ref], current: t, policy: DriftPolicy())
+        return DriftReport(columns: c.columns, schemaChanges: c.schemaChanges, policy: DriftPolicy())
+    }
+
+    @Test("a new category is judged by its share (severe_unseen_share 5 %), not by the smoothed PSI of its empty reference bin")
+    func newCategoryShare() throws {
+        let small = newCategory(0.03)
+        let column = try #require(small.columns.first { $0.column == "k" })
+        #expect(column.drifted, "a category the reference never had is drift")
+        #expect(abs((column.unseenShare ?? 0) - 0.03) < 1e-12)
+        #expect((column.psi ?? 0) > 0.1, "the smoothed PSI term alone: (0.03 − 1e-4)·ln(300) ≈ 0.17")
+        #expect((column.psiWithoutUnseen ?? 1) < 0.01)
+        #expect(small.severity == .moderate, "\(small.severityReasons ?? [])")
+        let large = newCategory(0.08)
+        #expect(large.severity == .severe)
+        #expect(large.severityReasons == ["8.0% of k's values are in categories the reference never had (≥ severe_unseen_share 5.0%)"])
+    }
+
     @Test("a column over severe_psi that did not drift by its own threshold does not make drift severe")
     func severeNeedsDriftedColumn() {
         var p = policy

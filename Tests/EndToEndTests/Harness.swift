@@ -48,11 +48,16 @@ final class Workspace: @unchecked Sendable {
         env.removeValue(forKey: "JOURNAL_STREAM")
         env["USER"] = "tester"
         p.environment = env
+        return try Self.collect(p)
+    }
+
+    /// Starts `p` and waits for it, with both pipes drained at once: a child that fills one while
+    /// the other is read would block.
+    static func collect(_ p: Process) throws -> Result {
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        // Both pipes are drained at once: a child that fills one while the other is read would block.
         let stderr = Mutex(Data())
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {

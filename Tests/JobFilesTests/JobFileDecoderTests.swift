@@ -271,6 +271,7 @@ struct DefaultsTests {
         #expect(p == DriftPolicy())
         #expect(p.bins == 10 && p.sampleSize == 10_000 && p.numericMethod == nil && p.categoricalMethod == nil)
         #expect(p.severePSI == 0.25 && p.severeShare == 0.5 && p.missingShareChange == 0.1 && p.correction == .none)
+        #expect(p.severeUnseenShare == 0.05)
         #expect(config.drift.performance == .init(minDrop: 0.02, pValue: 0.01))
         #expect(config.drift.adwin == .decisive && config.drift.pageHinkley == .report)
     }
@@ -510,10 +511,11 @@ struct DefaultsTests {
 
     @Test("keys left out of a present table keep their defaults")
     func partialTables() throws {
-        let config = try JobDir().load(job("[drift]\nbins = 20\n[training.params]\nmax_iter = 50\n[gate]\nthreshold = 0.3"))
+        let config = try JobDir().load(job("[drift]\nbins = 20\nsevere_unseen_share = 0.2\n[training.params]\nmax_iter = 50\n[gate]\nthreshold = 0.3"))
         #expect(config.drift.policy.bins == 20)
         #expect(config.drift.policy.severeShare == 0.5)
         #expect(config.drift.policy.severePSI == 0.25)
+        #expect(config.drift.policy.severeUnseenShare == 0.2)
         #expect(config.training.maxIterations == 50)
         #expect(config.training.l2 == 1)
         #expect(config.training.windowRows == 100_000)

@@ -36,7 +36,10 @@ struct OnlineMonitor: Codable {
         let worse = errorRate > referenceErrorRate
         var out: [OnlineDetection] = []
         if settings.adwin != .off {
-            out.append(OnlineDetection(detector: "adwin", rows: adwinRows, decisive: settings.adwin == .decisive && worse))
+            let note = settings.adwin == .decisive && !worse && !adwinRows.isEmpty
+                ? "configured decisive, but the error rate of these rows (\(round4(errorRate))) is not above production's when it was evaluated (\(round4(referenceErrorRate))): a change for the better is reported, not acted on"
+                : nil
+            out.append(OnlineDetection(detector: "adwin", rows: adwinRows, decisive: settings.adwin == .decisive && worse, note: note))
         }
         if settings.pageHinkley != .off {
             out.append(OnlineDetection(detector: "page_hinkley", rows: phRows, decisive: settings.pageHinkley == .decisive))

@@ -67,9 +67,10 @@ struct FreshnessPolicy {
             let holds = report.performance.map { " but production's \($0.metric) holds (\(round4($0.current)) against \(round4($0.reference)))" } ?? ""
             return Decision(
                 action: .acknowledgeShift,
-                reason: "the inputs moved (\(report.summary))\(holds): not retrained; feature drift is compared with these rows from now on")
+                reason: "the inputs moved\(holds): not retrained; feature drift is compared with these rows from now on")
         }
-        return Decision(action: .keep, reason: report.summary)
+        let holds = report.performance.map { "production's \($0.metric) holds (\(round4($0.current)) against \(round4($0.reference)))" }
+        return Decision(action: .keep, reason: "production kept: " + (holds ?? "no drift"))
     }
 
     /// After a change (or from the first batch), another candidate each time the rows of the
@@ -96,9 +97,9 @@ struct FreshnessPolicy {
         let full = { (reason: String) in Decision(action: .train(.init(mode: .full, purpose: .featureDrift)), reason: reason) }
         switch drift.severity {
         case .none:
-            return Decision(action: .keep, reason: drift.summary)
+            return Decision(action: .keep, reason: "production kept: no drift")
         case .severe:
-            return full("severe drift → full retrain (\(drift.summary))")
+            return full("severe drift (\(drift.severityReasons?.first ?? "see the drift report")) → full retrain")
         case .moderate:
             let v = production.record.version
             if !t.incremental { return full("moderate drift, incremental updates disabled → full retrain") }
@@ -116,7 +117,7 @@ struct FreshnessPolicy {
                 return full("moderate drift, but the job now trains \(t.model.rawValue) and v\(v) is \(kind.rawValue) → full retrain")
             }
             if t.command == nil, t.model == .softmaxRegression || t.model == .ridge {
-                return full("moderate drift → full retrain (\(t.model.rawValue) has no incremental update; \(drift.summary))")
+                return full("moderate drift → full retrain (\(t.model.rawValue) has no incremental update)")
             }
             if production.record.generation >= t.maxIncrementalGenerations {
                 return full(
@@ -124,7 +125,7 @@ struct FreshnessPolicy {
             }
             return Decision(
                 action: .train(.init(mode: .incremental, purpose: .featureDrift)),
-                reason: "moderate drift → incremental update of v\(v) (\(drift.summary))")
+                reason: "moderate drift → incremental update of v\(v)")
         }
     }
 }
