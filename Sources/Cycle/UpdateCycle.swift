@@ -50,9 +50,12 @@ package struct UpdateCycle: Sendable {
     func cycle(_ job: JobConfig, log: Logger) -> CycleOutcome {
         var problems: [String] = []
         do {
-            try registry.upsertJob(name: job.name, filePath: job.file, fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
+            try registry.upsertJob(name: job.name, filePath: absolutePath(job.file), fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
             if let p = repairDeployFile(job, log: log) { problems.append(p) }
             if let p = resumeInterruptedPromotion(job, log: log) { problems.append(p) }
+            for b in try registry.retryRejectedUnderEarlierJobFile(job: job.name, fileHash: job.fileHash, now: clock.now()) {
+                log.info("batch \(b.id ?? 0) (\(b.path)) was rejected under an earlier job file; the job file changed, so it is read again")
+            }
             let incoming = try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
             var outcome = try start(job, log: log)
             if outcome.kind == .idle, let settling = incoming.settlingSummary { outcome.message += "; \(settling)" }

@@ -23,6 +23,24 @@ extension Registry {
         }
     }
 
+    /// Batches a run rejected while the job file had another content (a column read as a number
+    /// that holds text, before `data.categorical` was fixed): after the job file changes they are
+    /// read again, recorded as a retry by `updater`. Set-aside batches wait for a person.
+    package func retryRejectedUnderEarlierJobFile(job: String, fileHash: String, now: Date = Date()) throws -> [BatchRecord] {
+        let candidates = try db.read { db in
+            try BatchRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT batch.* FROM batch JOIN run ON run.id = batch.run_id
+                    WHERE batch.job = ? AND batch.status = 'rejected' AND batch.attempts < ? AND run.job_file_hash != ?
+                    ORDER BY batch.id
+                    """, arguments: [job, Registry.maxInterruptedAttempts, fileHash])
+        }
+        return try candidates.map { b in
+            try retry(batch: b.id ?? 0, job: job, actor: "updater", reason: "rejected under an earlier job file; the job file changed", now: now)
+        }
+    }
+
     /// Takes a consumed batch out of every future training window (bad labels, say), or puts it
     /// back (`include`).
     @discardableResult

@@ -72,7 +72,7 @@ struct DriftCommand: ParsableCommand {
         let report: DriftReport
         if let job {
             let name = try checkedJobName(job)
-            let file = common.jobsDirectory + "/" + name + ".toml"
+            let file = common.jobFile(name)
             let config: JobConfig
             do {
                 config = try JobFileDecoder.load(file)

@@ -73,6 +73,13 @@ struct StatusCommand: ParsableCommand {
             }
         }
         if let registry {
+            // Run from another directory: a job's file where the registry last saw it.
+            for record in try registry.jobs() where statuses[record.name] == nil && common.jobs == nil {
+                let file = common.jobFile(record.name, registry: registry)
+                guard file == record.filePath, let job = try? JobFileDecoder.load(file) else { continue }
+                statuses[record.name] = JobStatus(name: record.name, pendingBatches: 0, jobFile: file, jobFileProblems: [], deployPath: job.deploy.path)
+                configs[record.name] = job
+            }
             for record in try registry.jobs() {
                 var s = statuses[record.name] ?? JobStatus(
                     name: record.name, pendingBatches: 0, jobFile: record.filePath,
@@ -294,7 +301,7 @@ struct RunsCommand: ParsableCommand {
             return
         }
         // What waits in the incoming directory, so "no runs yet" is not a mystery.
-        let incoming = (try? JobFileDecoder.load(common.jobsDirectory + "/" + name + ".toml")).flatMap { try? IncomingScanner.survey($0) }
+        let incoming = (try? JobFileDecoder.load(common.jobFile(name, registry: registry))).flatMap { try? IncomingScanner.survey($0) }
         defer {
             if let settling = incoming?.settlingSummary { print("\(name): \(settling)") }
             for skipped in incoming?.skipped ?? [] { print("\(name): \(skipped.path) \(skipped.reason): not read") }

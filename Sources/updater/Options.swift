@@ -18,6 +18,17 @@ struct CommonOptions: ParsableArguments {
     var webhooks: String?
 
     var jobsDirectory: String { JobSet.defaultDirectory(option: jobs) }
+
+    /// A job's file: in the jobs directory, or, run from another directory without --jobs, where
+    /// the registry last saw it (stored as an absolute path).
+    func jobFile(_ name: String, registry: Registry? = nil) -> String {
+        let here = jobsDirectory + "/" + name + ".toml"
+        guard !Files.exists(here), jobs == nil else { return here }
+        guard let recorded = try? (registry ?? state.openExistingRegistry()).job(name)?.filePath,
+            recorded.hasPrefix("/"), Files.exists(recorded)
+        else { return here }
+        return recorded
+    }
     var webhooksFile: WebhookFile { WebhookFile.resolve(option: webhooks, jobsDirectory: jobsDirectory) }
     var state: StateDirectory { StateDirectory.resolve(option: stateDir) }
 }

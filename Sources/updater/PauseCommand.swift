@@ -56,7 +56,7 @@ struct ResumeCommand: ParsableCommand {
 /// directory is then created if needed) or one the registry knows.
 func openForJob(_ job: String, _ common: CommonOptions) throws -> (String, Registry) {
     let name = try checkedJobName(job)
-    let file = common.jobsDirectory + "/" + name + ".toml"
+    let file = common.jobFile(name)
     // A state directory that does not exist yet is created only for a job whose file is there,
     // so a mistyped --state-dir is an error rather than a database nobody reads.
     let registry: Registry

@@ -75,7 +75,7 @@ struct PredictCommand: ParsableCommand {
         let name = try checkedJobName(model)
         let registry = try common.state.openExistingRegistry()
         guard let job = try registry.job(name) else {
-            let file = common.jobsDirectory + "/" + name + ".toml"
+            let file = common.jobFile(name, registry: registry)
             throw fail(Files.exists(file) ? "\(name) has no model in production yet (no run has trained one; see updater status)" : "unknown job \"\(name)\" (no \(file))")
         }
         guard let number = version?.value ?? job.productionVersion else {

@@ -100,4 +100,39 @@ struct FirstHourTests {
         r = try ws.run(["runs", "s"])
         #expect(r.stdout.contains("s: 1 file still settling (fresh.csv"), "\(r.stdout)")
     }
+
+    @Test("a batch rejected under a job file that was then fixed is read again, without a person retrying it")
+    func fixedJobFileRereads() throws {
+        let ws = try Workspace()
+        try ws.addJob("fix")
+        let fixed = try String(contentsOfFile: ws.jobs + "/fix.toml", encoding: .utf8)
+        try fixed.replacingOccurrences(of: "categorical = [\"colour\"]", with: "").write(toFile: ws.jobs + "/fix.toml", atomically: true, encoding: .utf8)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/fix/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("is not a number"), "the colours are read as numbers: \(r.output)")
+        try fixed.write(toFile: ws.jobs + "/fix.toml", atomically: true, encoding: .utf8)
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("was rejected under an earlier job file; the job file changed, so it is read again"), "\(r.stderr)")
+        #expect(r.stdout.contains("fix: promoted"), "\(r.output)")
+        r = try ws.run(["history", "fix"])
+        #expect(r.stdout.contains("retry") && r.stdout.contains("updater"), "recorded as a retry by updater: \(r.stdout)")
+    }
+
+    @Test("status, runs and drift work from another directory: the registry knows each job file's absolute path")
+    func fromAnotherDirectory() throws {
+        let ws = try Workspace()
+        try ws.addJob("far")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/far/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        let elsewhere = try TemporaryDirectory()
+        let r = try ws.run(["status", "--state-dir", ws.state], global: false, in: elsewhere.path)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stdout.contains("far ") && r.stdout.contains("v1") && !r.stdout.contains("INVALID"), "\(r.stdout)")
+        try ws.write(Synthetic.csv(rows: 800, seed: 2), to: "incoming/far/b2.csv", age: 0)
+        let runs = try ws.run(["runs", "far", "--state-dir", ws.state], global: false, in: elsewhere.path)
+        #expect(runs.stdout.contains("far: 1 file still settling (b2.csv"), "the job file was found: \(runs.output)")
+        let drift = try ws.run(["drift", "far", "--state-dir", ws.state], global: false, in: elsewhere.path)
+        #expect(drift.stdout.contains("far: 1 file") && drift.stdout.contains("against production v1"), "\(drift.output)")
+    }
 }

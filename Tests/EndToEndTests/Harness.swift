@@ -34,11 +34,13 @@ final class Workspace: @unchecked Sendable {
         var output: String { stdout + stderr }
     }
 
-    /// Runs `updater ARGS` with this workspace's jobs and state directories.
+    /// Runs `updater ARGS` with this workspace's jobs and state directories (in `directory`, or
+    /// the test's own working directory).
     @discardableResult
-    func run(_ args: [String], global: Bool = true) throws -> Result {
+    func run(_ args: [String], global: Bool = true, in directory: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Workspace.binary)
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var full = args
         if global { full += ["--jobs", jobs, "--state-dir", state] }
         p.arguments = full
