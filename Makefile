@@ -3,11 +3,11 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test bench install clean freshness fuzz
+.PHONY: deps build demo test bench install clean freshness fuzz share
 
-# `make install` (as root): the release binary in $(PREFIX)/bin, the systemd unit, an empty
-# /etc/updater/jobs, the example jobs in $(PREFIX)/share/updater/examples, and the `updater`
-# system user the unit runs as. DESTDIR stages it elsewhere (packaging); the user is then skipped.
+# `make install` (as root): the release binary in $(PREFIX)/bin, its man pages and shell
+# completions, the systemd unit, an empty /etc/updater/jobs, the example jobs in
+# $(PREFIX)/share/updater/examples, and the `updater` system user the unit runs as. DESTDIR stages it elsewhere (packaging); the user is then skipped.
 PREFIX ?= /usr/local
 DESTDIR ?=
 
@@ -35,9 +35,25 @@ bench: deps
 	python3 Benchmarks/daemon_footprint.py
 	python3 Benchmarks/webhook_bench.py
 
-install: deps
+# Man pages (updater(1) and one per command, made from the commands' help by swift-argument-parser's
+# generate-manual) and bash, zsh and fish completions, in .build/share.
+share: deps
+	$(SWIFT) build -c release --product updater
+	$(SWIFT) build -c release --product generate-manual
+	rm -rf .build/share && mkdir -p .build/share/man1 .build/share/completions
+	.build/release/generate-manual .build/release/updater --multi-page --section 1 --output-directory .build/share/man1
+	.build/release/updater --generate-completion-script bash > .build/share/completions/updater
+	.build/release/updater --generate-completion-script zsh > .build/share/completions/_updater
+	.build/release/updater --generate-completion-script fish > .build/share/completions/updater.fish
+
+install: deps share
 	$(SWIFT) build -c release
 	install -D -m 0755 .build/release/updater $(DESTDIR)$(PREFIX)/bin/updater
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 .build/share/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -D -m 0644 .build/share/completions/updater $(DESTDIR)$(PREFIX)/share/bash-completion/completions/updater
+	install -D -m 0644 .build/share/completions/_updater $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_updater
+	install -D -m 0644 .build/share/completions/updater.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/updater.fish
 	install -d -m 0755 $(DESTDIR)/etc/systemd/system
 	sed 's|/usr/local/bin/updater|$(PREFIX)/bin/updater|' systemd/updater.service > $(DESTDIR)/etc/systemd/system/updater.service
 	chmod 0644 $(DESTDIR)/etc/systemd/system/updater.service

@@ -135,4 +135,21 @@ struct FirstHourTests {
         let drift = try ws.run(["drift", "far", "--state-dir", ws.state], global: false, in: elsewhere.path)
         #expect(drift.stdout.contains("far: 1 file") && drift.stdout.contains("against production v1"), "\(drift.output)")
     }
+
+    @Test("shell completions for bash, zsh and fish name every command; bash parses its script")
+    func completions() throws {
+        let ws = try Workspace()
+        for shell in ["bash", "zsh", "fish"] {
+            let r = try ws.run(["--generate-completion-script", shell], global: false)
+            #expect(r.status == 0, "\(r.output)")
+            for command in ["rollback", "backtest", "batches", "adopt"] { #expect(r.stdout.contains(command), "\(shell): \(command)") }
+        }
+        let bash = try ws.run(["--generate-completion-script", "bash"], global: false)
+        try bash.stdout.write(toFile: ws.root + "/updater.bash", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-n", ws.root + "/updater.bash"]
+        let check = try Workspace.collect(p)
+        #expect(check.status == 0, "\(check.stderr)")
+    }
 }
