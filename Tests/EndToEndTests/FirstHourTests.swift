@@ -152,4 +152,22 @@ struct FirstHourTests {
         let check = try Workspace.collect(p)
         #expect(check.status == 0, "\(check.stderr)")
     }
+
+    @Test("init drafts a job that validates, says what it inferred, and trains on its first batch; it never overwrites")
+    func initDraftsAJob() throws {
+        let ws = try Workspace()
+        try ws.write(Synthetic.csv(rows: 1500, seed: 1), to: "sample.csv")
+        let dry = try ws.run(["init", "fresh", "--from", ws.root + "/sample.csv", "--label", "y", "--jobs", ws.jobs, "--dry-run"], global: false)
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.stdout.hasPrefix("# fresh: drafted by `updater init`") && dry.stderr.contains("colour  categorical: text, 3 values"), "\(dry.output)")
+        #expect(!FileManager.default.fileExists(atPath: ws.jobs + "/fresh.toml"), "--dry-run writes nothing")
+        var r = try ws.run(["init", "fresh", "--from", ws.root + "/sample.csv", "--label", "y", "--jobs", ws.jobs], global: false)
+        #expect(r.status == 0 && r.stdout.contains("  id      excluded: identifier-like"), "\(r.output)")
+        #expect(try ws.run(["validate", ws.jobs], global: false).stdout.contains("fresh.toml: ok (job fresh)"))
+        try ws.write(Synthetic.csv(rows: 1200, seed: 2, firstID: 5000), to: "jobs/fresh/incoming/b1.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.status == 0 && r.stdout.contains("fresh: promoted"), "\(r.output)")
+        r = try ws.run(["init", "fresh", "--from", ws.root + "/sample.csv", "--label", "y", "--jobs", ws.jobs], global: false)
+        #expect(r.status == 1 && r.stderr.contains("fresh.toml exists"), "\(r.output)")
+    }
 }
