@@ -79,9 +79,14 @@ struct JobRun {
         var rejections: [String] = []
         for batch in pending {
             do {
-                let table = try run.schema.load(batch.storedPath, shownAs: batch.path)
+                let (table, skipped) = try run.schema.load(batch.storedPath, shownAs: batch.path, badRows: job.data.badRows)
                 if table.rowCount == 0 { throw DataError(.empty, file: batch.path, "no data rows") }
-                accepted.append((batch, table))
+                var record = batch
+                if !skipped.isEmpty {
+                    try keep(skipped, of: batch)
+                    record.skippedRows = skipped.count  // recorded when the run consumes the batch
+                }
+                accepted.append((record, table))
             } catch {
                 rejections.append("\(error)")
                 try recorder.reject(batch, error: "\(error)")
@@ -92,6 +97,19 @@ struct JobRun {
             throw CycleError("no usable new data: \(rejections.joined(separator: "; "))")
         }
         return accepted
+    }
+
+    /// Rows left out for bad values (`data.bad_rows = "skip"`): said in the run's log with the first
+    /// ones and kept beside the batch's stored copy (`line,column,reason,row`).
+    func keep(_ skipped: [SkippedRow], of batch: BatchRecord) throws {
+        var text = "line,column,reason,row\n"
+        for row in skipped {
+            text += [String(row.line), row.column ?? "", row.reason, row.text].map(csvQuoted).joined(separator: ",") + "\n"
+        }
+        try Files.writeAtomically(Array(text.utf8), to: batch.skippedRowsPath)
+        let lines = skipped.prefix(5).map { String($0.line) }.joined(separator: ", ") + (skipped.count > 5 ? ", …" : "")
+        log.warning(
+            "batch \(batch.id ?? 0) (\(batch.path)): \(skipped.count) bad row\(skipped.count == 1 ? "" : "s") left out (line\(skipped.count == 1 ? "" : "s") \(lines); first: \(skipped[0].description)); kept in \(batch.skippedRowsPath)")
     }
 
     /// The rows of the current concept, for the warm-up rule.
@@ -198,4 +216,10 @@ struct JobRun {
         log.info("promoted \(change) to \(job.deploy.path)")
         return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, version: candidate.version, message: "promoted \(change)")
     }
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+func csvQuoted(_ s: String) -> String {
+    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

@@ -40,6 +40,27 @@ package struct DataSettings: Sendable, Equatable {
     package var holdout: Holdout
     /// A file is read only once its modification time is at least this old (seconds).
     package var settleSeconds: Double
+    /// What a row with a bad value does to its batch.
+    package var badRows: BadRows = .reject
+
+    package enum BadRows: Sendable, Equatable {
+        /// The whole batch is rejected, naming the row (the default).
+        case reject
+        /// The row is left out, counted, reported and kept beside the batch, unless a batch has more
+        /// bad rows than `max` (a count when ≥ 1, else a share of its rows): then it is rejected.
+        case skip(max: Double)
+
+        /// Reading a batch again that a run already read: its bad rows were left out then (or it
+        /// had none), so they are left out again, whatever their number.
+        package static let asBefore = BadRows.skip(max: .infinity)
+
+        /// How many bad rows a batch of `rows` rows may have.
+        package func limit(rows: Int) -> Int {
+            guard case .skip(let max) = self else { return 0 }
+            if max >= 9e18 { return Int.max }
+            return max >= 1 ? Int(max) : Int((max * Double(rows)).rounded(.down))
+        }
+    }
 
     package enum Holdout: Sendable, Equatable {
         /// This fraction of each run's new rows is held out for evaluation.

@@ -172,7 +172,19 @@ private struct Decoding {
                 holdout = nil
             }
         }
-        r.finish(known: ["incoming", "label", "positive_label", "task", "features", "exclude", "categorical", "holdout", "settle_time"])
+        var badRows = DataSettings.BadRows.reject
+        switch r.string("bad_rows") {
+        case nil, "reject"?:
+            if r.value("max_bad_rows") != nil { log.add(r.keyPath("max_bad_rows"), "applies with bad_rows = \"skip\"") }
+        case "skip"?:
+            badRows = .skip(max: r.double("max_bad_rows", in: 0...1_000_000_000, what: "a share below 1 or a count of rows") ?? 0.01)
+        case let other?:
+            log.add(r.keyPath("bad_rows"), "expected \"reject\" or \"skip\", got \"\(other)\"")
+        }
+        if case .skip(let max) = badRows, max >= 1, max != max.rounded() {
+            log.add(r.keyPath("max_bad_rows"), "a count of rows is a whole number (a share is below 1), got \(max)")
+        }
+        r.finish(known: ["incoming", "label", "positive_label", "task", "features", "exclude", "categorical", "holdout", "settle_time", "bad_rows", "max_bad_rows"])
         for (key, list) in [("features", features ?? []), ("exclude", exclude), ("categorical", categorical)] {
             var seen = Set<String>()
             for column in list where !seen.insert(column).inserted {
@@ -195,7 +207,7 @@ private struct Decoding {
         guard let incoming, let label, let holdout else { return nil }
         return DataSettings(
             incoming: incoming, label: label, positiveLabel: positive, task: task, features: features, exclude: exclude,
-            categorical: categorical, holdout: holdout, settleSeconds: settle)
+            categorical: categorical, holdout: holdout, settleSeconds: settle, badRows: badRows)
     }
 
     func schedule(_ r: TOMLReader) -> ScheduleSettings {

@@ -48,10 +48,18 @@ package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, Mutab
     package var attempts: Int = 0
     /// Taken out of every training window by a person (`updater batches exclude`).
     package var excluded: Bool = false
+    /// Rows left out for a bad value (`data.bad_rows = "skip"`), kept in ``skippedRowsPath``.
+    package var skippedRows: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case id, job, path, storedPath = "stored_path", size, sha256, rowCount = "row_count"
         case firstSeenAt = "first_seen_at", status, error, runID = "run_id", attempts, excluded
+        case skippedRows = "skipped_rows"
+    }
+
+    /// Where the rows left out of the batch are kept, for inspection: beside its stored copy.
+    package var skippedRowsPath: String {
+        (storedPath.hasSuffix(".csv") ? String(storedPath.dropLast(4)) : storedPath) + ".skipped.csv"
     }
 
     /// Rejected because updater stopped while reading it too many times, not for its content.

@@ -308,6 +308,10 @@ enum Schema {
                 t.column("since", .datetime).notNull()
             }
         }
+        m.registerMigration("v12") { db in
+            // Rows a run left out of a batch for a bad value (`data.bad_rows = "skip"`).
+            try db.alter(table: "batch") { t in t.add(column: "skipped_rows", .integer).notNull().defaults(to: 0) }
+        }
         return m
     }
 }

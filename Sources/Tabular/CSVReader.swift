@@ -17,6 +17,13 @@ package struct CSVOptions: Sendable {
     /// column (its earlier numbers kept as text) instead of failing the file: for inferring column
     /// types, and for reporting "numbers became text" as a schema change of that column alone.
     package var textFallback = false
+    /// When true, a data row with a bad value (a number that is not one, text that is not UTF-8, a
+    /// wrong number of fields) is left out and reported (``CSVReader/readSkippingBadRows(file:options:)``)
+    /// instead of failing the file. A quote never closed still fails it: the rows after it cannot be
+    /// told apart.
+    package var skipBadRows = false
+    /// With ``skipBadRows``: columns whose missing value makes a bad row (the label).
+    package var notMissing: Set<String> = []
 
     package static let defaultMissingTokens: Set<String> = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
 
@@ -43,6 +50,16 @@ package enum CSVReader {
         try parse(readBytes(path), file: path, options: options)
     }
 
+    /// Reads the file at `path` with ``CSVOptions/skipBadRows``: the table of the good rows, and the
+    /// rows left out, in file order.
+    package static func readSkippingBadRows(file path: String, options: CSVOptions) throws -> (DataTable, [SkippedRow]) {
+        var options = options
+        options.skipBadRows = true
+        var skipped: [SkippedRow] = []
+        let table = try parse(readBytes(path), file: path, options: options, skipped: &skipped)
+        return (table, skipped)
+    }
+
     /// The header of the file at `path`.
     package static func header(file path: String) throws -> [String] {
         let bytes = try readBytes(path)
@@ -56,21 +73,29 @@ package enum CSVReader {
     /// cut at row boundaries into one chunk per core and parsed in parallel; the result, and the
     /// first error by line, are the same as a sequential parse.
     package static func parse(_ bytes: [UInt8], file: String, options: CSVOptions) throws -> DataTable {
+        var skipped: [SkippedRow] = []
+        return try parse(bytes, file: file, options: options, skipped: &skipped)
+    }
+
+    static func parse(_ bytes: [UInt8], file: String, options: CSVOptions, skipped: inout [SkippedRow]) throws -> DataTable {
         try bytes.withUnsafeBufferPointer { buf in
             var parser = Parser(buf, file: file)
             let names = try parser.checkedHeader(options)
             let chunks = rowChunks(buf, from: parser.i, line: parser.line, parts: buf.count < (4 << 20) ? 1 : ProcessInfo.processInfo.activeProcessorCount)
             let base = UnsafeSendableBuffer(buf)
-            let parts: [Result<DataTable, Error>] = parallelMap(chunks) { chunk in
+            let parts: [Result<(DataTable, [SkippedRow]), Error>] = parallelMap(chunks) { chunk in
                 Result {
                     var p = Parser(UnsafeBufferPointer(rebasing: base.buffer[0..<chunk.end]), file: file)
                     p.i = chunk.start
                     p.line = chunk.line
-                    return try p.rows(names, options)
+                    var left: [SkippedRow] = []
+                    return (try p.rows(names, options, skipped: &left), left)
                 }
             }
-            let tables = try parts.map { try $0.get() }
-            return tables.dropFirst().reduce(tables[0]) { $0.appending($1) }
+            let results = try parts.map { try $0.get() }
+            skipped = results.flatMap(\.1)
+            let table = results.dropFirst().reduce(results[0].0) { $0.appending($1.0) }
+            return skipped.isEmpty ? table : table.withoutUnusedLevels
         }
     }
 
@@ -185,7 +210,7 @@ private struct Parser {
     }
 
     /// Reads data rows from `i` to the end of the buffer.
-    mutating func rows(_ names: [String], _ options: CSVOptions) throws -> DataTable {
+    mutating func rows(_ names: [String], _ options: CSVOptions, skipped: inout [SkippedRow]) throws -> DataTable {
         // Per file column: where its values go (-1 = skipped).
         var numericSlot = [Int](repeating: -1, count: names.count)
         var categoricalSlot = [Int](repeating: -1, count: names.count)
@@ -215,6 +240,7 @@ private struct Parser {
                 continue
             }
         }
+        let mustHave = names.map { options.skipBadRows && options.notMissing.contains($0) }
         let missing = options.missingTokens
         let maxMissingLength = missing.map(\.utf8.count).max() ?? 0
 
@@ -223,75 +249,93 @@ private struct Parser {
             skipBlankLines()
             if i >= b.count { break }
             let rowLine = line
+            let rowStart = i
             var c = 0
             var more = true
-            while more {
-                let f: Field
-                do {
-                    f = try nextField()
-                } catch var e as DataError where c < names.count {
-                    // Quote errors: name the column and the row's first line, like every other row error.
-                    e.line = rowLine
-                    e.column = names[c]
-                    throw e
+            do {
+                while more {
+                    let f: Field
+                    do {
+                        f = try nextField()
+                    } catch var e as DataError where c < names.count {
+                        // Quote errors: name the column and the row's first line, like every other row error.
+                        e.line = rowLine
+                        e.column = names[c]
+                        throw e
+                    }
+                    if c >= names.count {
+                        throw DataError(
+                            .raggedRow, file: file, line: rowLine,
+                            "row has more than the header's \(names.count) fields")
+                    }
+                    if numericSlot[c] >= 0 {
+                        do {
+                            let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
+                            if value.isNaN, mustHave[c] { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
+                            numeric[numericSlot[c]].append(value)
+                        } catch let error as DataError where options.textFallback && error.code == .badNumber {
+                            // From here on this column is text: earlier numbers become their text.
+                            guard case .categorical(let converted, let names_) = Column.numeric(numeric[numericSlot[c]]).asText
+                            else { preconditionFailure("asText is categorical") }
+                            numeric[numericSlot[c]] = []
+                            let table = Dictionary(uniqueKeysWithValues: names_.enumerated().map { ($1, Int32($0)) })
+                            numericSlot[c] = -1
+                            categoricalSlot[c] = codes.count
+                            loaded[loadedIndex[c]] = (names[c], .categorical, codes.count)
+                            codes.append(converted)
+                            levels.append(names_)
+                            lookup.append(table)
+                            interners.append(ByteInterner())
+                        }
+                    }
+                    if categoricalSlot[c] >= 0 {
+                        let s = categoricalSlot[c]
+                        let raw = UnsafeBufferPointer(rebasing: b[f.start..<f.end])
+                        if let code = interners[s].find(raw) {
+                            codes[s].append(code)
+                        } else {
+                            // First time these bytes are seen in this column: decode, then remember.
+                            guard let text = unescaped(f) else {
+                                throw DataError(.badEncoding, file: file, line: rowLine, column: names[c], "value is not valid UTF-8")
+                            }
+                            let code: Int32
+                            if missing.contains(text) {
+                                code = -1
+                            } else if let known = lookup[s][text] {
+                                code = known
+                            } else {
+                                code = Int32(levels[s].count)
+                                lookup[s][text] = code
+                                levels[s].append(text)
+                            }
+                            interners[s].insert(raw, code: code)
+                            codes[s].append(code)
+                        }
+                        if mustHave[c], codes[s].last == -1 { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
+                    }
+                    c += 1
+                    more = endField()
                 }
-                if c >= names.count {
+                if c != names.count {
+                    more = false
                     throw DataError(
                         .raggedRow, file: file, line: rowLine,
-                        "row has more than the header's \(names.count) fields")
+                        "row has \(c) field\(c == 1 ? "" : "s"), the header has \(names.count)")
                 }
-                if numericSlot[c] >= 0 {
-                    do {
-                        let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
-                        numeric[numericSlot[c]].append(value)
-                    } catch let error as DataError where options.textFallback && error.code == .badNumber {
-                        // From here on this column is text: earlier numbers become their text.
-                        guard case .categorical(let converted, let names_) = Column.numeric(numeric[numericSlot[c]]).asText
-                        else { preconditionFailure("asText is categorical") }
-                        numeric[numericSlot[c]] = []
-                        let table = Dictionary(uniqueKeysWithValues: names_.enumerated().map { ($1, Int32($0)) })
-                        numericSlot[c] = -1
-                        categoricalSlot[c] = codes.count
-                        loaded[loadedIndex[c]] = (names[c], .categorical, codes.count)
-                        codes.append(converted)
-                        levels.append(names_)
-                        lookup.append(table)
-                        interners.append(ByteInterner())
-                    }
+                rowCount += 1
+            } catch let error as DataError where options.skipBadRows && error.code != .badQuote {
+                // Leave the row out: undo what its good fields added, and read to its end.
+                for s in numeric.indices where numeric[s].count > rowCount { numeric[s].removeLast(numeric[s].count - rowCount) }
+                for s in codes.indices where codes[s].count > rowCount { codes[s].removeLast(codes[s].count - rowCount) }
+                if more {
+                    while endField() { _ = try nextField() }
                 }
-                if categoricalSlot[c] >= 0 {
-                    let s = categoricalSlot[c]
-                    let raw = UnsafeBufferPointer(rebasing: b[f.start..<f.end])
-                    if let code = interners[s].find(raw) {
-                        codes[s].append(code)
-                    } else {
-                        // First time these bytes are seen in this column: decode, then remember.
-                        guard let text = unescaped(f) else {
-                            throw DataError(.badEncoding, file: file, line: rowLine, column: names[c], "value is not valid UTF-8")
-                        }
-                        let code: Int32
-                        if missing.contains(text) {
-                            code = -1
-                        } else if let known = lookup[s][text] {
-                            code = known
-                        } else {
-                            code = Int32(levels[s].count)
-                            lookup[s][text] = code
-                            levels[s].append(text)
-                        }
-                        interners[s].insert(raw, code: code)
-                        codes[s].append(code)
-                    }
-                }
-                c += 1
-                more = endField()
+                var end = i
+                while end > rowStart, b[end - 1] == lf || b[end - 1] == cr { end -= 1 }
+                skipped.append(SkippedRow(
+                    line: rowLine, column: error.column, reason: error.message,
+                    text: String(decoding: UnsafeBufferPointer(rebasing: b[rowStart..<end]), as: UTF8.self)))
             }
-            if c != names.count {
-                throw DataError(
-                    .raggedRow, file: file, line: rowLine,
-                    "row has \(c) field\(c == 1 ? "" : "s"), the header has \(names.count)")
-            }
-            rowCount += 1
         }
         let columns: [Column] = loaded.map { col in
             col.kind == .numeric
@@ -419,3 +463,35 @@ extension String {
     }
 }
 
+
+/// A data row ``CSVOptions/skipBadRows`` left out: its line, the column and why, and its text.
+package struct SkippedRow: Sendable, Equatable {
+    package var line: Int
+    package var column: String?
+    package var reason: String
+    /// The row as it is in the file (without its line end).
+    package var text: String
+
+    /// "line 17, column \"amount\": \"abc\" is not a number".
+    package var description: String { "line \(line)\(column.map { ", column \"\($0)\"" } ?? ""): \(reason)" }
+}
+
+extension DataTable {
+    /// The table with each categorical column's levels no row uses removed (a skipped row may have
+    /// brought a level before its bad value was found); codes renumbered, first appearance kept.
+    var withoutUnusedLevels: DataTable {
+        DataTable(names: names, columns: columns.map { column in
+            guard case .categorical(let codes, let levels) = column else { return column }
+            var used = [Bool](repeating: false, count: levels.count)
+            for c in codes where c >= 0 { used[Int(c)] = true }
+            guard used.contains(false) else { return column }
+            var map = [Int32](repeating: -1, count: levels.count)
+            var kept: [String] = []
+            for (k, level) in levels.enumerated() where used[k] {
+                map[k] = Int32(kept.count)
+                kept.append(level)
+            }
+            return .categorical(codes: codes.map { $0 < 0 ? $0 : map[Int($0)] }, levels: kept)
+        }, rowCount: rowCount)
+    }
+}

@@ -46,11 +46,13 @@ struct BatchesCommand: ParsableCommand {
                 try c.encode(batch.firstSeenAt, forKey: .firstSeenAt)
                 try c.encode(batch.runID, forKey: .run)
                 try c.encode(batch.error, forKey: .error)
+                try c.encode(batch.skippedRows, forKey: .skippedRows)
+                if batch.skippedRows > 0 { try c.encode(batch.skippedRowsPath, forKey: .skippedRowsFile) }
             }
 
             enum Keys: String, CodingKey {
                 case id, state, file, sha256, bytes, rows, run, error
-                case firstSeenAt = "first_seen_at"
+                case firstSeenAt = "first_seen_at", skippedRows = "skipped_rows", skippedRowsFile = "skipped_rows_file"
             }
         }
 
@@ -78,7 +80,9 @@ struct BatchesCommand: ParsableCommand {
                 batches.map { b in
                     [
                         "\(b.id ?? 0)", Self.state(b).replacingOccurrences(of: "_", with: " "), b.rowCount.map(String.init) ?? "-",
-                        show(b.firstSeenAt), b.runID.map(String.init) ?? "-", Files.baseName(b.path), truncate(b.error ?? "", 90),
+                        show(b.firstSeenAt), b.runID.map(String.init) ?? "-", Files.baseName(b.path),
+                        b.error.map { truncate($0, 90) }
+                            ?? (b.skippedRows > 0 ? "\(b.skippedRows) bad row\(b.skippedRows == 1 ? "" : "s") left out (\(b.skippedRowsPath))" : ""),
                     ]
                 }))
             let stuck = batches.filter { $0.status == .rejected }

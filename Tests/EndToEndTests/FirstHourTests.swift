@@ -170,4 +170,30 @@ struct FirstHourTests {
         r = try ws.run(["init", "fresh", "--from", ws.root + "/sample.csv", "--label", "y", "--jobs", ws.jobs], global: false)
         #expect(r.status == 1 && r.stderr.contains("fresh.toml exists"), "\(r.output)")
     }
+
+    @Test("bad_rows = skip: bad rows are left out, said with their lines and kept beside the batch; too many reject it")
+    func skipBadRows() throws {
+        let ws = try Workspace()
+        try ws.addJob("skip", extra: "bad_rows = \"skip\"\nmax_bad_rows = 5")
+        var lines = Synthetic.csv(rows: 1200, seed: 1).split(separator: "\n").map(String.init)
+        lines[10] = lines[10].replacingOccurrences(of: ",", with: ",oops", options: [], range: lines[10].range(of: ","))
+        lines[20] += ",extra"
+        try ws.write(lines.joined(separator: "\n") + "\n", to: "incoming/skip/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.status == 0 && r.stdout.contains("skip: promoted"), "\(r.output)")
+        #expect(r.stderr.contains("2 bad rows left out (lines 11, 21; first: line 11, column"), "\(r.stderr)")
+        let batches = try ws.run(["batches", "skip", "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(batches.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(entries.first?["skipped_rows"] as? Int == 2 && entries.first?["rows"] as? Int == 1198, "\(batches.stdout)")
+        let sidecars = try FileManager.default.subpathsOfDirectory(atPath: ws.state + "/batches/skip").filter { $0.hasSuffix(".skipped.csv") }
+        #expect(sidecars.count == 1)
+        let kept = try String(contentsOfFile: ws.state + "/batches/skip/" + sidecars[0], encoding: .utf8)
+        #expect(kept.hasPrefix("line,column,reason,row\n11,") && kept.contains("\n21,,row has more than the header's 5 fields,\"id19,"), "\(kept)")
+
+        var many = Synthetic.csv(rows: 600, seed: 2, firstID: 9000).split(separator: "\n").map(String.init)
+        for k in 1...6 { many[k * 10] += ",extra" }
+        try ws.write(many.joined(separator: "\n") + "\n", to: "incoming/skip/b2.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("6 bad rows of 600, more than data.max_bad_rows allows (5)"), "\(r.stderr)")
+    }
 }

@@ -544,7 +544,7 @@ struct ProblemTests {
         let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nlabels = \"z\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("labels", in: text)): data.labels: unknown key (known keys here: incoming, label, positive_label, task, features, exclude, categorical, holdout, settle_time)"
+                "\(dir.path)/job.toml:\(line("labels", in: text)): data.labels: unknown key (known keys here: incoming, label, positive_label, task, features, exclude, categorical, holdout, settle_time, bad_rows, max_bad_rows)"
             ])
     }
 
@@ -929,6 +929,24 @@ struct ProblemTests {
         let text = "description = \"\"\"\n[%]\n\"\"\"\n" + minimal.replacingOccurrences(
             of: "label = \"y\"", with: "label = \"y\" # [%]\nexclude = [\n  \"[\",\n]")
         #expect(try dir.problems(text) == [])
+    }
+
+    @Test("data.bad_rows: reject by default; skip with max_bad_rows as a share or a count")
+    func badRows() throws {
+        #expect(try JobDir().load(minimal).data.badRows == .reject)
+        let skip = try JobDir().load(minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nbad_rows = \"skip\""))
+        #expect(skip.data.badRows == .skip(max: 0.01))
+        #expect(skip.data.badRows.limit(rows: 1000) == 10)
+        let counted = try JobDir().load(minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nbad_rows = \"skip\"\nmax_bad_rows = 25"))
+        #expect(counted.data.badRows.limit(rows: 1000) == 25)
+        #expect(DataSettings.BadRows.asBefore.limit(rows: 10) == Int.max)
+        let dir = try JobDir()
+        #expect(try dir.problems(minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nbad_rows = \"drop\"")) == [
+            "\(dir.path)/job.toml:4: data.bad_rows: expected \"reject\" or \"skip\", got \"drop\""
+        ])
+        #expect(try dir.problems(minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nmax_bad_rows = 5")) == [
+            "\(dir.path)/job.toml:4: data.max_bad_rows: applies with bad_rows = \"skip\""
+        ])
     }
 
     @Test("a file name that is not a valid job name is reported once")

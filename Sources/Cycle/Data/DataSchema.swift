@@ -68,14 +68,31 @@ struct DataSchema: Sendable {
     }
 
     /// Loads a CSV file and checks its labels: none missing; for a binary job at most two distinct
-    /// values. Errors name `shownAs` (the incoming path) rather than the stored copy.
-    func load(_ path: String, shownAs: String) throws -> DataTable {
+    /// values. Errors name `shownAs` (the incoming path) rather than the stored copy. With
+    /// `badRows` `.skip`, a row with a bad value or no label is left out and returned, unless there
+    /// are more than its limit: then the file is rejected, naming the first ones.
+    func load(_ path: String, shownAs: String, badRows: DataSettings.BadRows) throws -> (table: DataTable, skipped: [SkippedRow]) {
         do {
-            let table = try CSVReader.read(file: path, options: options)
+            var table: DataTable
+            var skipped: [SkippedRow] = []
+            if case .skip = badRows {
+                var lenient = options
+                lenient.notMissing = [label]
+                (table, skipped) = try CSVReader.readSkippingBadRows(file: path, options: lenient)
+                let limit = badRows.limit(rows: table.rowCount + skipped.count)
+                if skipped.count > limit {
+                    throw DataError(
+                        .badRows, file: path,
+                        "\(skipped.count) bad rows of \(table.rowCount + skipped.count), more than data.max_bad_rows allows (\(limit)): "
+                            + skipped.prefix(3).map(\.description).joined(separator: "; ") + (skipped.count > 3 ? "; …" : ""))
+                }
+            } else {
+                table = try CSVReader.read(file: path, options: options)
+            }
             let present = (features + droppedFeatures).filter { table.index(of: $0) != nil }
             let selected = table.selecting(present + [label])!
             try checkLabels(selected, file: shownAs)
-            return selected
+            return (selected, skipped)
         } catch var error as DataError {
             error.file = shownAs
             throw error

@@ -195,7 +195,7 @@ package struct DriftCheck {
         let schema = try DataSchema(
             job: job, production: production, accepted: try registry.consumedBatches(job: job.name).last?.storedPath,
             candidates: files.map(\.stored))
-        let batches = try files.map { Batch(id: $0.id, table: try schema.load($0.stored, shownAs: $0.shown)) }
+        let batches = try files.map { Batch(id: $0.id, table: try schema.load($0.stored, shownAs: $0.shown, badRows: job.data.badRows).table) }
         let scratch = NSTemporaryDirectory() + "updater-drift-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let scorer = Scorer(job: job, directory: scratch)
