@@ -181,6 +181,8 @@ struct VersionsCommand: ParsableCommand {
         commandName: "versions",
         abstract: "List a job's model versions with their gate status and metrics.",
         discussion: """
+            Each version's metrics were measured on the evaluation rows of the run that made it: versions made from different batches are not compared on the same rows there. The gate's comparison of a candidate with production, on the same rows, is in `updater runs JOB --run N`.
+
             Example:
               updater versions churn
               updater versions churn --json
@@ -247,7 +249,8 @@ struct VersionsCommand: ParsableCommand {
                     e.version.mode.rawValue, e.version.parentVersion.map { "v\($0)" } ?? "-", "\(e.version.trainingRows)",
                 ] + headline.map { show(e.metrics?[$0]) } + [show(e.version.createdAt), String(e.version.artifactSHA256.prefix(12))]
             }))
-        print("* in production")
+        print("* in production. Each version's metrics are on its own run's evaluation rows, so they are not a")
+        print("  comparison; the gate compared candidate and production on the same rows: updater runs \(name) --run N")
     }
 }
 

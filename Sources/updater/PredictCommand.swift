@@ -11,7 +11,7 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Score a CSV file with a job's production model, one of its versions, or an artifact file.",
         discussion: """
-            Writes a CSV with one row per input row, in order: for a binary model a `score` column (the probability of the positive class), for more classes one `p_CLASS` column per class, for a regression model a `prediction` column; --keep copies input columns in front. The input needs the model's feature columns; others are ignored. A missing value is imputed as in training; a category never seen in training goes to the unseen bucket.
+            Writes a CSV with one row per input row, in order: for a binary model a `score` column (the probability of the positive class) and a `label` column (the positive class when the score is at or above the decision threshold: --threshold, else the one the version was judged with, else 0.5), for more classes one `p_CLASS` column per class and `label` (the most probable), for a regression model a `prediction` column; --keep copies input columns in front. The input needs the model's feature columns; others are ignored. A missing value is imputed as in training; a category never seen in training goes to the unseen bucket.
 
             Example:
               updater predict churn --input today.csv --keep customer_id --output scores.csv
@@ -24,7 +24,13 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "Write here instead of standard output.") var output: String?
     @Option(name: .long, help: "With a job: the version to use, as 2 or v2 (default: the one in production).") var version: VersionNumber?
     @Option(name: .long, help: "Comma-separated input columns to copy into the output.") var keep: String?
+    @Option(name: .long, help: "Binary: the decision threshold for the label column (default: the version's own, else 0.5).")
+    var threshold: Double?
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be between 0 and 1") }
+    }
 
     func run() throws {
         do {
@@ -49,10 +55,24 @@ struct PredictCommand: ParsableCommand {
                     (outputs, values, width) = (model.target.classes.map { "p_" + $0 }, p, k)
                 }
             }
-            var out = (kept + outputs).map(csvField).joined(separator: ",") + "\n"
+            // The predicted class: the positive one at or above the decision threshold (binary), the
+            // most probable (multiclass).
+            let classes = model.target.classes
+            let cut = threshold ?? (try? ModelArtifact.metadata(artifact))?["decision_threshold"].flatMap(Double.init) ?? 0.5
+            func label(_ r: Int) -> String? {
+                switch model.target.task {
+                case .binary: return values[r] >= cut ? classes[1] : classes[0]
+                case .multiclass:
+                    let row = values[r * width..<(r + 1) * width]
+                    return classes[row.indices.max { row[$0] < row[$1] }! - r * width]
+                case .regression: return nil
+                }
+            }
+            let labelled = model.target.task != .regression
+            var out = (kept + outputs + (labelled ? ["label"] : [])).map(csvField).joined(separator: ",") + "\n"
             for r in 0..<table.rowCount {
                 let cells = kept.map { csvField(table.column($0)?.string(at: r) ?? "") }
-                    + (0..<width).map { String(values[r * width + $0]) }
+                    + (0..<width).map { String(values[r * width + $0]) } + (label(r).map { [csvField($0)] } ?? [])
                 out += cells.joined(separator: ",") + "\n"
             }
             if let output {

@@ -44,7 +44,7 @@ struct ArtifactReaderTests {
         let py = try python([script, model, ws.root + "/score.csv"])
         let ours = try ws.run(["predict", model, "--input", ws.root + "/score.csv"], global: false)
         #expect(py.status == 0 && ours.status == 0, "\(py.stderr) \(ours.stderr)")
-        #expect(py.stdout == ours.stdout && py.stdout.hasPrefix("score\n"))
+        #expect(py.stdout == ours.stdout && py.stdout.hasPrefix("score,label\n"))
 
         var bytes = try #require(ws.bytes("m/model.updater"))
         bytes[bytes.count / 2] ^= 0x10

@@ -80,7 +80,12 @@ struct TaskJobsTests {
         r = try ws.run(["predict", ws.root + "/deploy/species.model", "--input", ws.root + "/score.csv", "--output", ws.root + "/pred.csv"], global: false)
         #expect(r.status == 0, "\(r.output)")
         let predictions = String(decoding: ws.bytes("pred.csv") ?? Data(), as: UTF8.self)
-        #expect(predictions.hasPrefix("p_a,p_b,p_c\n"), "\(predictions.prefix(200))")
+        #expect(predictions.hasPrefix("p_a,p_b,p_c,label\n"), "\(predictions.prefix(200))")
+        for row in predictions.split(separator: "\n").dropFirst() {
+            let cells = row.split(separator: ",")
+            let p = cells.prefix(3).compactMap { Double($0) }
+            #expect(cells[3] == ["a", "b", "c"][p.indices.max { p[$0] < p[$1] }!], "the label is the most probable class: \(row)")
+        }
         #expect(predictions.split(separator: "\n").count == 21)
 
         // Twice the rows, x1 shifted with the rule moving along → a full retrain (softmax has no warm start).

@@ -17,7 +17,11 @@ struct TrainPredictCommandTests {
             ["predict", ws.root + "/m/model.updater", "--input", ws.root + "/score.csv", "--keep", "id"], global: false)
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
-        #expect(lines.first == "id,score")
+        #expect(lines.first == "id,score,label")
+        #expect(lines.dropFirst().allSatisfy { line in
+            let cells = line.split(separator: ",")
+            return cells[2] == ((Double(cells[1]) ?? 0) >= 0.5 ? "yes" : "no")
+        }, "the label is the positive class at or above 0.5")
         #expect(lines.count == 201)
         let scores = lines.dropFirst().compactMap { Double($0.split(separator: ",")[1]) }
         #expect(scores.count == 200 && scores.allSatisfy { $0 > 0 && $0 < 1 })
@@ -97,7 +101,7 @@ struct TrainModelsCommandTests {
         r = try ws.run(["predict", ws.root + "/s/model.updater", "--input", ws.root + "/d.csv"], global: false)
         #expect(r.status == 0, "\(r.stderr)")
         let header = r.stdout.split(separator: "\n").first
-        #expect(header == "p_large,p_medium,p_small")
+        #expect(header == "p_large,p_medium,p_small,label")
         let rows = r.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").compactMap { Double($0) } }
         #expect(rows.count == 600 && rows.allSatisfy { abs($0.reduce(0, +) - 1) < 1e-9 })
 
@@ -136,7 +140,7 @@ struct MLPCommandTests {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("trained mlp on 800 rows"))
         r = try ws.run(["predict", ws.root + "/m/model.updater", "--input", ws.root + "/xor.csv"], global: false)
-        let scores = r.stdout.split(separator: "\n").dropFirst().compactMap { Double($0) }
+        let scores = r.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").first.flatMap { Double($0) } }
         let truth = lines.dropFirst().map { $0.hasSuffix(",same") }
         let accuracy = Double(zip(scores, truth).filter { ($0 >= 0.5) == $1 }.count) / Double(truth.count)
         #expect(accuracy > 0.9, "accuracy \(accuracy)")
