@@ -19,16 +19,19 @@ package struct CycleOutcome: Sendable, Equatable {
     package var job: String
     package var kind: Kind
     package var runID: Int64?
+    /// The run's number within the job, as people see it (`updater runs JOB --run N`).
+    package var run: Int?
     package var version: Int?
     package var message: String
     /// What went wrong besides the run (a promotion that could not be completed, a deploy file
     /// that could not be restored): the cycle then counts as failed.
     package var problem: String?
 
-    package init(job: String, kind: Kind, runID: Int64?, version: Int?, message: String) {
+    package init(job: String, kind: Kind, runID: Int64?, run: Int? = nil, version: Int?, message: String) {
         self.job = job
         self.kind = kind
         self.runID = runID
+        self.run = run
         self.version = version
         self.message = message
     }

@@ -11,6 +11,8 @@ import Trainers
 struct RunContext {
     let job: JobConfig
     let id: Int64
+    /// The run's number within the job, as people see it.
+    let number: Int
     let trigger: Trigger
     let production: ProductionModel?
     let schema: DataSchema
@@ -47,10 +49,10 @@ struct JobRun {
         let schema = try DataSchema(
             job: job, production: production, accepted: try cycle.registry.consumedBatches(job: job.name).last?.storedPath,
             candidates: pending.map(\.storedPath))
-        var scorer = Scorer(job: job, directory: cycle.state.runDirectory(job: job.name, run: recorder.run), runID: recorder.run)
+        var scorer = Scorer(job: job, directory: cycle.state.runDirectory(job: job.name, run: recorder.run), run: recorder.number)
         scorer.stop = { [engine = cycle.engine] in engine.isShuttingDown }
         let run = RunContext(
-            job: job, id: recorder.run, trigger: trigger, production: production, schema: schema, scorer: scorer, recorder: recorder,
+            job: job, id: recorder.run, number: recorder.number, trigger: trigger, production: production, schema: schema, scorer: scorer, recorder: recorder,
             registry: cycle.registry, state: cycle.state, engine: cycle.engine, clock: cycle.clock, checkpoints: cycle.checkpoints)
 
         let new = try readBatches(run)
@@ -148,7 +150,7 @@ struct JobRun {
         case .acknowledgeShift: .shift
         default: .noDrift
         }
-        return CycleOutcome(job: job.name, kind: kind, runID: run.id, version: nil, message: decision.reason)
+        return CycleOutcome(job: job.name, kind: kind, runID: run.id, run: run.number, version: nil, message: decision.reason)
     }
 
     /// 2b. Train, gate, and promote or reject; an incremental candidate that fails the gate is
@@ -202,19 +204,19 @@ struct JobRun {
             let failures = candidate.verdict.failures
             try recorder.finish(.rejected, decision: recorded, reason: reason, drift: evidence?.report, error: "gate failed: \(failures)")
             return CycleOutcome(
-                job: job.name, kind: .rejected, runID: run.id, version: candidate.version,
+                job: job.name, kind: .rejected, runID: run.id, run: run.number, version: candidate.version,
                 message: "v\(candidate.version) rejected by the gate: \(failures)")
         }
         let from = run.production?.record.version
         try Promoter(registry: run.registry, clock: run.clock, checkpoints: run.checkpoints).publish(
             candidate.record, to: job.deploy.path, action: candidate.passed ? .promote : .forced, actor: cycle.actor,
-            reason: "\(recorded) run \(run.id): \(candidate.passed ? "gate passed" : "a reference policy of updater backtest")", run: run.id,
+            reason: "\(recorded) run \(run.number): \(candidate.passed ? "gate passed" : "a reference policy of updater backtest")", run: run.id,
             expectedFrom: from)
         run.checkpoints.reached(.promoted)
         try recorder.finish(.succeeded, decision: recorded, reason: reason, drift: evidence?.report)
         let change = from.map { "v\($0) → v\(candidate.version)" } ?? "v\(candidate.version)"
         log.info("promoted \(change) to \(job.deploy.path)")
-        return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, version: candidate.version, message: "promoted \(change)")
+        return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, run: run.number, version: candidate.version, message: "promoted \(change)")
     }
 }
 

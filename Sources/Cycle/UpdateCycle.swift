@@ -78,7 +78,7 @@ package struct UpdateCycle: Sendable {
         let trigger = Trigger(requests: requests)
         let recorder = try RunRecorder.start(
             job: job, trigger: trigger, requests: requests, batches: pending, registry: registry, state: state, clock: clock, log: log)
-        recorder.jobLog.info("run \(recorder.run) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
+        recorder.jobLog.info("run \(recorder.number) started (\(trigger.rawValue), \(pending.count) new batch\(pending.count == 1 ? "" : "es"))")
         let jobRun = JobRun(cycle: self, job: job, recorder: recorder, trigger: trigger, pending: pending)
         do {
             return try jobRun.execute()
@@ -97,8 +97,8 @@ package struct UpdateCycle: Sendable {
         try? run.recorder.finish(
             state, decision: run.progress.decision?.recorded, reason: run.progress.decision?.reason, drift: run.progress.drift, error: message)
         if (try? registry.cancelRequest(run: id)) == nil { try? registry.releaseRequests(run: id) }
-        run.recorder.jobLog.error("run \(id) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
-        return CycleOutcome(job: run.job.name, kind: .failed, runID: id, version: nil, message: message)
+        run.recorder.jobLog.error("run \(run.recorder.number) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
+        return CycleOutcome(job: run.job.name, kind: .failed, runID: id, run: run.recorder.number, version: nil, message: message)
     }
 
     /// Makes the deploy file hold production's artifact (after a crash between publishing and
@@ -136,18 +136,18 @@ package struct UpdateCycle: Sendable {
                     try RunRecorder.finish(
                         registry, run: runID, .succeeded, reason: (run.reason ?? "") + "; updater stopped after promoting v\(number)",
                         at: clock.now())
-                    log.info("run \(runID) had promoted v\(number) before updater stopped; recorded as succeeded")
+                    log.info("run \(run.number) had promoted v\(number) before updater stopped; recorded as succeeded")
                 }
                 return nil
             }
             if let last = history.last, last.at >= run.startedAt ?? run.createdAt {
-                log.warning("run \(runID) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
+                log.warning("run \(run.number) was interrupted before promoting v\(number), and production changed since; use updater promote to release it")
                 return nil
             }
             let how = run.state == .failed ? "on retry" : "after updater restarted"
             try Promoter(registry: registry, clock: clock).publish(
                 candidate, to: job.deploy.path, action: .promote, actor: actor,
-                reason: "\(run.decision ?? "full") run \(runID): gate passed (promotion completed \(how))", run: runID, expectedFrom: production)
+                reason: "\(run.decision ?? "full") run \(run.number): gate passed (promotion completed \(how))", run: runID, expectedFrom: production)
             let detail = run.state == .failed ? "on retry, after: \(run.error ?? "an error")" : "after updater restarted"
             try RunRecorder.finish(registry, run: runID, .succeeded, reason: (run.reason ?? "") + "; promotion completed \(detail)", at: clock.now())
             log.scoped(job: job.name, run: runID).info(

@@ -88,6 +88,8 @@ package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
     package enum State: String, Codable, Sendable { case queued, running, succeeded, failed, rejected, interrupted }
     package var id: Int64?
     package var job: String
+    /// The run's number within its job, 1 for its first: what people and events see ("run 3").
+    package var number: Int = 0
     /// What asked for the run: `new_data`, `manual` or `manual_full`.
     package var trigger: String
     package var state: State
@@ -124,7 +126,7 @@ package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
 
     enum CodingKeys: String, CodingKey {
         case windowFromBatch = "window_from_batch", windowBatches = "window_batches", windowReason = "window_reason"
-        case id, job, trigger, state, decision, reason, driftReport = "drift_report", jobFileHash = "job_file_hash"
+        case id, job, number, trigger, state, decision, reason, driftReport = "drift_report", jobFileHash = "job_file_hash"
         case candidateVersion = "candidate_version", createdAt = "created_at", startedAt = "started_at"
         case finishedAt = "finished_at", error, seed, trainingRows = "training_rows"
         case windowFingerprint = "window_fingerprint", replayFingerprint = "replay_fingerprint"

@@ -7,10 +7,11 @@ extension Registry {
     /// Inserts a running run, marks `requests` consumed by it and claims `batches` (so an
     /// interruption counts against them), with its `run.started` event. Returns the run's id.
     package func startRun(
-        _ run: RunRecord, requests: [RequestRecord], batches: [Int64], event: @Sendable (Int64) -> WebhookEventRecord
-    ) throws -> Int64 {
+        _ run: RunRecord, requests: [RequestRecord], batches: [Int64], event: @Sendable (_ number: Int) -> WebhookEventRecord
+    ) throws -> (id: Int64, number: Int) {
         try db.write { db in
             var run = run
+            run.number = try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) + 1 FROM run WHERE job = ?", arguments: [run.job]) ?? 1
             try run.insert(db)
             let id = run.id!
             for var r in requests {
@@ -23,9 +24,23 @@ extension Registry {
                     sql: "UPDATE batch SET run_id = ? WHERE status = 'pending' AND id IN (\(batches.map { _ in "?" }.joined(separator: ",")))",
                     arguments: StatementArguments([id] + batches))
             }
-            try emit(db, event(id))
-            return id
+            try emit(db, event(run.number))
+            return (id, run.number)
         }
+    }
+
+    /// Each of a job's runs' number, by run id.
+    package func runNumbers(job: String) throws -> [Int64: Int] {
+        try db.read { db in
+            Dictionary(uniqueKeysWithValues: try Row.fetchAll(db, sql: "SELECT id, number FROM run WHERE job = ?", arguments: [job]).map {
+                ($0["id"] as Int64, $0["number"] as Int)
+            })
+        }
+    }
+
+    /// A job's run by its number.
+    package func run(job: String, number: Int) throws -> RunRecord? {
+        try db.read { db in try RunRecord.filter(Column("job") == job && Column("number") == number).fetchOne(db) }.map(resolved)
     }
 
     /// Records where the run's log file is.

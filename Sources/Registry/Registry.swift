@@ -197,7 +197,8 @@ package final class Registry: Sendable {
         return WebhookEventRecord(
             type: type, job: e.job,
             data: [
-                "job": .string(e.job), "run": JSONValue(e.runID), "from_version": JSONValue(e.fromVersion),
+                "job": .string(e.job), "run": JSONValue(try e.runID.flatMap { try Int.fetchOne(db, sql: "SELECT number FROM run WHERE id = ?", arguments: [$0]) }),
+                "from_version": JSONValue(e.fromVersion),
                 "to_version": .int(e.toVersion), "actor": .string(e.actor), "reason": .string(e.reason), "metrics": .object(metrics),
             ], at: e.at)
     }
@@ -302,7 +303,7 @@ extension Registry {
                 try run.update(db)
                 try emit(db, WebhookEventRecord(
                     type: "run.failed", job: run.job,
-                    data: ["job": .string(run.job), "run": JSONValue(run.id), "state": "interrupted", "error": JSONValue(run.error)], at: now))
+                    data: ["job": .string(run.job), "run": .int(run.number), "state": "interrupted", "error": JSONValue(run.error)], at: now))
                 try Self.release(db, requestsOf: run.id!)
                 try db.execute(sql: "UPDATE batch SET attempts = attempts + 1 WHERE run_id = ? AND status = 'pending'", arguments: [run.id])
             }

@@ -312,6 +312,13 @@ enum Schema {
             // Rows a run left out of a batch for a bad value (`data.bad_rows = "skip"`).
             try db.alter(table: "batch") { t in t.add(column: "skipped_rows", .integer).notNull().defaults(to: 0) }
         }
+        m.registerMigration("v13") { db in
+            // Runs are numbered per job, as versions are ("run 1" is a job's first run); the id stays
+            // the key.
+            try db.alter(table: "run") { t in t.add(column: "number", .integer).notNull().defaults(to: 0) }
+            try db.execute(sql: "UPDATE run SET number = (SELECT COUNT(*) FROM run AS r WHERE r.job = run.job AND r.id <= run.id)")
+            try db.create(index: "run_job_number", on: "run", columns: ["job", "number"], unique: true)
+        }
         return m
     }
 }

@@ -34,6 +34,8 @@ struct BatchesCommand: ParsableCommand {
         struct Entry: Encodable {
             var batch: BatchRecord
             var state: String
+            /// The number, within the job, of the run that read it.
+            var run: Int?
 
             func encode(to encoder: Encoder) throws {
                 var c = encoder.container(keyedBy: Keys.self)
@@ -44,7 +46,7 @@ struct BatchesCommand: ParsableCommand {
                 try c.encode(batch.size, forKey: .bytes)
                 try c.encode(batch.rowCount, forKey: .rows)
                 try c.encode(batch.firstSeenAt, forKey: .firstSeenAt)
-                try c.encode(batch.runID, forKey: .run)
+                try c.encode(run, forKey: .run)
                 try c.encode(batch.error, forKey: .error)
                 try c.encode(batch.skippedRows, forKey: .skippedRows)
                 if batch.skippedRows > 0 { try c.encode(batch.skippedRowsPath, forKey: .skippedRowsFile) }
@@ -67,8 +69,9 @@ struct BatchesCommand: ParsableCommand {
             let registry = try common.state.openExistingRegistry()
             guard try registry.job(name) != nil else { throw fail("unknown job \"\(name)\"") }
             let batches = try registry.batches(of: name)
+            let numbers = try registry.runNumbers(job: name)
             if output.json {
-                printJSON(batches.map { Entry(batch: $0, state: Self.state($0)) })
+                printJSON(batches.map { Entry(batch: $0, state: Self.state($0), run: $0.runID.flatMap { numbers[$0] }) })
                 return
             }
             if batches.isEmpty {
@@ -80,7 +83,7 @@ struct BatchesCommand: ParsableCommand {
                 batches.map { b in
                     [
                         "\(b.id ?? 0)", Self.state(b).replacingOccurrences(of: "_", with: " "), b.rowCount.map(String.init) ?? "-",
-                        show(b.firstSeenAt), b.runID.map(String.init) ?? "-", Files.baseName(b.path),
+                        show(b.firstSeenAt), b.runID.flatMap { numbers[$0] }.map(String.init) ?? "-", Files.baseName(b.path),
                         b.error.map { truncate($0, 90) }
                             ?? (b.skippedRows > 0 ? "\(b.skippedRows) bad row\(b.skippedRows == 1 ? "" : "s") left out (\(b.skippedRowsPath))" : ""),
                     ]

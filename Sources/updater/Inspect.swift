@@ -112,7 +112,7 @@ struct StatusCommand: ParsableCommand {
             }
             for s in statuses.values.sorted(by: { $0.name < $1.name }) {
                 if let run = s.lastRun, run.state == .failed {
-                    attention.append("\(s.name): its last run \(run.id ?? 0) failed: \(truncate(run.error ?? "", 200)) (updater runs \(s.name) --run \(run.id ?? 0))")
+                    attention.append("\(s.name): its last run \(run.number) failed: \(truncate(run.error ?? "", 200)) (updater runs \(s.name) --run \(run.number))")
                 }
             }
             // A file the daemon found invalid keeps its last good version running there.
@@ -144,7 +144,7 @@ struct StatusCommand: ParsableCommand {
             ["JOB", "PRODUCTION", "LAST RUN", "STATE", "WHEN", "PENDING", "PAUSED", "JOB FILE"],
             all.map { s in
                 [
-                    s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun?.id.map { "\($0)" } ?? "-",
+                    s.name, s.productionVersion.map { "v\($0)" } ?? "-", s.lastRun.map { "\($0.number)" } ?? "-",
                     s.lastRun?.state.rawValue ?? "-", show(s.lastRun?.createdAt),
                     "\(s.pendingBatches)" + (s.waitingFiles > 0 ? " (+\(s.waitingFiles) waiting)" : "")
                         + ((s.incoming?.settling.count ?? 0) > 0 ? " (+\(s.incoming!.settling.count) settling)" : "")
@@ -196,6 +196,8 @@ struct VersionsCommand: ParsableCommand {
         var version: VersionRecord
         var inProduction: Bool
         var metrics: MetricSummary?
+        /// The number, within the job, of the run that made it.
+        var run: Int?
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
@@ -205,7 +207,7 @@ struct VersionsCommand: ParsableCommand {
             try c.encode(version.mode.rawValue, forKey: .mode)
             try c.encode(version.parentVersion, forKey: .parentVersion)
             try c.encode(version.generation, forKey: .generation)
-            try c.encode(version.runID, forKey: .run)
+            try c.encode(run, forKey: .run)
             try c.encode(version.trainingRows, forKey: .trainingRows)
             try c.encode(version.dataFingerprint, forKey: .dataFingerprint)
             try c.encode(version.jobFileHash, forKey: .jobFileHash)
@@ -226,10 +228,11 @@ struct VersionsCommand: ParsableCommand {
         let name = try checkedJobName(job)
         let registry = try common.state.openExistingRegistry()
         guard let record = try registry.job(name) else { throw fail("unknown job \"\(name)\"") }
+        let numbers = try registry.runNumbers(job: name)
         let entries = try registry.versions(of: name).map { v in
             Entry(
                 version: v, inProduction: v.version == record.productionVersion,
-                metrics: try? JSONDecoder().decode(MetricSummary.self, from: Data(v.metrics.utf8)))
+                metrics: try? JSONDecoder().decode(MetricSummary.self, from: Data(v.metrics.utf8)), run: numbers[v.runID])
         }
         if output.json {
             printJSON(["job": AnyEncodable(name), "production_version": AnyEncodable(record.productionVersion), "versions": AnyEncodable(entries)])
@@ -266,7 +269,7 @@ struct RunsCommand: ParsableCommand {
             """)
 
     @Argument(help: "The job.") var job: String
-    @Option(name: .customLong("run"), help: "Show this run in detail.") var runID: Int64?
+    @Option(name: .customLong("run"), help: "Show this run (its number within the job) in detail.") var runNumber: Int?
     @Option(name: .long, help: "How many runs to list, newest first.") var limit: Int = 20
     @OptionGroup var common: CommonOptions
     @OptionGroup var output: JSONFlag
@@ -285,8 +288,8 @@ struct RunsCommand: ParsableCommand {
         let name = try checkedJobName(job)
         let registry = try common.state.openExistingRegistry()
         guard try registry.job(name) != nil else { throw fail("unknown job \"\(name)\"") }
-        if let id = runID {
-            guard let r = try registry.run(id), r.job == name else { throw fail("\(name) has no run \(id)") }
+        if let number = runNumber {
+            guard let r = try registry.run(job: name, number: number), let id = r.id else { throw fail("\(name) has no run \(number)") }
             let drift = r.driftReport.flatMap { try? JSONDecoder().decode(DriftReport.self, from: Data($0.utf8)) }
             let detail = Detail(
                 run: r, drift: drift, served: try registry.servedBatches(run: id), change: try registry.conceptChange(run: id),
@@ -318,7 +321,7 @@ struct RunsCommand: ParsableCommand {
             runs.map { r in
                 let seconds = r.finishedAt.flatMap { f in r.startedAt.map { String(format: "%.1f", f.timeIntervalSince($0)) } }
                 return [
-                    "\(r.id ?? 0)", r.trigger, r.state.rawValue, r.decision ?? "-",
+                    "\(r.number)", r.trigger, r.state.rawValue, r.decision ?? "-",
                     r.candidateVersion.map { "v\($0)" } ?? "-", show(r.startedAt), seconds ?? "-",
                     truncate(r.error ?? r.reason ?? "", 90),
                 ]
@@ -327,7 +330,7 @@ struct RunsCommand: ParsableCommand {
 
     func printDetail(_ d: Detail) {
         let r = d.run
-        print("run \(r.id ?? 0) of \(r.job): \(r.state.rawValue)")
+        print("run \(r.number) of \(r.job): \(r.state.rawValue)")
         print("  trigger:   \(r.trigger)")
         print("  started:   \(show(r.startedAt))   finished: \(show(r.finishedAt))")
         print("  decision:  \(r.decision ?? "-")")

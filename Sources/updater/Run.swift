@@ -72,7 +72,7 @@ struct Run: AsyncParsableCommand {
             registry = try common.state.openRegistry()
             let recovered = try registry.markInterruptedRuns()
             for run in recovered.runs {
-                log.scoped(job: run.job).warning("run \(run.id ?? 0) was interrupted when updater stopped; its batches will be retried")
+                log.scoped(job: run.job).warning("run \(run.number) was interrupted when updater stopped; its batches will be retried")
                 // An external trainer of that run may still be running (its process group outlives a
                 // killed daemon outside systemd): stop it before anything reuses the run's files.
                 for stopped in ExternalTrainer.stopOrphans(in: common.state.runDirectory(job: run.job, run: run.id ?? 0)) {
@@ -108,7 +108,7 @@ struct Run: AsyncParsableCommand {
         if once {
             let outcomes = scheduler.runOnce()
             for o in outcomes {
-                print("\(o.job): \(o.kind.rawValue)\(o.runID.map { " (run \($0))" } ?? ""): \(o.message)")
+                print("\(o.job): \(o.kind.rawValue)\(o.run.map { " (run \($0))" } ?? ""): \(o.message)")
             }
             // Anything that needs a person makes the exit status 1, else a rejected candidate 4 (see the
             // README's exit codes).

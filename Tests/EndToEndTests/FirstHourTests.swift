@@ -196,4 +196,28 @@ struct FirstHourTests {
         r = try ws.run(["run", "--once"])
         #expect(r.stderr.contains("6 bad rows of 600, more than data.max_bad_rows allows (5)"), "\(r.stderr)")
     }
+
+    @Test("runs are numbered per job, as versions are: each job's first run is run 1, everywhere people see it")
+    func perJobRunNumbers() throws {
+        let ws = try Workspace()
+        try ws.addJob("a")
+        try ws.addJob("b")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/a/b1.csv")
+        try ws.write(Synthetic.csv(rows: 800, seed: 2), to: "incoming/b/b1.csv")
+        var r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("a: promoted (run 1)") && r.stdout.contains("b: promoted (run 1)"), "\(r.output)")
+        try ws.write(Synthetic.csv(rows: 800, seed: 3, firstID: 5000), to: "incoming/b/b2.csv")
+        r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("(run 2)") && r.stderr.contains("info: b: run 2: "), "\(r.output)")
+        r = try ws.run(["runs", "b", "--run", "2"])
+        #expect(r.stdout.hasPrefix("run 2 of b: "), "\(r.stdout)")
+        r = try ws.run(["history", "b"])
+        #expect(r.stdout.contains("full run 1: gate passed"), "\(r.stdout)")
+        let batches = try ws.run(["batches", "b", "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(batches.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(entries.map { $0["run"] as? Int } == [1, 2], "\(batches.stdout)")
+        let runs = try ws.run(["runs", "a", "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(list.first?["number"] as? Int == 1, "\(runs.stdout)")
+    }
 }

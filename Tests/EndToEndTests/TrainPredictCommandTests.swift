@@ -72,12 +72,12 @@ struct TrainPredictCommandTests {
         try ws.addJob("c")
         try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/c/b1.csv")
         #expect(try ws.run(["run", "--once"]).status == 0)
-        var r = try ws.run(["cancel", "1"])
+        var r = try ws.run(["cancel", "c", "1"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("run 1 of c is not running (it succeeded)"))
-        r = try ws.run(["cancel", "77"])
+        r = try ws.run(["cancel", "c", "77"])
         #expect(r.status == 1)
-        #expect(r.stderr.contains("there is no run 77"))
+        #expect(r.stderr.contains("c has no run 77 (updater runs c lists them)"))
     }
 }
 

@@ -28,7 +28,7 @@ struct RegistryTests {
     @Test("a new database is migrated from empty to the current schema, in WAL mode with foreign keys on")
     func migratesFromEmpty() throws {
         let r = try Registry(path: dbPath)
-        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12"])
+        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13"])
         let (mode, fk) = try r.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
@@ -38,6 +38,30 @@ struct RegistryTests {
         for t in ["job", "run", "batch", "incoming_file", "model_version", "gate_result", "production_event", "request", "online_detector"] {
             #expect(tables.contains(t), "\(t)")
         }
+    }
+
+    @Test("an older database's runs are numbered per job, in the order they ran; new runs continue each job's count")
+    func runNumbersBackfilled() throws {
+        let queue = try DatabaseQueue(path: dbPath)
+        try Schema.migrator.migrate(queue, upTo: "v12")
+        try queue.write { db in
+            let now = Date()
+            for job in ["a", "b"] {
+                try db.execute(sql: "INSERT INTO job (name, file_path, file_hash, deploy_path, created_at, updated_at) VALUES (?, '/j', 'h', '/d', ?, ?)", arguments: [job, now, now])
+            }
+            for (id, job) in [(1, "a"), (2, "b"), (3, "a"), (5, "b"), (8, "a")] {
+                try db.execute(sql: "INSERT INTO run (id, job, trigger, state, job_file_hash, created_at) VALUES (?, ?, 'new_data', 'succeeded', 'h', ?)", arguments: [id, job, now])
+            }
+        }
+        try queue.close()
+        let r = try Registry(path: dbPath)
+        #expect(try [1, 3, 8].map { try r.run(Int64($0))?.number } == [1, 2, 3])
+        #expect(try [2, 5].map { try r.run(Int64($0))?.number } == [1, 2])
+        let next = try r.startRun(RunRecord(job: "b", trigger: "manual", state: .running, jobFileHash: "h", createdAt: Date()), requests: [], batches: []) { number in
+            WebhookEventRecord(type: "run.started", job: "b", data: .object(["run": .int(number)]))
+        }
+        #expect(next.number == 3)
+        #expect(try r.run(job: "b", number: 3)?.id == next.id)
     }
 
     @Test("an older database's absolute paths inside the state directory become relative, and read back under the current directory")

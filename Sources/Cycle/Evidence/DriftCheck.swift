@@ -105,7 +105,8 @@ package struct DriftCheck {
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
         if let baseline {
-            evidence.report.comparedWith = "the inputs of run \(baseline.runID) (a shift of the inputs acknowledged while v\(version) was in production)"
+            let number = (try? registry.run(baseline.runID))?.number ?? 0
+            evidence.report.comparedWith = "the inputs of run \(number) (a shift of the inputs acknowledged while v\(version) was in production)"
         }
         return evidence
     }

@@ -8,14 +8,14 @@ import Registry
 /// `model.*`, `job.invalid` and interrupted-run ones itself). Payloads are documented, with an
 /// example each, in docs/webhooks.md.
 enum Events {
-    static func runStarted(job: String, run: Int64, trigger: String, batches: Int, at now: Date) -> WebhookEventRecord {
+    static func runStarted(job: String, run: Int, trigger: String, batches: Int, at now: Date) -> WebhookEventRecord {
         WebhookEventRecord(
             type: "run.started", job: job,
-            data: ["job": .string(job), "run": .int(Int(run)), "trigger": .string(trigger), "new_batches": .int(batches)], at: now)
+            data: ["job": .string(job), "run": .int(run), "trigger": .string(trigger), "new_batches": .int(batches)], at: now)
     }
 
     /// `drift.detected`, or nil when the report found none.
-    static func driftDetected(job: String, run: Int64, productionVersion: Int?, report: DriftReport, at now: Date) -> WebhookEventRecord? {
+    static func driftDetected(job: String, run: Int, productionVersion: Int?, report: DriftReport, at now: Date) -> WebhookEventRecord? {
         guard report.severity != .none else { return nil }
         let top = report.driftedColumns.prefix(5).map { c -> JSONValue in
             [
@@ -24,7 +24,7 @@ enum Events {
             ]
         }
         var data: [String: JSONValue] = [
-            "job": .string(job), "run": .int(Int(run)), "production_version": JSONValue(productionVersion),
+            "job": .string(job), "run": .int(run), "production_version": JSONValue(productionVersion),
             "severity": .string(report.severity.rawValue), "drifted_share": JSONValue(report.driftedShare),
             "drifted_columns": .int(report.driftedColumns.count), "top_columns": .array(top), "summary": .string(report.summary),
         ]
@@ -40,7 +40,7 @@ enum Events {
 
     /// `gate.passed` or `gate.failed` for a recorded candidate.
     static func gate(
-        job: String, run: Int64, version: Int, mode: String, productionVersion: Int?, metrics: MetricSummary,
+        job: String, run: Int, version: Int, mode: String, productionVersion: Int?, metrics: MetricSummary,
         results: [RuleResult], passed: Bool, at now: Date
     ) -> WebhookEventRecord {
         let failed = results.filter { !$0.passed }.map { r -> JSONValue in
@@ -55,7 +55,7 @@ enum Events {
         return WebhookEventRecord(
             type: passed ? "gate.passed" : "gate.failed", job: job,
             data: [
-                "job": .string(job), "run": .int(Int(run)), "version": .int(version), "mode": .string(mode),
+                "job": .string(job), "run": .int(run), "version": .int(version), "mode": .string(mode),
                 "production_version": JSONValue(productionVersion), "metrics": .object(values), "rules": .int(results.count),
                 "failed_rules": .array(failed),
             ], at: now)
@@ -68,7 +68,7 @@ enum Events {
         return WebhookEventRecord(
             type: ok ? "run.succeeded" : "run.failed", job: run.job,
             data: [
-                "job": .string(run.job), "run": JSONValue(run.id), "state": .string(run.state.rawValue),
+                "job": .string(run.job), "run": .int(run.number), "state": .string(run.state.rawValue),
                 "decision": JSONValue(run.decision), "reason": JSONValue(run.reason), "error": JSONValue(run.error),
                 "candidate_version": JSONValue(run.candidateVersion), "production_version": JSONValue(productionVersion),
             ], at: now)

@@ -12,6 +12,8 @@ struct RunRecorder {
     let registry: Registry
     let job: String
     let run: Int64
+    /// The run's number within the job: what its log lines and events say.
+    let number: Int
     let clock: WallClock
     /// The run's log: the daemon's, with the run as metadata, also written to the run's own file
     /// (`updater runs --run N`), kept open while the run goes on.
@@ -33,21 +35,21 @@ struct RunRecorder {
         let record = RunRecord(
             job: job.name, trigger: trigger.rawValue, state: .running, jobFileHash: job.fileHash, createdAt: now, startedAt: now)
         let count = batches.count
-        let id = try registry.startRun(record, requests: requests, batches: batches.compactMap(\.id)) { id in
-            Events.runStarted(job: job.name, run: id, trigger: trigger.rawValue, batches: count, at: now)
+        let (id, number) = try registry.startRun(record, requests: requests, batches: batches.compactMap(\.id)) { number in
+            Events.runStarted(job: job.name, run: number, trigger: trigger.rawValue, batches: count, at: now)
         }
         let logPath = state.runDirectory(job: job.name, run: id) + "/run.log"
         try Files.makeDirectories(Files.directory(of: logPath))
         try registry.setLogPath(run: id, logPath)
         return RunRecorder(
-            registry: registry, job: job.name, run: id, clock: clock,
-            log: log.scoped(job: job.name, run: id).teeing(to: try LineSink(appendingTo: logPath)))
+            registry: registry, job: job.name, run: id, number: number, clock: clock,
+            log: log.scoped(job: job.name, run: Int64(number)).teeing(to: try LineSink(appendingTo: logPath)))
     }
 
     func drift(_ report: DriftReport, production version: Int) throws {
         try registry.recordDrift(
             run: run, report: try json(report),
-            event: Events.driftDetected(job: job, run: run, productionVersion: version, report: report, at: clock.now()))
+            event: Events.driftDetected(job: job, run: number, productionVersion: version, report: report, at: clock.now()))
     }
 
     func reject(_ batch: BatchRecord, error: String) throws {

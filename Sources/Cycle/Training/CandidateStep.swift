@@ -31,7 +31,7 @@ struct CandidateStep {
         let log = run.recorder.log
         let production = run.production
         let trained = try CandidateTrainer(
-            job: job, engine: run.engine, registry: run.registry, state: run.state, scorer: run.scorer, run: run.id
+            job: job, engine: run.engine, registry: run.registry, state: run.state, scorer: run.scorer, run: run.id, number: run.number
         ).train(plan.mode, window, evaluation: evaluation, schema: run.schema, production: production)
         let usage = trained.usage
         log.info("trained \(plan.mode == .incremental ? "incrementally" : "from scratch") on \(window.table.rowCount) rows in \(String(format: "%.2f", usage.wallSeconds))s (\(trained.note), CPU \(String(format: "%.2f", usage.cpuSeconds))s)")
@@ -116,7 +116,7 @@ struct CandidateStep {
             windowBatches: window.batches, windowReason: window.reason, wallSeconds: trained.usage.wallSeconds,
             cpuSeconds: trained.usage.cpuSeconds, peakMemoryBytes: trained.usage.peakMemoryBytes)
         let event = Events.gate(
-            job: job.name, run: run.id, version: number, mode: plan.mode.rawValue, productionVersion: run.production?.record.version,
+            job: job.name, run: run.number, version: number, mode: plan.mode.rawValue, productionVersion: run.production?.record.version,
             metrics: gate.candidateMetrics.summary, results: verdict.results, passed: verdict.passed, at: now)
         try run.recorder.candidate(
             version, gate: GateResultRecord.records(verdict.results, rules: job.gate.rules, run: run.id, job: job.name, version: number),

@@ -35,6 +35,8 @@ struct CandidateTrainer {
     let state: StateDirectory
     let scorer: Scorer
     let run: Int64
+    /// The run's number within the job, told to an external trainer.
+    let number: Int
 
     func train(_ mode: TrainingPlan.Mode, _ window: TrainingWindow, evaluation: DataTable, schema: DataSchema, production: ProductionModel?)
         throws -> Trained
@@ -115,7 +117,7 @@ struct CandidateTrainer {
             try Files.writeAtomically(CSVWriter.encode(table, columns: columns), to: data.training!)
         }
         let spec = ExternalTrainer.Spec(
-            job: job.name, run: Int(run), mode: parentDirectory == nil ? .full : .incremental, label: job.data.label,
+            job: job.name, run: number, mode: parentDirectory == nil ? .full : .incremental, label: job.data.label,
             classes: [labels.negative, labels.positive], features: features,
             categorical: job.data.categorical.filter { features.contains($0) }, seed: job.training.seed, data: data,
             parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv")

@@ -10,7 +10,8 @@ import Training
 struct Scorer {
     let job: JobConfig
     let directory: String
-    var runID: Int64 = 0
+    /// The run's number within the job, told to an external trainer.
+    var run: Int = 0
     /// Asked while a trainer scores; true stops it (the daemon shutting down).
     var stop: @Sendable () -> Bool = { false }
 
@@ -32,7 +33,7 @@ struct Scorer {
         let evaluation = dir + "/evaluation.csv"
         try Files.writeAtomically(CSVWriter.encode(table, columns: info.features), to: evaluation)
         let spec = ExternalTrainer.Spec(
-            job: job.name, run: Int(runID), mode: .score, label: info.labels.column,
+            job: job.name, run: run, mode: .score, label: info.labels.column,
             classes: [info.labels.negative, info.labels.positive], features: info.features, categorical: info.categorical,
             seed: job.training.seed, data: .init(evaluation: evaluation), parentModelDir: try parentCopy(production, in: dir),
             outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
