@@ -15,6 +15,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // Support: files written all-or-nothing, the state directory's layout and lock, logging.
@@ -62,9 +64,11 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", .product(name: "Logging", package: "swift-log"),
+                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", "Drift", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         // The readers of outside input as fuzzing targets (make fuzz), and their libFuzzer driver.
         .target(name: "FuzzTargets", dependencies: ["Tabular", "JobFiles", "Training", "Webhooks"]),

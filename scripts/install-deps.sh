@@ -27,3 +27,9 @@ if ! python3 -c "import standardwebhooks" 2>/dev/null; then
         || python3 -m pip install -q --break-system-packages standardwebhooks 2>/dev/null \
         || echo "note: could not pip install standardwebhooks; its reference check is skipped"
 fi
+# The metrics tests parse /metrics with Prometheus's own Python client parser.
+if ! python3 -c "import prometheus_client" 2>/dev/null; then
+    python3 -m pip install -q prometheus-client 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages prometheus-client 2>/dev/null \
+        || echo "note: could not pip install prometheus-client; the metrics tests will fail"
+fi

@@ -39,6 +39,15 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Where the daemon serves Prometheus metrics at /metrics: HOST:PORT, or off. An address other than 127.0.0.1 needs --metrics-token-file.")
+    var metricsListen: String = MetricsListen.defaultAddress
+
+    @Option(name: .long, help: "A file holding the bearer token /metrics asks for (default: the systemd credential metrics-token, if any).")
+    var metricsTokenFile: String?
+
+    @Option(name: .long, help: "With --once: write the metrics to DIR/updater.prom for node_exporter's textfile collector.")
+    var metricsTextfile: String?
+
     func run() async throws {
         let level: Logger.Level
         switch logLevel {
@@ -48,6 +57,13 @@ struct Run: AsyncParsableCommand {
         case "error": level = .error
         default: throw ValidationError("--log-level must be debug, info, warning or error, not \"\(logLevel)\"")
         }
+        let listen: MetricsListen?
+        do {
+            listen = once ? nil : try MetricsListen.parse(metricsListen, tokenFile: metricsTokenFile)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if metricsTextfile != nil, !once { throw ValidationError("--metrics-textfile is for --once; the daemon serves /metrics (--metrics-listen)") }
         guard let grace = parseDuration(stopGrace, allowZero: true) else {
             throw ValidationError("--stop-grace: expected a duration such as \"30s\" or \"0s\", got \"\(stopGrace)\"")
         }
@@ -112,12 +128,20 @@ struct Run: AsyncParsableCommand {
             }
             // Anything that needs a person makes the exit status 1, else a rejected candidate 4 (see the
             // README's exit codes).
+            if let dir = metricsTextfile {
+                do {
+                    try Files.writeAtomically(Array(try MetricsExposition.text(registry: registry).utf8), to: dir + "/updater.prom")
+                } catch {
+                    throw fail("cannot write the metrics to \(dir)/updater.prom: \(error)")
+                }
+            }
             if !set.invalid.isEmpty || setAside > 0 || outcomes.contains(where: { $0.kind == .failed }) { throw ExitCode.failure }
             if outcomes.contains(where: { $0.kind == .rejected }) { throw ExitCode(4) }
             return
         }
         do {
-            try await Daemon.run(scheduler, stopGrace: grace, log: log)
+            try await Daemon.run(
+                scheduler, stopGrace: grace, metrics: listen.map { MetricsServer(listen: $0, registry: registry, log: log) }, log: log)
         } catch {
             throw fail("\(error)")
         }

@@ -63,7 +63,10 @@ final class DaemonProcess {
         logPath = ws.root + "/daemon.log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: Workspace.binary)
-        process.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state] + arguments
+        // Metrics on a port of the system's choosing, so that daemons of tests running at once never
+        // compete for one (the log says which: ``metricsURL``).
+        let metrics = arguments.contains("--metrics-listen") ? [] : ["--metrics-listen", "127.0.0.1:0"]
+        process.arguments = ["run", "--jobs", ws.jobs, "--state-dir", ws.state] + metrics + arguments
         var env = ProcessInfo.processInfo.environment
         for key in ["UPDATER_STATE_DIR", "STATE_DIRECTORY", "JOURNAL_STREAM", "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"] {
             env.removeValue(forKey: key)
@@ -93,6 +96,12 @@ final class DaemonProcess {
     }
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Where the daemon serves its metrics, once it says so.
+    func metricsURL(seconds: Double = 30) -> String? {
+        guard waitForLog("serving metrics on ", seconds: seconds) else { return nil }
+        return log.components(separatedBy: "serving metrics on ").last?.split(separator: "\n").first.map(String.init)
+    }
 
     /// kill -9, and wait for it to be gone.
     func crash() {

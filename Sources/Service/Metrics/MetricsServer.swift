@@ -1,0 +1,115 @@
+import Foundation
+import Hummingbird
+import Logging
+import Registry
+import ServiceLifecycle
+
+/// Where the daemon serves `/metrics`: off, or a host and port, with the bearer token a client
+/// must send when the address is not the loopback one.
+package struct MetricsListen: Sendable, Equatable, CustomStringConvertible, CustomReflectable {
+    package var host: String
+    package var port: Int
+    /// Required, and checked, when `host` is not a loopback address.
+    package var token: String?
+
+    package static let defaultAddress = "127.0.0.1:9464"
+
+    /// Never the token: the service group prints its services in errors.
+    package var description: String { "\(host):\(port)\(token == nil ? "" : " (bearer token required)")" }
+    package var customMirror: Mirror { Mirror(self, children: ["address": description]) }
+
+    /// `off`, or `HOST:PORT` (`[::1]:9464` for IPv6); nil for `off`. A token is read from
+    /// `tokenFile`, else from the systemd credential `metrics-token`; an address other than the
+    /// loopback one without a token is refused.
+    package static func parse(_ text: String, tokenFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws -> MetricsListen?
+    {
+        if text == "off" { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw MetricsError("--metrics-listen: expected HOST:PORT (such as 127.0.0.1:9464) or off, got \"\(text)\"")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw MetricsError("--metrics-listen: no host in \"\(text)\" (use 0.0.0.0 for every address)") }
+        var token: String? = nil
+        let credential = environment["CREDENTIALS_DIRECTORY"].map { $0 + "/metrics-token" }
+        if let path = tokenFile ?? credential.flatMap({ FileManager.default.fileExists(atPath: $0) ? $0 : nil }) {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw MetricsError("cannot read the metrics token file \(path)")
+            }
+            token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard token?.isEmpty == false else { throw MetricsError("the metrics token file \(path) is empty") }
+        }
+        let loopback = host == "127.0.0.1" || host == "::1" || host == "localhost"
+        if !loopback, token == nil {
+            throw MetricsError(
+                "--metrics-listen \(text) is not the loopback address: give a bearer token with --metrics-token-file FILE (or the systemd credential metrics-token), or listen on 127.0.0.1")
+        }
+        return MetricsListen(host: host, port: port, token: token)
+    }
+}
+
+package struct MetricsError: Error, CustomStringConvertible {
+    package var description: String
+    init(_ d: String) { description = d }
+}
+
+/// The daemon's HTTP server (Hummingbird, one event loop): `GET /metrics` in the Prometheus text
+/// format, read from the registry on each request; everything else 404. It runs in the daemon's
+/// service group. A port it cannot bind is logged and the daemon goes on without metrics: the jobs
+/// matter more than their figures.
+package struct MetricsServer: Service, CustomStringConvertible {
+    let listen: MetricsListen
+    let registry: Registry
+    let log: Logger
+
+    package var description: String { "metrics server on \(listen)" }
+
+    package init(listen: MetricsListen, registry: Registry, log: Logger) {
+        self.listen = listen
+        self.registry = registry
+        self.log = log
+    }
+
+    package func run() async throws {
+        let router = Router()
+        if let token = listen.token { router.add(middleware: BearerToken(token: token)) }
+        router.get("metrics") { [registry] _, _ -> Response in
+            let text = try MetricsExposition.text(registry: registry)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        let log = self.log
+        var quiet = Logger(label: "updater.metrics.http")
+        quiet.logLevel = .warning
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
+            onServerRunning: { channel in
+                log.info("serving metrics on http://\(channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")/metrics")
+            },
+            logger: quiet)
+        do {
+            try await app.runService()
+        } catch {
+            log.error("cannot serve metrics on \(listen.host):\(listen.port): \(error); the daemon goes on without them")
+            try? await gracefulShutdown()
+        }
+    }
+}
+
+/// Refuses a request without `Authorization: Bearer TOKEN` (compared in constant time).
+struct BearerToken<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let given = request.headers[.authorization].map { Array($0.utf8) } ?? []
+        let wanted = Array("Bearer \(token)".utf8)
+        var difference = UInt8(given.count == wanted.count ? 0 : 1)
+        for (a, b) in zip(given, wanted) { difference |= a ^ b }
+        guard difference == 0 else {
+            return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"])
+        }
+        return try await next(request, context)
+    }
+}
