@@ -29,6 +29,7 @@ package struct JobFigures: Sendable, Equatable {
     package struct Served: Sendable, Equatable {
         package var metric: String
         package var value: Double
+        package init(metric: String, value: Double) { (self.metric, self.value) = (metric, value) }
     }
 
     package struct RunCount: Sendable, Equatable {
@@ -42,6 +43,7 @@ package struct JobFigures: Sendable, Equatable {
         package var metric: String
         package var outcome: String
         package var count: Int
+        package init(metric: String, outcome: String, count: Int) { (self.metric, self.outcome, self.count) = (metric, outcome, count) }
     }
 }
 

@@ -130,7 +130,7 @@ struct Run: AsyncParsableCommand {
             // README's exit codes).
             if let dir = metricsTextfile {
                 do {
-                    try Files.writeAtomically(Array(try MetricsExposition.text(registry: registry).utf8), to: dir + "/updater.prom")
+                    try Files.writeAtomically(Array(try MetricsExposition.text(registry: registry, configs: set.jobs).utf8), to: dir + "/updater.prom")
                 } catch {
                     throw fail("cannot write the metrics to \(dir)/updater.prom: \(error)")
                 }
@@ -141,7 +141,8 @@ struct Run: AsyncParsableCommand {
         }
         do {
             try await Daemon.run(
-                scheduler, stopGrace: grace, metrics: listen.map { MetricsServer(listen: $0, registry: registry, log: log) }, log: log)
+                scheduler, stopGrace: grace, metrics: listen.map { MetricsServer(listen: $0, registry: registry, configs: { scheduler.currentJobs }, log: log) },
+                log: log)
         } catch {
             throw fail("\(error)")
         }

@@ -52,15 +52,25 @@ struct MetricsTests {
         let samples = try parse(body, in: ws)
         let shown = try JSONSerialization.jsonObject(with: Data(try ws.run(["status", "--json"]).stdout.utf8)) as? [String: Any]
         let job = (shown?["jobs"] as? [[String: Any]])?.first
-        #expect(samples["updater_production_version{job=m}"] == Double(job?["production_version"] as? Int ?? -1), "\(samples)")
-        #expect(samples["updater_batches{job=m,state=pending}"] == Double(job?["pending_batches"] as? Int ?? -1))
-        #expect(samples["updater_batches{job=m,state=consumed}"] == 1)
-        #expect(samples["updater_runs_total{decision=full,job=m,state=succeeded}"] == 1)
-        #expect(samples["updater_gate_results_total{job=m,metric=roc_auc,outcome=pass}"] == 1)
-        #expect(samples["updater_run_duration_seconds_count{job=m}"] == 1)
-        #expect((samples["updater_training_rows_total{job=m}"] ?? 0) > 800)
-        #expect((samples["updater_last_success_timestamp_seconds{job=m}"] ?? 0) > Date().timeIntervalSince1970 - 600)
+        #expect(samples["updater_production_version{updater_job=m}"] == Double(job?["production_version"] as? Int ?? -1), "\(samples)")
+        #expect(samples["updater_batches{state=pending,updater_job=m}"] == Double(job?["pending_batches"] as? Int ?? -1))
+        #expect(samples["updater_batches{state=consumed,updater_job=m}"] == 1)
+        #expect(samples["updater_runs_total{decision=full,state=succeeded,updater_job=m}"] == 1)
+        #expect(samples["updater_gate_results_total{metric=roc_auc,outcome=pass,updater_job=m}"] == 1)
+        #expect(samples["updater_run_duration_seconds_count{updater_job=m}"] == 1)
+        #expect(samples["updater_job_interval_seconds{updater_job=m}"] == 3600, "an absent [schedule] runs hourly")
+        #expect(samples["updater_gate_min{metric=roc_auc,updater_job=m}"] == 0.75)
+        #expect((samples["updater_training_rows_total{updater_job=m}"] ?? 0) > 800)
+        #expect((samples["updater_last_success_timestamp_seconds{updater_job=m}"] ?? 0) > Date().timeIntervalSince1970 - 600)
         #expect(try get(url.replacingOccurrences(of: "/metrics", with: "/other")).status == 404)
+        // Prometheus's own linter, when it is installed (Debian's prometheus package).
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+            let lint = Process()
+            lint.executableURL = URL(fileURLWithPath: "/bin/sh")
+            lint.arguments = ["-c", "promtool check metrics < '\(ws.root)/scraped.prom'"]
+            let r = try Workspace.collect(lint)
+            #expect(r.status == 0, "promtool check metrics: \(r.output)")
+        }
     }
 
     @Test("a bearer token, when given, is required; an address other than the loopback one refuses to start without one")
@@ -90,8 +100,8 @@ struct MetricsTests {
         #expect(r.status == 0, "\(r.output)")
         let text = try String(contentsOfFile: ws.root + "/textfile/updater.prom", encoding: .utf8)
         let samples = try parse(text, in: ws)
-        #expect(samples["updater_production_version{job=f}"] == 1)
-        #expect(samples["updater_rollbacks_total{job=f}"] == 0)
+        #expect(samples["updater_production_version{updater_job=f}"] == 1)
+        #expect(samples["updater_rollbacks_total{updater_job=f}"] == 0)
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: ws.root + "/textfile")
         #expect(leftovers == ["updater.prom"], "no temporary file is left for the collector to read half-written")
     }

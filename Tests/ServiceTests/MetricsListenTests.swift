@@ -45,13 +45,13 @@ struct MetricsListenTests {
             jobs: [f], endpoints: [EndpointFigures(endpoint: "ops", pending: 2, retrying: 1, dead: 0, disabled: true)],
             now: Date(timeIntervalSince1970: 1_800_000_000))
         for line in [
-            "updater_production_version{job=\"churn\"} 3.0",
-            "updater_runs_total{job=\"churn\",state=\"succeeded\",decision=\"full\"} 2",
-            "updater_run_duration_seconds_count{job=\"churn\"} 2",
-            "updater_run_duration_seconds_bucket{job=\"churn\",le=\"0.5\"} 1",
-            "updater_batches{job=\"churn\",state=\"pending\"} 1.0",
-            "updater_batches{job=\"churn\",state=\"set_aside\"} 0.0",
-            "updater_rollbacks_total{job=\"churn\"} 1",
+            "updater_production_version{updater_job=\"churn\"} 3.0",
+            "updater_runs_total{updater_job=\"churn\",state=\"succeeded\",decision=\"full\"} 2",
+            "updater_run_duration_seconds_count{updater_job=\"churn\"} 2",
+            "updater_run_duration_seconds_bucket{updater_job=\"churn\",le=\"0.5\"} 1",
+            "updater_batches{updater_job=\"churn\",state=\"pending\"} 1.0",
+            "updater_batches{updater_job=\"churn\",state=\"set_aside\"} 0.0",
+            "updater_rollbacks_total{updater_job=\"churn\"} 1",
             "updater_webhook_deliveries{endpoint=\"ops\",state=\"retrying\"} 1.0",
             "updater_webhook_endpoint_disabled{endpoint=\"ops\"} 1.0",
         ] {

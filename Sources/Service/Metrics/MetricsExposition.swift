@@ -1,5 +1,6 @@
 import Drift
 import Foundation
+import JobFiles
 import Prometheus
 import Registry
 
@@ -8,18 +9,59 @@ import Registry
 /// registry at the moment it is asked for, so a restart loses nothing and both agree with
 /// `updater status --json`. A fresh swift-prometheus registry per exposition; label sets are
 /// bounded (jobs, their feature columns, gate metrics, endpoints; never run ids or file names).
+/// A job is labelled `updater_job`: Prometheus gives `job` to the scrape job.
 package enum MetricsExposition {
     /// Buckets of `updater_run_duration_seconds`, from a no-drift check to a long external training.
     static let durationBuckets: [Double] = [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14_400]
 
-    package static func text(registry: Registry, now: Date = Date()) throws -> String {
-        text(jobs: try registry.figures(), endpoints: try registry.endpointFigures(), now: now)
+    /// The registry's figures, and each of `configs`' schedule interval (for "no successful run
+    /// for two intervals").
+    package static func text(registry: Registry, configs: [JobConfig] = [], now: Date = Date()) throws -> String {
+        text(
+            jobs: try registry.figures(), endpoints: try registry.endpointFigures(), intervals: intervals(configs, now: now),
+            bounds: bounds(configs), now: now)
     }
 
-    package static func text(jobs: [JobFigures], endpoints: [EndpointFigures], now: Date = Date()) -> String {
+    /// Each job's gate minimums and maximums by metric (on all rows, not a slice): what production's
+    /// served metric is compared with.
+    static func bounds(_ configs: [JobConfig]) -> [(job: String, metric: String, min: Double?, max: Double?)] {
+        configs.flatMap { job in
+            job.gate.rules.filter { $0.slice == nil && ($0.min != nil || $0.max != nil) }.map { (job.name, $0.metric.rawValue, $0.min, $0.max) }
+        }
+    }
+
+    /// Seconds between two scheduled cycles of each job: its `schedule.interval`, or the gap between
+    /// its next two cron times.
+    static func intervals(_ configs: [JobConfig], now: Date) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for job in configs {
+            if let interval = job.schedule.interval {
+                out[job.name] = interval
+            } else if let cron = job.schedule.cron, let first = cron.next(after: now, in: job.schedule.timeZone),
+                let second = cron.next(after: first, in: job.schedule.timeZone)
+            {
+                out[job.name] = second.timeIntervalSince(first)
+            }
+        }
+        return out
+    }
+
+    package static func text(
+        jobs: [JobFigures], endpoints: [EndpointFigures], intervals: [String: Double] = [:],
+        bounds: [(job: String, metric: String, min: Double?, max: Double?)] = [], now: Date = Date()
+    ) -> String {
         let p = PrometheusCollectorRegistry()
+        for b in bounds {
+            let labels = [("updater_job", b.job), ("metric", b.metric)]
+            if let min = b.min { gauge(p, "updater_gate_min", "The gate's minimum for a metric (a rule on all rows).", labels).set(min) }
+            if let max = b.max { gauge(p, "updater_gate_max", "The gate's maximum for a metric (a rule on all rows).", labels).set(max) }
+        }
+        for (job, seconds) in intervals.sorted(by: { $0.key < $1.key }) {
+            gauge(p, "updater_job_interval_seconds", "Seconds between two scheduled cycles of the job (schedule.interval, or its cron's next gap).", [("updater_job", job)])
+                .set(seconds)
+        }
         for f in jobs {
-            let job = [("job", f.job)]
+            let job = [("updater_job", f.job)]
             gauge(p, "updater_production_version", "The version in production (0: none yet).", job).set(Double(f.productionVersion ?? 0))
             for r in f.runs {
                 counter(p, "updater_runs_total", "Runs recorded, by state and decision.", job + [("state", r.state), ("decision", r.decision)]).increment(by: Int64(r.count))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JobFiles
 import Logging
 import Registry
 import ServiceLifecycle
@@ -61,21 +62,24 @@ package struct MetricsError: Error, CustomStringConvertible {
 package struct MetricsServer: Service, CustomStringConvertible {
     let listen: MetricsListen
     let registry: Registry
+    /// The job files in force, for their schedules.
+    let configs: @Sendable () -> [JobConfig]
     let log: Logger
 
     package var description: String { "metrics server on \(listen)" }
 
-    package init(listen: MetricsListen, registry: Registry, log: Logger) {
+    package init(listen: MetricsListen, registry: Registry, configs: @escaping @Sendable () -> [JobConfig], log: Logger) {
         self.listen = listen
         self.registry = registry
+        self.configs = configs
         self.log = log
     }
 
     package func run() async throws {
         let router = Router()
         if let token = listen.token { router.add(middleware: BearerToken(token: token)) }
-        router.get("metrics") { [registry] _, _ -> Response in
-            let text = try MetricsExposition.text(registry: registry)
+        router.get("metrics") { [registry, configs] _, _ -> Response in
+            let text = try MetricsExposition.text(registry: registry, configs: configs())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
