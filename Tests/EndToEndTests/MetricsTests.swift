@@ -105,4 +105,16 @@ struct MetricsTests {
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: ws.root + "/textfile")
         #expect(leftovers == ["updater.prom"], "no temporary file is left for the collector to read half-written")
     }
+
+    @Test("promtool accepts the alert rules in docs/ (when promtool is installed)")
+    func alertRules() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else { return }
+        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/prometheus/updater-alerts.yml").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.arguments = ["check", "rules", rules]
+        let r = try Workspace.collect(p)
+        #expect(r.status == 0 && r.output.contains("SUCCESS: 7 rules found"), "\(r.output)")
+    }
 }
