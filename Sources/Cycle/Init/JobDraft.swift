@@ -100,7 +100,7 @@ package struct JobDraft: Sendable {
             if distinct.count == 1 { return ColumnRole(name: name, role: .excluded, why: "constant: \(show(present[0])) in every row") }
             let whole = present.allSatisfy { $0 == $0.rounded() }
             let lower = name.lowercased()
-            let namedLikeID = lower == "id" || lower.hasSuffix("_id") || lower.hasSuffix("id") && lower.count > 2 && lower.dropLast(2).last == "_"
+            let namedLikeID = lower == "id" || lower.hasSuffix("_id")
             if whole, distinct.count == present.count, namedLikeID || zip(present, present.dropFirst()).allSatisfy({ $0 < $1 }) {
                 return ColumnRole(name: name, role: .excluded, why: "identifier-like: whole numbers, a different one in every row\(namedLikeID ? "" : ", increasing")")
             }
