@@ -35,6 +35,8 @@ let package = Package(
         .target(name: "Registry", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // A C shim over libcurl's easy interface (curl_easy_setopt is variadic).
         .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
+        // pipe2, which Swift's Glibc module does not expose.
+        .target(name: "CSystemShim"),
         // Webhooks: endpoint settings, signed deliveries through libcurl, the outbox dispatcher and its retries.
         .target(
             name: "Webhooks",
@@ -64,7 +66,7 @@ let package = Package(
         .target(
             name: "Service",
             dependencies: [
-                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", "Drift", .product(name: "Logging", package: "swift-log"),
+                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", "Drift", "CSystemShim", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

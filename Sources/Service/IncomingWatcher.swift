@@ -1,3 +1,4 @@
+import CSystemShim
 import Foundation
 import ServiceLifecycle
 import Support
@@ -41,8 +42,9 @@ final class IncomingWatcher: Service, Sendable {
 
     private let fd: Int32
     /// A pipe written to wake the thread (stop, or a new set of directories).
-    private let wakeRead: Int32
-    private let wakeWrite: Int32
+    /// The pipe that wakes the watcher's thread (close-on-exec and non-blocking from creation).
+    let wakeRead: Int32
+    let wakeWrite: Int32
     private let state = Mutex(State())
     private let stopped = Atomic<Bool>(false)
     private let callback = Mutex<(@Sendable (Change) -> Void)?>(nil)
@@ -60,12 +62,9 @@ final class IncomingWatcher: Service, Sendable {
     init(inotify: Bool = true, pollInterval: TimeInterval = IncomingWatcher.defaultPollInterval) {
         self.pollInterval = pollInterval
         fd = inotify ? inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) : -1
+        // Close-on-exec from the start: a trainer spawned meanwhile must not inherit the ends.
         var ends: [Int32] = [-1, -1]
-        _ = pipe(&ends)
-        for end in ends where end >= 0 {
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-        }
+        _ = updater_pipe_cloexec_nonblock(&ends)
         (wakeRead, wakeWrite) = (ends[0], ends[1])
         let thread = Thread { [self] in loop() }
         thread.name = "incoming-watcher"

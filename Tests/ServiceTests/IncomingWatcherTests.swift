@@ -70,4 +70,14 @@ struct IncomingWatcherTests {
         try Data("x\n".utf8).write(to: URL(fileURLWithPath: dir + "/b1.csv"))
         #expect(changed(watcher, "p", since: before))
     }
+
+    @Test("the wake-up pipe is close-on-exec and non-blocking from its creation, so no trainer inherits it")
+    func wakePipe() {
+        let watcher = IncomingWatcher()
+        for fd in [watcher.wakeRead, watcher.wakeWrite] {
+            #expect(fd >= 0)
+            #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0)
+            #expect(fcntl(fd, F_GETFL) & O_NONBLOCK != 0)
+        }
+    }
 }
