@@ -9,9 +9,10 @@ import Synchronization
 ///
 /// A file is considered only when its name ends in `.csv`, does not start with `.`, it is a regular
 /// file (not a symbolic link), and it has not been modified for `data.settle_time` (so a file still
-/// being written is left for a later scan, and `updater status` says it is settling). Its bytes are copied into the state directory, so
-/// later runs never depend on the incoming file. A file that grows after it was read is reported,
-/// not read again as a second batch. What is skipped for good is said once, at warning level.
+/// being written is left for a later scan, and `updater status` says it is settling). Its bytes
+/// are copied into the state directory, so later runs never depend on the incoming file. A file
+/// that grows after it was read is reported, not read again as a second batch. What is skipped for
+/// good is said once, at warning level.
 package struct IncomingScanner {
     let registry: Registry
     let state: StateDirectory

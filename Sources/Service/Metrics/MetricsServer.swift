@@ -55,7 +55,7 @@ package struct MetricsError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// The daemon's HTTP server (Hummingbird, one event loop): `GET /metrics` in the Prometheus text
+/// The daemon's HTTP server (Hummingbird on NIO's shared event loops): `GET /metrics` in the Prometheus text
 /// format, read from the registry on each request; everything else 404. It runs in the daemon's
 /// service group. A port it cannot bind is logged and the daemon goes on without metrics: the jobs
 /// matter more than their figures.
@@ -85,12 +85,14 @@ package struct MetricsServer: Service, CustomStringConvertible {
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let log = self.log
-        var quiet = Logger(label: "updater.metrics.http")
+        // Hummingbird's own lines (one per request at info) only when something is wrong.
+        var quiet = log
         quiet.logLevel = .warning
         let app = Application(
             router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in
-                log.info("serving metrics on http://\(channel.localAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")/metrics")
+                let ip = channel.localAddress?.ipAddress ?? listen.host
+                log.info("serving metrics on http://\(ip.contains(":") ? "[\(ip)]" : ip):\(channel.localAddress?.port ?? listen.port)/metrics")
             },
             logger: quiet)
         do {
