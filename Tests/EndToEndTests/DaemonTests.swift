@@ -114,6 +114,11 @@ final class DaemonProcess {
         signal(SIGTERM)
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning, Date() < deadline { usleep(50_000) }
+        if !process.isRunning, process.terminationStatus != 0 {
+            // Whatever the test expects, a daemon that did not stop cleanly leaves its last words.
+            print("daemon exited with \(process.terminationStatus) (reason \(process.terminationReason.rawValue)); its log ends:\n"
+                + log.split(separator: "\n").suffix(30).joined(separator: "\n"))
+        }
         return process.isRunning ? nil : process.terminationStatus
     }
 }
