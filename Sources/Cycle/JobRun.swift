@@ -106,7 +106,7 @@ struct JobRun {
     func keep(_ skipped: [SkippedRow], of batch: BatchRecord) throws {
         var text = "line,column,reason,row\n"
         for row in skipped {
-            text += [String(row.line), row.column ?? "", row.reason, row.text].map(csvQuoted).joined(separator: ",") + "\n"
+            text += [String(row.line), row.column ?? "", row.reason, row.text].map(csvField).joined(separator: ",") + "\n"
         }
         try Files.writeAtomically(Array(text.utf8), to: batch.skippedRowsPath)
         let lines = skipped.prefix(5).map { String($0.line) }.joined(separator: ", ") + (skipped.count > 5 ? ", …" : "")
@@ -218,10 +218,4 @@ struct JobRun {
         log.info("promoted \(change) to \(job.deploy.path)")
         return CycleOutcome(job: job.name, kind: .promoted, runID: run.id, run: run.number, version: candidate.version, message: "promoted \(change)")
     }
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-func csvQuoted(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

@@ -293,6 +293,7 @@ private struct Parser {
                         let raw = UnsafeBufferPointer(rebasing: b[f.start..<f.end])
                         if let code = interners[s].find(raw) {
                             codes[s].append(code)
+                            if code < 0, mustHave[c] { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
                         } else {
                             // First time these bytes are seen in this column: decode, then remember.
                             guard let text = unescaped(f) else {
@@ -310,8 +311,8 @@ private struct Parser {
                             }
                             interners[s].insert(raw, code: code)
                             codes[s].append(code)
+                            if code < 0, mustHave[c] { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
                         }
-                        if mustHave[c], codes[s].last == -1 { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
                     }
                     c += 1
                     more = endField()

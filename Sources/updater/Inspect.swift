@@ -73,14 +73,15 @@ struct StatusCommand: ParsableCommand {
             }
         }
         if let registry {
+            let records = try registry.jobs()
             // Run from another directory: a job's file where the registry last saw it.
-            for record in try registry.jobs() where statuses[record.name] == nil && common.jobs == nil {
+            for record in records where statuses[record.name] == nil && common.jobs == nil {
                 let file = common.jobFile(record.name, registry: registry)
                 guard file == record.filePath, let job = try? JobFileDecoder.load(file) else { continue }
                 statuses[record.name] = JobStatus(name: record.name, pendingBatches: 0, jobFile: file, jobFileProblems: [], deployPath: job.deploy.path)
                 configs[record.name] = job
             }
-            for record in try registry.jobs() {
+            for record in records {
                 var s = statuses[record.name] ?? JobStatus(
                     name: record.name, pendingBatches: 0, jobFile: record.filePath,
                     jobFileProblems: ["job file no longer in the jobs directory"])

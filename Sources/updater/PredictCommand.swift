@@ -109,9 +109,3 @@ struct PredictCommand: ParsableCommand {
         return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
     }
 }
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-func csvField(_ s: String) -> String {
-    guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-    return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-}

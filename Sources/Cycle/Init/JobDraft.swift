@@ -201,12 +201,9 @@ package struct JobDraft: Sendable {
         change = first.isMaximum ? -roundUp(0.02 * first.mean) : -0.01
     }
 
-    /// The fold of a row: a seeded hash, so the folds do not follow the file's order.
+    /// The fold of a row: a hash of its index, so the folds do not follow the file's order.
     func stableFold(row: Int, folds: Int) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(row)
-        h = (h ^ (h >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        h = (h ^ (h >> 27)) &* 0x94D0_49BB_1331_11EB
-        return (h ^ (h >> 31)) % UInt64(folds)
+        SplitMix64.mix(SplitMix64.gamma &+ UInt64(row)) % UInt64(folds)
     }
 
     /// The job file, commented: what each line is and why it was chosen.
