@@ -62,11 +62,13 @@ let package = Package(
                 "Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        // Report: the HTML report of a run, the backtest's report and the dashboard's pages, charts as inline SVG.
+        .target(name: "Report", dependencies: ["Cycle", "Drift", "Registry", .product(name: "Crypto", package: "swift-crypto")]),
         // Service: the daemon, a ServiceGroup: the scheduler, the incoming watcher, systemd notifications, reloads.
         .target(
             name: "Service",
             dependencies: [
-                "Cycle", "Support", "JobFiles", "Registry", "Webhooks", "Drift", "CSystemShim", .product(name: "Logging", package: "swift-log"),
+                "Cycle", "Report", "Support", "JobFiles", "Registry", "Webhooks", "Drift", "CSystemShim", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -78,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "updater",
             dependencies: [
-                "Service", "Cycle", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
+                "Service", "Cycle", "Report", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
                 "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -96,6 +98,8 @@ let package = Package(
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets"]),
         .testTarget(name: "TrainersTests", dependencies: ["Trainers", "Registry", "Support"]),
         .testTarget(name: "ServiceTests", dependencies: ["Service"]),
+        .testTarget(
+            name: "ReportTests", dependencies: ["Report", "Registry", "Drift", "Cycle", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "CycleTests", dependencies: ["Cycle", "JobFiles", "Registry", "Drift", "Evaluation", "Support", "Trainers"]),
         .testTarget(
             name: "EndToEndTests",

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing updater needs on Debian/Ubuntu, if it is missing:
 # the SQLite and libcurl (OpenSSL flavour, for webhooks) development files, and for the tests
-# the sqlite3 command (they inspect and tamper with a registry) and python3 (they run the example
-# external trainer, standard library only).
+# the sqlite3 command (they inspect and tamper with a registry), python3 (they run the example
+# external trainer, standard library only) and chromium (headless, it loads the dashboard and the
+# HTML reports: scripts/browser/check_pages.py).
 # Swift itself must already be on PATH.
 set -euo pipefail
 
@@ -11,6 +12,7 @@ for pkg in libsqlite3-dev sqlite3 libcurl4-openssl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 command -v python3 >/dev/null || need+=(python3)
+command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     sudo_cmd=()
@@ -32,4 +34,10 @@ if ! python3 -c "import prometheus_client" 2>/dev/null; then
     python3 -m pip install -q prometheus-client 2>/dev/null \
         || python3 -m pip install -q --break-system-packages prometheus-client 2>/dev/null \
         || echo "note: could not pip install prometheus-client; the metrics tests will fail"
+fi
+# The browser tests drive chromium through its DevTools protocol with websocket-client.
+if ! python3 -c "import websocket" 2>/dev/null; then
+    python3 -m pip install -q websocket-client 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages websocket-client 2>/dev/null \
+        || echo "note: could not pip install websocket-client; the browser tests will fail"
 fi

@@ -51,6 +51,9 @@ package enum DriftDetector {
         }
         let counts = profile.binCounts(current)
         let currentMissing = counts.last ?? 0
+        result.bins = ColumnDrift.Bins(
+            edges: profile.kind == .numeric ? profile.edges : nil, categories: profile.kind == .categorical ? profile.categories : nil,
+            reference: profile.counts, current: counts)
         result.missingShareReference = profile.rows > 0 ? Double(profile.missing) / Double(profile.rows) : nil
         result.missingShareCurrent = current.count > 0 ? Double(currentMissing) / Double(current.count) : nil
         var notes: [String] = []

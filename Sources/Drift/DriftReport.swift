@@ -44,9 +44,26 @@ package struct ColumnDrift: Sendable, Codable, Equatable {
     package var unseenShare: Double?
     package var weight: Double
     package var message: String?
+    /// Both distributions over the reference profile's bins, for drawing them (nil in reports
+    /// stored before updater kept them, and for columns not compared).
+    package var bins: Bins?
+
+    /// The reference's and the current data's counts in the profile's bins: numeric columns have
+    /// `edges` (bins (−∞, e₁], (e₁, e₂], …, (e_last, +∞), then missing); categorical ones have
+    /// `categories` (then the unseen bin, then missing).
+    package struct Bins: Sendable, Codable, Equatable {
+        package var edges: [Double]?
+        package var categories: [String]?
+        package var reference: [Int]
+        package var current: [Int]
+
+        package init(edges: [Double]? = nil, categories: [String]? = nil, reference: [Int], current: [Int]) {
+            (self.edges, self.categories, self.reference, self.current) = (edges, categories, reference, current)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case column, kind, status, method, statistic, threshold, drifted, psi, weight, message
+        case column, kind, status, method, statistic, threshold, drifted, psi, weight, message, bins
         case pValue = "p_value", missingShareReference = "missing_share_reference"
         case missingShareCurrent = "missing_share_current", unseenShare = "unseen_share"
     }

@@ -3,6 +3,7 @@ import Cycle
 import Evaluation
 import Foundation
 import JobFiles
+import Report
 import Support
 import Training
 
@@ -23,6 +24,7 @@ struct BacktestCommand: ParsableCommand {
               updater backtest churn --batches history/
               updater backtest --job-file new-settings.toml Jobs/churn.toml --batches history/ --oracle 13,25,37
               updater backtest churn --batches history/ --json > replay.json
+              updater backtest churn --batches history/ --oracle 13,25,37 --report replay.html
             """)
 
     @Argument(help: "Jobs to replay: names in the jobs directory, or job-file paths.")
@@ -42,6 +44,9 @@ struct BacktestCommand: ParsableCommand {
 
     @Option(name: .customLong("jobs"), help: "Directory of job files, for job names (default: ./Jobs, or /etc/updater/jobs under systemd).")
     var jobsDirectory: String?
+
+    @Option(name: .long, help: "Also write the replay drawn as a self-contained HTML file: each policy's metric per batch, with the job's changes, trainings and promotions marked.")
+    var report: String?
 
     @OptionGroup var output: JSONFlag
 
@@ -96,6 +101,16 @@ struct BacktestCommand: ParsableCommand {
         Backtest.recovery(
             &replays, changes: confirmed, metric: Backtest.metrics(for: first.data.task)[0],
             tolerance: first.drift.performance?.minDrop ?? 0.02)
+        if let report {
+            let page = BacktestReport(
+                directory: batches, replays: replays, metrics: Backtest.metrics(for: first.data.task).map(\.rawValue), oracle: changes)
+            do {
+                try Files.writeAtomically(Array(page.document().utf8), to: report)
+            } catch {
+                throw fail("\(error)")
+            }
+            FileHandle.standardError.write(Data("wrote \(report)\n".utf8))
+        }
         if output.json {
             printJSON(BacktestOutput(batchesDirectory: batches, batches: files.count, replays: replays))
             return

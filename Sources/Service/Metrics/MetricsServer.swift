@@ -3,6 +3,7 @@ import Hummingbird
 import JobFiles
 import Logging
 import Registry
+import Report
 import ServiceLifecycle
 
 /// Where the daemon serves `/metrics`: off, or a host and port, with the bearer token a client
@@ -78,12 +79,22 @@ package struct MetricsServer: Service, CustomStringConvertible {
     package func run() async throws {
         let router = Router()
         if let token = listen.token { router.add(middleware: BearerToken(token: token)) }
+        router.add(middleware: ReadOnly())
         router.get("metrics") { [registry, configs] _, _ -> Response in
             let text = try MetricsExposition.text(registry: registry, configs: configs())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
+        // The dashboard: read-only pages, GET only (any other method is 405 from the router).
+        let dashboard = Dashboard(registry: registry)
+        router.get("/") { _, _ in Self.page(try dashboard.jobsPage()) }
+        router.get("jobs/:job") { _, context in Self.page(try dashboard.jobPage(context.parameters.get("job") ?? "")) }
+        router.get("jobs/:job/runs/:run") { _, context in
+            guard let number = context.parameters.get("run", as: Int.self) else { return Self.page(nil) }
+            return Self.page(try dashboard.runPage(context.parameters.get("job") ?? "", number))
+        }
+        router.get("webhooks") { _, _ in Self.page(try dashboard.webhooksPage()) }
         let log = self.log
         // Hummingbird's own lines (one per request at info) only when something is wrong.
         var quiet = log
@@ -101,6 +112,32 @@ package struct MetricsServer: Service, CustomStringConvertible {
             log.error("cannot serve metrics on \(listen.host):\(listen.port): \(error); the daemon goes on without them")
             try? await gracefulShutdown()
         }
+    }
+}
+
+extension MetricsServer {
+    /// A dashboard page with its Content-Security-Policy; nil: 404.
+    static func page(_ html: String?) -> Response {
+        var headers: HTTPFields = [
+            .contentSecurityPolicy: HTML.contentSecurityPolicy, .cacheControl: "no-store", .xContentTypeOptions: "nosniff",
+        ]
+        headers[.init("Referrer-Policy")!] = "no-referrer"
+        guard let html else {
+            headers[.contentType] = "text/plain; charset=utf-8"
+            return Response(status: .notFound, headers: headers, body: .init(byteBuffer: ByteBuffer(string: "not found\n")))
+        }
+        headers[.contentType] = "text/html; charset=utf-8"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+/// Answers anything but GET and HEAD with 405: nothing is written through this server.
+struct ReadOnly<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method == .get || request.method == .head else {
+            return Response(status: .methodNotAllowed, headers: [.allow: "GET, HEAD"])
+        }
+        return try await next(request, context)
     }
 }
 
