@@ -196,7 +196,11 @@ package struct RunReport: Sendable {
         if let u = c.unseenShare { rows.append(["Unseen categories", Show.percent(u), "", ""]) }
         out += "<table><tbody>" + rows.map { r in "<tr><th scope=\"row\">\(r[0])</th><td class=\"num\">\(r[1])</td><th scope=\"row\">\(r[2])</th><td class=\"num\">\(r[3])</td></tr>" }.joined() + "</tbody></table>\n"
         if let m = c.message { out += "<p class=\"muted\">\(HTML.escape(m))</p>\n" }
-        if let bins = c.bins { out += Chart.distribution(bins, column: c.column) + "\n" }
+        if let bins = c.bins {
+            out += Chart.distribution(bins, column: c.column) + "\n"
+        } else if c.method != nil {
+            out += "<p class=\"muted\">The distributions were not recorded: the check ran before updater kept them.</p>\n"
+        }
         return out + "</div>\n"
     }
 

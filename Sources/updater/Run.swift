@@ -39,10 +39,10 @@ struct Run: AsyncParsableCommand {
     @Option(name: .long, help: "Least severe log level to print: debug, info, warning, error.")
     var logLevel: String = "info"
 
-    @Option(name: .long, help: "Where the daemon serves Prometheus metrics at /metrics: HOST:PORT, or off. An address other than 127.0.0.1 needs --metrics-token-file.")
+    @Option(name: .long, help: "Where the daemon serves Prometheus metrics at /metrics and its read-only dashboard at /: HOST:PORT, or off. An address other than 127.0.0.1 needs --metrics-token-file.")
     var metricsListen: String = MetricsListen.defaultAddress
 
-    @Option(name: .long, help: "A file holding the bearer token /metrics asks for (default: the systemd credential metrics-token, if any).")
+    @Option(name: .long, help: "A file holding the bearer token /metrics and the dashboard ask for (default: the systemd credential metrics-token, if any).")
     var metricsTokenFile: String?
 
     @Option(name: .long, help: "With --once: write the metrics to DIR/updater.prom for node_exporter's textfile collector.")

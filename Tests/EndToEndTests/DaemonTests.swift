@@ -100,7 +100,7 @@ final class DaemonProcess {
     /// Where the daemon serves its metrics, once it says so.
     func metricsURL(seconds: Double = 30) -> String? {
         guard waitForLog("serving metrics on ", seconds: seconds) else { return nil }
-        return log.components(separatedBy: "serving metrics on ").last?.split(separator: "\n").first.map(String.init)
+        return log.components(separatedBy: "serving metrics on ").last?.split(separator: " ").first.map(String.init)
     }
 
     /// kill -9, and wait for it to be gone.

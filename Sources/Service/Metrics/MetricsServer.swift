@@ -57,7 +57,8 @@ package struct MetricsError: Error, CustomStringConvertible {
 }
 
 /// The daemon's HTTP server (Hummingbird on NIO's shared event loops): `GET /metrics` in the Prometheus text
-/// format, read from the registry on each request; everything else 404. It runs in the daemon's
+/// format and the dashboard's pages (`Dashboard`), read from the registry on each request; any
+/// other method 405, any other path 404. It runs in the daemon's
 /// service group. A port it cannot bind is logged and the daemon goes on without metrics: the jobs
 /// matter more than their figures.
 package struct MetricsServer: Service, CustomStringConvertible {
@@ -103,7 +104,8 @@ package struct MetricsServer: Service, CustomStringConvertible {
             router: router, configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: nil),
             onServerRunning: { channel in
                 let ip = channel.localAddress?.ipAddress ?? listen.host
-                log.info("serving metrics on http://\(ip.contains(":") ? "[\(ip)]" : ip):\(channel.localAddress?.port ?? listen.port)/metrics")
+                let base = "http://\(ip.contains(":") ? "[\(ip)]" : ip):\(channel.localAddress?.port ?? listen.port)"
+                log.info("serving metrics on \(base)/metrics and the dashboard on \(base)/")
             },
             logger: quiet)
         do {
