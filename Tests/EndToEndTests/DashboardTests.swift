@@ -45,8 +45,9 @@ struct DashboardTests {
     }
 
     /// A job with history: v1 promoted, a drifted batch, a candidate the gate rejects, a rollback.
-    func jobWithHistory() throws -> Workspace {
-        let ws = try Workspace()
+    @discardableResult
+    func jobWithHistory(in given: Workspace? = nil) throws -> Workspace {
+        let ws = try given ?? Workspace()
         try ws.addJob("churn")
         try ws.write(Synthetic.csv(rows: 1500, seed: 1), to: "incoming/churn/b1.csv")
         #expect(try ws.run(["run", "--once"]).status == 0)
@@ -108,7 +109,11 @@ struct DashboardTests {
 
     @Test("the daemon's pages: linked, read-only, with a strict Content-Security-Policy, and clean in Chromium")
     func dashboard() throws {
-        let ws = try jobWithHistory()
+        let ws = try Workspace()
+        // An endpoint nobody listens on: its deliveries die, and the webhooks page shows them,
+        // never its URL (which can hold a secret).
+        try ws.addWebhooks([(name: "ops", url: "http://127.0.0.1:9/hook/SECRET-PATH")], schedule: #"["1s"]"#)
+        try jobWithHistory(in: ws)
         #expect(try ws.run(["rollback", "churn", "--reason", "test"]).status == 0)
         let daemon = try DaemonProcess(ws, notify: nil)
         defer { _ = daemon.stop() }
@@ -127,6 +132,15 @@ struct DashboardTests {
         #expect(try get(base + "/jobs/churn/runs/x").status == 404)
         #expect(try get(base + "/jobs/churn", method: "POST").status == 405, "nothing is written through the dashboard")
         #expect(try get(base + "/", method: "DELETE").status == 405)
+        let deadline = Date().addingTimeInterval(30)
+        var webhooks = ""
+        while Date() < deadline {
+            webhooks = try get(base + "/webhooks").body
+            if webhooks.contains(">dead</span>") { break }
+            usleep(200_000)
+        }
+        #expect(webhooks.contains(">dead</span>") && webhooks.contains("dead deliveries"), "\(webhooks)")
+        #expect(!webhooks.contains("SECRET-PATH") && !jobs.contains("SECRET-PATH"), "an endpoint's URL is never shown")
         let pages = try browse(
             [base + "/", base + "/jobs/churn", base + "/jobs/churn/runs/1", base + "/jobs/churn/runs/2", base + "/jobs/churn/runs/3", base + "/webhooks"],
             as: "dashboard")
