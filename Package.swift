@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // Support: files written all-or-nothing, the state directory's layout and lock, logging.
@@ -29,6 +30,10 @@ let package = Package(
         .target(name: "Drift", dependencies: ["Tabular"]),
         // Training: preprocessing, models, optimisers and the model artifact format.
         .target(name: "Training", dependencies: ["Tabular", .product(name: "Crypto", package: "swift-crypto")]),
+        // ModelExport: built-in models as ONNX graphs with their preprocessing inside (the ONNX schema's
+        // code generated once by scripts/onnx/generate.sh and committed).
+        .target(
+            name: "ModelExport", dependencies: ["Training", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Evaluation: metrics and the rules of the release gate.
         .target(name: "Evaluation", dependencies: ["Tabular"]),
         // Registry: the SQLite record of jobs, batches, runs, versions, production history and the webhook outbox.
@@ -80,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "updater",
             dependencies: [
-                "Service", "Cycle", "Report", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
+                "Service", "Cycle", "Report", "ModelExport", "Support", "JobFiles", "Registry", "Drift", "Evaluation", "Tabular", "Training", "Trainers",
                 "Webhooks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

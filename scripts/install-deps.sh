@@ -41,3 +41,9 @@ if ! python3 -c "import websocket" 2>/dev/null; then
         || python3 -m pip install -q --break-system-packages websocket-client 2>/dev/null \
         || echo "note: could not pip install websocket-client; the browser tests will fail"
 fi
+# The ONNX export tests check exported models with onnx.checker and score them with onnxruntime.
+if ! python3 -c "import onnx, onnxruntime" 2>/dev/null; then
+    python3 -m pip install -q onnx onnxruntime 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages onnx onnxruntime 2>/dev/null \
+        || echo "note: could not pip install onnx and onnxruntime; the ONNX export tests will fail"
+fi

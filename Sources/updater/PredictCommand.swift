@@ -34,7 +34,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let artifact = try resolveArtifact()
+            let artifact = try resolveArtifact(model, version: version, common: common)
             let model = try ModelArtifact.decode(artifact)
             let kept = (keep ?? "").split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let kinds = Dictionary(uniqueKeysWithValues: model.preprocessor.numeric.map { ($0.name, ColumnKind.numeric) }
@@ -85,27 +85,5 @@ struct PredictCommand: ParsableCommand {
         } catch {
             throw fail("\(error)")
         }
-    }
-
-    /// The artifact bytes: a file path, or a job's production (or --version) artifact, verified.
-    func resolveArtifact() throws -> [UInt8] {
-        if model.contains("/") || model.hasSuffix(".updater") || model.hasSuffix(".model") {
-            return try Files.read(model)
-        }
-        let name = try checkedJobName(model)
-        let registry = try common.state.openExistingRegistry()
-        guard let job = try registry.job(name) else {
-            let file = common.jobFile(name, registry: registry)
-            throw fail(Files.exists(file) ? "\(name) has no model in production yet (no run has trained one; see updater status)" : "unknown job \"\(name)\" (no \(file))")
-        }
-        guard let number = version?.value ?? job.productionVersion else {
-            throw fail("\(name) has no model in production yet (updater versions \(name) lists its versions; name one with --version)")
-        }
-        guard let record = try registry.version(name, number) else { throw fail("\(name) has no version \(number)") }
-        if Files.isDirectory(record.artifactPath) {
-            throw fail(
-                "v\(number) of \(name) was made by an external trainer (\(record.artifactPath)); score with that trainer in score mode (docs/trainers.md)")
-        }
-        return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
     }
 }
