@@ -64,7 +64,7 @@ let package = Package(
         .target(
             name: "Cycle",
             dependencies: [
-                "Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks",
+                "Support", "JobFiles", "Tabular", "Drift", "Training", "Evaluation", "Registry", "Trainers", "Webhooks", "ModelExport",
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Report: the HTML report of a run, the backtest's report and the dashboard's pages, charts as inline SVG.

@@ -209,7 +209,7 @@ struct JobRun {
         }
         let from = run.production?.record.version
         try Promoter(registry: run.registry, clock: run.clock, checkpoints: run.checkpoints).publish(
-            candidate.record, to: job.deploy.path, action: candidate.passed ? .promote : .forced, actor: cycle.actor,
+            candidate.record, to: job.deploy, action: candidate.passed ? .promote : .forced, actor: cycle.actor,
             reason: "\(recorded) run \(run.number): \(candidate.passed ? "gate passed" : "a reference policy of updater backtest")", run: run.id,
             expectedFrom: from)
         run.checkpoints.reached(.promoted)

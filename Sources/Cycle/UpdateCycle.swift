@@ -50,7 +50,7 @@ package struct UpdateCycle: Sendable {
     func cycle(_ job: JobConfig, log: Logger) -> CycleOutcome {
         var problems: [String] = []
         do {
-            try registry.upsertJob(name: job.name, filePath: absolutePath(job.file), fileHash: job.fileHash, deployPath: job.deploy.path, now: clock.now())
+            try registry.upsertJob(name: job.name, filePath: absolutePath(job.file), fileHash: job.fileHash, deployPath: job.deploy.path, deployFormats: job.deploy.formats.map(\.rawValue).joined(separator: ","), now: clock.now())
             if let p = repairDeployFile(job, log: log) { problems.append(p) }
             if let p = resumeInterruptedPromotion(job, log: log) { problems.append(p) }
             for b in try registry.retryRejectedUnderEarlierJobFile(job: job.name, fileHash: job.fileHash, now: clock.now()) {
@@ -105,7 +105,7 @@ package struct UpdateCycle: Sendable {
     /// committing, or if someone changed the file); what went wrong, if anything.
     func repairDeployFile(_ job: JobConfig, log: Logger) -> String? {
         do {
-            if let republished = try Promoter(registry: registry, clock: clock).repair(job: job.name, deployPath: job.deploy.path) {
+            if let republished = try Promoter(registry: registry, clock: clock).repair(job: job.name, deploy: job.deploy) {
                 log.warning("\(job.deploy.path) did not hold production v\(republished); published it again")
             }
             return nil
@@ -146,7 +146,7 @@ package struct UpdateCycle: Sendable {
             }
             let how = run.state == .failed ? "on retry" : "after updater restarted"
             try Promoter(registry: registry, clock: clock).publish(
-                candidate, to: job.deploy.path, action: .promote, actor: actor,
+                candidate, to: job.deploy, action: .promote, actor: actor,
                 reason: "\(run.decision ?? "full") run \(run.number): gate passed (promotion completed \(how))", run: runID, expectedFrom: production)
             let detail = run.state == .failed ? "on retry, after: \(run.error ?? "an error")" : "after updater restarted"
             try RunRecorder.finish(registry, run: runID, .succeeded, reason: (run.reason ?? "") + "; promotion completed \(detail)", at: clock.now())

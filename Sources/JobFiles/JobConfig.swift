@@ -236,6 +236,37 @@ package struct GateSettings: Sendable, Equatable {
 package struct DeploySettings: Sendable, Equatable {
     /// Where the production model file is published (atomically replaced on each promotion).
     package var path: String
+    /// The formats published: updater's own file, ONNX, or both (updater's at `path`, ONNX beside it).
+    package var formats: [DeployFormat] = [.updater]
+    /// Run after every change of the published model, with what changed in its environment.
+    package var command: [String]? = nil
+    /// The command's time limit, in seconds.
+    package var commandTimeout: Double = 60
+
+    package init(path: String, formats: [DeployFormat] = [.updater], command: [String]? = nil, commandTimeout: Double = 60) {
+        (self.path, self.formats, self.command, self.commandTimeout) = (path, formats, command, commandTimeout)
+    }
+
+    /// Where each format is published: `path` for the only format, or updater's at `path` and the
+    /// ONNX file beside it with the extension `.onnx` (`churn.model` → `churn.onnx`).
+    package var files: [(format: DeployFormat, path: String)] {
+        guard formats.count > 1 else { return [(formats.first ?? .updater, path)] }
+        return formats.map { f in (f, f == .updater ? path : Self.onnxPath(beside: path)) }
+    }
+
+    static func onnxPath(beside path: String) -> String {
+        let name = Files.baseName(path)
+        let stem = name.lastIndex(of: ".").map { i in i == name.startIndex ? name : String(name[..<i]) } ?? name
+        return Files.directory(of: path) + "/" + stem + ".onnx"
+    }
+}
+
+/// A format of the published model.
+package enum DeployFormat: String, Sendable, Equatable, CaseIterable {
+    /// updater's model file (docs/artifact.md), or an external trainer's directory.
+    case updater
+    /// ONNX with the preprocessing inside (docs/artifact.md, "ONNX"); built-in models only.
+    case onnx
 }
 
 extension JobConfig {

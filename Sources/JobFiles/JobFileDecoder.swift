@@ -123,7 +123,7 @@ private struct Decoding {
         let deploy = required(r, "deploy").flatMap(deploy)
         let webhooks = WebhookDecoding(directory: directory, log: log).endpoints(r, job: name)
         r.finish(known: ["description", "data", "schedule", "drift", "training", "gate", "deploy", "webhooks"])
-        if let data { crossCheck(data, drift, gate, training) }
+        if let data { crossCheck(data, drift, gate, training, deploy.flatMap { $0 }) }
         if let data, let deploy = deploy.flatMap({ $0 }) { checkDeployPath(deploy.path, file: file, incoming: data.incoming) }
         guard let data, let deploy else { return nil }
         var job = JobConfig(
@@ -546,8 +546,36 @@ private struct Decoding {
 
     func deploy(_ r: TOMLReader) -> DeploySettings? {
         let path = r.string("path", required: true)
-        r.finish(known: ["path"])
+        var formats: [DeployFormat] = [.updater]
+        if let v = r.value("format") {
+            let names: [String]? = v.type == .string ? v.string.map { [$0] } : r.stringArray("format")
+            if let names {
+                let parsed = names.map { DeployFormat(rawValue: $0) }
+                if names.isEmpty || parsed.contains(nil) || Set(names).count != names.count {
+                    log.add(r.keyPath("format"), "expected \"updater\", \"onnx\" or [\"updater\", \"onnx\"], got \(names.isEmpty ? "[]" : names.map { "\"\($0)\"" }.joined(separator: ", "))")
+                } else {
+                    formats = parsed.compactMap { $0 }
+                }
+            }
+        }
+        var command: [String]? = nil
+        if let c = r.stringArray("command") {
+            if c.isEmpty || c[0].isEmpty {
+                log.add(r.keyPath("command"), "expected the command and its arguments, such as [\"/usr/local/bin/reload-model\", \"--quiet\"]")
+            } else {
+                command = c
+            }
+        }
+        let timeout = r.duration("command_timeout") ?? 60
+        if r.value("command_timeout") != nil, command == nil, r.value("command") == nil {
+            log.add(r.keyPath("command_timeout"), "is for command; give command too, or remove it")
+        }
+        r.finish(known: ["path", "format", "command", "command_timeout"])
         guard let path else { return nil }
+        if formats.count > 1, path.hasSuffix(".onnx") {
+            log.add(r.keyPath("path"), "holds updater's model file when format is [\"updater\", \"onnx\"] (the ONNX file goes beside it); give it another extension, such as .model")
+            return nil
+        }
         let resolved = resolve(path)
         // A link is what updater publishes an external trainer's model directory as; a real
         // directory there cannot be replaced atomically.
@@ -560,7 +588,7 @@ private struct Decoding {
             log.add(r.keyPath("path"), "\"\(path)\" is a device or another special file; give the model file's path")
             return nil
         }
-        return DeploySettings(path: resolved)
+        return DeploySettings(path: resolved, formats: formats, command: command.map { [resolveCommand($0[0])] + $0.dropFirst() }, commandTimeout: timeout)
     }
 
     /// The deploy path may not be this job file, nor inside its incoming directory (it would be read
@@ -576,7 +604,7 @@ private struct Decoding {
         }
     }
 
-    func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?, _ training: TrainingSettings? = nil) {
+    func crossCheck(_ data: DataSettings, _ drift: DriftSettings, _ gate: GateSettings?, _ training: TrainingSettings? = nil, _ deploy: DeploySettings? = nil) {
         let task = data.task
         if let training, training.command == nil, !training.model.tasks.contains(task) {
             log.add("training.model", "\(training.model.rawValue) cannot do a \(task.rawValue) task (data.task)")
@@ -584,6 +612,9 @@ private struct Decoding {
         if task != .binary {
             if training?.command != nil { log.add("training.command", "external trainers do binary tasks only (contract v1)") }
             if task == .regression, training?.classWeights != ClassWeights.none { log.add("training.class_weight", "class weights are for classification") }
+        }
+        if let training, training.command != nil, let deploy, deploy.formats.contains(.onnx) {
+            log.add("deploy.format", "ONNX is written from a built-in model; an external trainer's model is published in its own format (\"updater\")")
         }
         if let gate, gate.decisionThreshold.fixedValue == nil, training?.command != nil {
             log.add("gate.threshold", "a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer")
@@ -601,6 +632,12 @@ private struct Decoding {
                 log.add("drift.columns.\(column)", "\"\(column)\" is not one of data.features")
             }
         }
+    }
+
+    /// A command's program: a path (with a slash) against the job file's directory; a bare name is
+    /// looked up in PATH when it runs.
+    func resolveCommand(_ program: String) -> String {
+        program.contains("/") ? resolve(program) : program
     }
 
     /// A path from the job file, absolute and without `.`/`..`, relative ones against the file's directory.

@@ -31,6 +31,18 @@ package enum ONNXExport {
         try proto(model, threshold: threshold, metadata: metadata).serializedBytes() as [UInt8]
     }
 
+    /// The ONNX file of an updater model file: its model with its decision threshold, and its
+    /// metadata as `updater.KEY` properties (with `updater.version` when given). `updater export`
+    /// and publishing in the `onnx` format both write this, so the same version gives the same bytes.
+    package static func encode(artifact: [UInt8], version: Int? = nil) throws -> [UInt8] {
+        let model = try ModelArtifact.decode(artifact)
+        var metadata = (try? ModelArtifact.metadata(artifact)) ?? [:]
+        if let version { metadata["version"] = String(version) }
+        return try encode(
+            model, threshold: metadata["decision_threshold"].flatMap(Double.init),
+            metadata: metadata.sorted { $0.key < $1.key }.map { ("updater.\($0.key)", $0.value) })
+    }
+
     /// The output names, which no feature column may take.
     package static let outputNames: Set<String> = ["probabilities", "label", "prediction"]
 

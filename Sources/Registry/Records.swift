@@ -9,13 +9,15 @@ package struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
     package var fileHash: String
     /// Where the production model is published (from the job file in force).
     package var deployPath: String
+    /// The formats published there (deploy.format), comma-separated: `updater`, `onnx`.
+    package var deployFormats: String = "updater"
     package var productionVersion: Int?
     package var createdAt: Date
     package var updatedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case name, filePath = "file_path", fileHash = "file_hash", deployPath = "deploy_path", productionVersion = "production_version"
-        case createdAt = "created_at", updatedAt = "updated_at"
+        case createdAt = "created_at", updatedAt = "updated_at", deployFormats = "deploy_formats"
     }
 
     package init(name: String, filePath: String, fileHash: String, deployPath: String, productionVersion: Int? = nil, createdAt: Date, updatedAt: Date) {

@@ -87,21 +87,25 @@ package final class Registry: Sendable {
     // MARK: Jobs
 
     /// Records the job and the hash of its file in force.
-    package func upsertJob(name: String, filePath: String, fileHash: String, deployPath: String, now: Date = Date()) throws {
+    package func upsertJob(
+        name: String, filePath: String, fileHash: String, deployPath: String, deployFormats: String = "updater", now: Date = Date()
+    ) throws {
         try db.write { db in
             if var job = try JobRecord.fetchOne(db, key: name) {
-                if job.fileHash != fileHash || job.filePath != filePath || job.deployPath != deployPath {
+                if job.fileHash != fileHash || job.filePath != filePath || job.deployPath != deployPath || job.deployFormats != deployFormats {
                     job.fileHash = fileHash
                     job.filePath = filePath
                     job.deployPath = deployPath
+                    job.deployFormats = deployFormats
                     job.updatedAt = now
                     try job.update(db)
                 }
             } else {
-                try JobRecord(
+                var job = JobRecord(
                     name: name, filePath: filePath, fileHash: fileHash, deployPath: deployPath, productionVersion: nil, createdAt: now,
-                    updatedAt: now
-                ).insert(db)
+                    updatedAt: now)
+                job.deployFormats = deployFormats
+                try job.insert(db)
             }
         }
     }
@@ -159,7 +163,8 @@ package final class Registry: Sendable {
     /// Returns the event.
     package func moveProduction(
         job: String, to version: Int, action: ProductionEvent.Action, actor: String, reason: String,
-        runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), publish: @Sendable () throws -> Void
+        runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), published: [String: JSONValue] = [:],
+        publish: @Sendable () throws -> Void
     ) throws -> ProductionEvent {
         try db.write { db in
             guard var record = try JobRecord.fetchOne(db, key: job) else { throw RegistryError("unknown job \"\(job)\"") }
@@ -174,15 +179,16 @@ package final class Registry: Sendable {
             record.updatedAt = now
             try record.update(db)
             try event.insert(db)
-            try emit(db, try Self.productionEvent(db, event))
+            try emit(db, try Self.productionEvent(db, event, published: published))
             try publish()
             return event
         }
     }
 
     /// The webhook event of a production move: `model.promoted`, `model.rolled_back` or
-    /// `model.forced`, with the new version's scalar metrics.
-    static func productionEvent(_ db: Database, _ e: ProductionEvent) throws -> WebhookEventRecord {
+    /// `model.forced`, with the new version's scalar metrics and what was published where
+    /// (`published`: `deploy_path`, `format`, `sha256`, `files`).
+    static func productionEvent(_ db: Database, _ e: ProductionEvent, published: [String: JSONValue] = [:]) throws -> WebhookEventRecord {
         let type = switch e.action {
         case .promote: "model.promoted"
         case .rollback: "model.rolled_back"
@@ -194,13 +200,13 @@ package final class Registry: Sendable {
         if case .object(let all)? = stored.flatMap(JSONValue.init(parsing:)) {
             for (k, v) in all where v.number != nil { metrics[k] = v }
         }
-        return WebhookEventRecord(
-            type: type, job: e.job,
-            data: [
-                "job": .string(e.job), "run": JSONValue(try e.runID.flatMap { try Int.fetchOne(db, sql: "SELECT number FROM run WHERE id = ?", arguments: [$0]) }),
-                "from_version": JSONValue(e.fromVersion),
-                "to_version": .int(e.toVersion), "actor": .string(e.actor), "reason": .string(e.reason), "metrics": .object(metrics),
-            ], at: e.at)
+        var data: [String: JSONValue] = [
+            "job": .string(e.job), "run": JSONValue(try e.runID.flatMap { try Int.fetchOne(db, sql: "SELECT number FROM run WHERE id = ?", arguments: [$0]) }),
+            "from_version": JSONValue(e.fromVersion),
+            "to_version": .int(e.toVersion), "actor": .string(e.actor), "reason": .string(e.reason), "metrics": .object(metrics),
+        ]
+        for (k, v) in published { data[k] = v }
+        return WebhookEventRecord(type: type, job: e.job, data: .object(data), at: e.at)
     }
 
     // MARK: Requests

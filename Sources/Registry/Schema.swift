@@ -319,6 +319,11 @@ enum Schema {
             try db.execute(sql: "UPDATE run SET number = (SELECT COUNT(*) FROM run AS r WHERE r.job = run.job AND r.id <= run.id)")
             try db.create(index: "run_job_number", on: "run", columns: ["job", "number"], unique: true)
         }
+        m.registerMigration("v14") { db in
+            // The formats a job publishes (deploy.format): "updater", "onnx" or "updater,onnx", so
+            // that a rollback from the command line publishes what the daemon would.
+            try db.alter(table: "job") { t in t.add(column: "deploy_formats", .text).notNull().defaults(to: "updater") }
+        }
         return m
     }
 }

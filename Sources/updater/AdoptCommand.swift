@@ -25,7 +25,7 @@ struct AdoptCommand: ParsableCommand {
         do {
             let config = try JobFileDecoder.load(file)
             let registry = try common.state.openRegistry()
-            try registry.upsertJob(name: name, filePath: absolutePath(config.file), fileHash: config.fileHash, deployPath: config.deploy.path)
+            try registry.upsertJob(name: name, filePath: absolutePath(config.file), fileHash: config.fileHash, deployPath: config.deploy.path, deployFormats: config.deploy.formats.map(\.rawValue).joined(separator: ","))
             let before = try Promoter(registry: registry).adopt(job: name, deployPath: config.deploy.path)
             let from = before.map { "from job \($0.job) of \($0.stateID == (try? registry.stateID()) ? "this state directory" : "state directory \($0.stateID)")" } ?? "(it had no owner)"
             print("\(name): \(config.deploy.path) is this job's now \(from); its next cycle publishes its production version there")

@@ -3,8 +3,13 @@ import Support
 
 /// The artifact bytes of `model`: a file path, or a job's production (or `version`) artifact, verified.
 func resolveArtifact(_ model: String, version: VersionNumber?, common: CommonOptions) throws -> [UInt8] {
+    try resolveArtifactVersion(model, version: version, common: common).bytes
+}
+
+/// The same, with the version's number when `model` is a job.
+func resolveArtifactVersion(_ model: String, version: VersionNumber?, common: CommonOptions) throws -> (bytes: [UInt8], version: Int?) {
     if model.contains("/") || model.hasSuffix(".updater") || model.hasSuffix(".model") {
-        return try Files.read(model)
+        return (try Files.read(model), nil)
     }
     let name = try checkedJobName(model)
     let registry = try common.state.openExistingRegistry()
@@ -20,5 +25,5 @@ func resolveArtifact(_ model: String, version: VersionNumber?, common: CommonOpt
         throw fail(
             "v\(number) of \(name) was made by an external trainer (\(record.artifactPath)); score with that trainer in score mode (docs/trainers.md)")
     }
-    return try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number)
+    return (try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number), number)
 }

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import ModelExport
 import Support
-import Training
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,12 +26,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let artifact = try resolveArtifact(model, version: version, common: common)
-            let decoded = try ModelArtifact.decode(artifact)
-            let metadata = (try? ModelArtifact.metadata(artifact)) ?? [:]
-            let bytes = try ONNXExport.encode(
-                decoded, threshold: metadata["decision_threshold"].flatMap(Double.init),
-                metadata: metadata.sorted { $0.key < $1.key }.map { ("updater.\($0.key)", $0.value) })
+            let (artifact, number) = try resolveArtifactVersion(model, version: version, common: common)
+            let bytes = try ONNXExport.encode(artifact: artifact, version: number)
             try Files.writeAtomically(bytes, to: output)
             print("wrote \(output) (\(bytes.count) bytes, sha256 \(Files.sha256(bytes)))")
         } catch let e as ExitCode {

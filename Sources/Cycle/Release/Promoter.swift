@@ -1,4 +1,5 @@
 import Foundation
+import JobFiles
 import Registry
 import Support
 
@@ -19,21 +20,24 @@ package struct Promoter: Sendable {
         self.checkpoints = checkpoints
     }
 
-    /// Publishes `version` to `deployPath` and records the move; returns the history event.
+    /// Publishes `version` as `deploy` says (its path and formats) and records the move; returns
+    /// the history event.
     @discardableResult
     package func publish(
-        _ version: VersionRecord, to deployPath: String, action: ProductionEvent.Action, actor: String, reason: String,
+        _ version: VersionRecord, to deploy: DeploySettings, action: ProductionEvent.Action, actor: String, reason: String,
         run: Int64? = nil, expectedFrom: Int?
     ) throws -> ProductionEvent {
+        let deployPath = deploy.path
         try DeployOwner.check(deployPath, job: version.job, registry: registry)
-        let staged = try Publisher.stage(version, to: deployPath)
+        let publication = try Publication.make(version, deploy: deploy)
+        let staged = try Publisher.stage(publication)
         defer { staged.discard() }
         let sidecar = try stageOwner(version, deployPath)
         defer { unlink(sidecar) }
         let checkpoints = self.checkpoints
         return try registry.moveProduction(
             job: version.job, to: version.version, action: action, actor: actor, reason: reason, runID: run,
-            expectedFrom: .some(expectedFrom), now: clock.now()
+            expectedFrom: .some(expectedFrom), now: clock.now(), published: publication.eventFields
         ) {
             try staged.commit()
             try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")
@@ -63,19 +67,20 @@ package struct Promoter: Sendable {
     /// publishing and committing, or if someone changed the file). The check and the rename happen
     /// inside one write transaction, so a rollback committing meanwhile cannot be undone by a stale
     /// republication. Returns the version published again, nil when the file was right.
-    package func repair(job: String, deployPath: String) throws -> Int? {
-        guard let number = try registry.job(job)?.productionVersion, let record = try registry.version(job, number),
-            !Publisher.isServing(record, at: deployPath)
-        else { return nil }
+    package func repair(job: String, deploy: DeploySettings) throws -> Int? {
+        let deployPath = deploy.path
+        guard let number = try registry.job(job)?.productionVersion, let record = try registry.version(job, number) else { return nil }
+        let publication = try Publication.make(record, deploy: deploy)
+        guard !publication.isServed else { return nil }
         try DeployOwner.check(deployPath, job: job, registry: registry)
         // Written beside the deploy path first; put in place only if that version is still
         // production's and still not served.
-        let staged = try Publisher.stage(record, to: deployPath)
+        let staged = try Publisher.stage(publication)
         defer { staged.discard() }
         let sidecar = try stageOwner(record, deployPath)
         defer { unlink(sidecar) }
         let done = try registry.whileProduction(of: job, is: number) { () -> Bool in
-            guard !Publisher.isServing(record, at: deployPath) else { return false }
+            guard !publication.isServed else { return false }
             try staged.commit()
             try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")
             return true

@@ -32,7 +32,7 @@ package enum Promotion {
         // Verified and written beside the deploy path before touching anything.
         let deployPath = record.deployPath
         let event = try Promoter(registry: registry).publish(
-            version, to: deployPath, action: forced ? .forced : .promote, actor: actor, reason: reason ?? "promoted v\(number) by hand",
+            version, to: record.deployment, action: forced ? .forced : .promote, actor: actor, reason: reason ?? "promoted v\(number) by hand",
             expectedFrom: current)
         return RollbackOutcome(
             job: name, from: current ?? 0, to: number, changed: true, deployPath: deployPath, event: event)

@@ -61,7 +61,7 @@ package enum Rollback {
         // artifact leaves production as it is.
         let deployPath = job.deployPath
         let event = try Promoter(registry: registry).publish(
-            version, to: deployPath, action: .rollback, actor: actor, reason: reason ?? "rollback from v\(current) to v\(destination)",
+            version, to: record.deployment, action: .rollback, actor: actor, reason: reason ?? "rollback from v\(current) to v\(destination)",
             expectedFrom: current)
         return RollbackOutcome(job: job.name, from: current, to: destination, changed: true, deployPath: deployPath, event: event)
     }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// `deploy.format`: updater's file, ONNX, or both, each with its metadata file, through promotion,
+/// rollback and the `model.*` events.
+@Suite("Published formats and their metadata")
+struct DeployFormatTests {
+    struct Metadata: Decodable {
+        var job: String
+        var version: Int
+        var format: String
+        var path: String
+        var sha256: String
+        var classes: [String]?
+        var decision_threshold: Double?
+        var features: [[String: String]]
+        var training_window_fingerprint: String
+    }
+
+    func metadata(_ ws: Workspace, _ relative: String) throws -> Metadata {
+        try JSONDecoder().decode(Metadata.self, from: try #require(ws.bytes(relative), "no \(relative)"))
+    }
+
+    func sha256(_ ws: Workspace, _ relative: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["sha256sum", ws.root + "/" + relative]
+        return String(try Workspace.collect(p).stdout.prefix(64))
+    }
+
+    @Test("both formats: updater's file at the path, ONNX beside it, a metadata file beside each; a rollback replaces all four")
+    func both() throws {
+        let ws = try Workspace()
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
+        try ws.write(text, to: "jobs/churn.toml")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: ws.root + "/deploy").filter { !$0.hasPrefix(".") }.sorted()
+        #expect(files == ["churn.model", "churn.model.json", "churn.onnx", "churn.onnx.json"], "\(files)")
+        let onnx = try metadata(ws, "deploy/churn.onnx.json")
+        #expect(onnx.job == "churn" && onnx.version == 1 && onnx.format == "onnx")
+        #expect(onnx.sha256 == (try sha256(ws, "deploy/churn.onnx")), "the metadata names the file's own checksum")
+        #expect(onnx.classes == ["no", "yes"] && onnx.decision_threshold == 0.5)
+        #expect(onnx.features.map { $0["name"] ?? "" } == ["x1", "x2", "colour"])
+        #expect(onnx.training_window_fingerprint.count == 64)
+        let model = try metadata(ws, "deploy/churn.model.json")
+        #expect(model.sha256 == (try sha256(ws, "deploy/churn.model")) && model.format == "updater")
+        // The ONNX file is the export of v1.
+        #expect(try ws.run(["export", "churn", "--format", "onnx", "--output", ws.root + "/v1.onnx"]).status == 0)
+        #expect(ws.bytes("v1.onnx") == ws.bytes("deploy/churn.onnx"))
+        // The event says what was published where.
+        let event = try ws.sql("SELECT payload FROM webhook_event WHERE type = 'model.promoted' ORDER BY created_at LIMIT 1")
+        #expect(event.contains("\"deploy_path\":\"\(ws.root)/deploy/churn.model\"") || event.contains("\"deploy_path\" : \"\(ws.root)/deploy/churn.model\""), "\(event)")
+        #expect(event.contains(model.sha256) && event.contains(onnx.sha256) && event.contains("\"onnx\""), "\(event)")
+
+        // v2 (a full retrain asked for), then a rollback to v1: every file is v1's again.
+        #expect(try ws.run(["trigger", "churn", "--full"]).status == 0)
+        let second = try ws.run(["run", "--once"])
+        #expect(second.status == 0 && second.output.contains("promoted"), "\(second.output)")
+        #expect(try metadata(ws, "deploy/churn.onnx.json").version == 2)
+        let back = try ws.run(["rollback", "churn", "--reason", "test"])
+        #expect(back.status == 0, "\(back.output)")
+        #expect(ws.bytes("deploy/churn.onnx") == ws.bytes("v1.onnx"), "the rollback published v1's ONNX file")
+        #expect(try metadata(ws, "deploy/churn.onnx.json").version == 1 && (try metadata(ws, "deploy/churn.model.json")).version == 1)
+    }
+
+    @Test("onnx alone: the deploy path holds the ONNX file; a deleted metadata file is written again by the next cycle")
+    func onnxOnly() throws {
+        let ws = try Workspace()
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.onnx\"\nformat = \"onnx\"")
+        try ws.write(text, to: "jobs/churn.toml")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(try metadata(ws, "deploy/churn.onnx.json").sha256 == (try sha256(ws, "deploy/churn.onnx")))
+        try FileManager.default.removeItem(atPath: ws.root + "/deploy/churn.onnx.json")
+        let again = try ws.run(["run", "--once"])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(try metadata(ws, "deploy/churn.onnx.json").version == 1, "the cycle repairs what is published")
+    }
+
+    @Test("bad formats are refused with the key and why")
+    func badFormats() throws {
+        let ws = try Workspace()
+        try ws.addJob("a")
+        for (format, path, message) in [
+            ("\"pmml\"", "../deploy/a.model", "deploy.format: expected \"updater\", \"onnx\" or [\"updater\", \"onnx\"], got \"pmml\""),
+            ("[\"onnx\", \"onnx\"]", "../deploy/a.model", "deploy.format: expected"),
+            ("[\"updater\", \"onnx\"]", "../deploy/a.onnx", "deploy.path: holds updater's model file when format is [\"updater\", \"onnx\"]"),
+        ] {
+            var text = try #require(String(data: ws.bytes("jobs/a.toml")!, encoding: .utf8))
+            text = text.replacingOccurrences(of: #"(?m)^path = .*$"#, with: "path = \"\(path)\"\nformat = \(format)", options: .regularExpression)
+            try ws.write(text, to: "jobs/b.toml")
+            let r = try ws.run(["validate", ws.jobs + "/b.toml"], global: false)
+            #expect(r.status != 0 && r.output.contains(message), "\(format): \(r.output)")
+        }
+    }
+}
