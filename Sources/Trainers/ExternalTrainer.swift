@@ -290,91 +290,42 @@ package struct ExternalTrainer: Sendable {
 
         if cancelled() { throw failure(.cancelled, "cancelled before the trainer started", tail: false) }
         let env = try childEnvironment(runDirectory: runDir, specPath: specPath, fail: { failure(.spawnFailed, $0, tail: false) })
-        let executable = try resolveExecutable(path: env["PATH"] ?? "", fail: { failure(.spawnFailed, $0, tail: false) })
+        let child = ChildProcess(
+            command: command, environment: env, workingDirectory: workingDirectory, timeLimit: timeLimit, graceSeconds: graceSeconds, log: log)
 
         // Spawn.
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard logFD >= 0 else { throw FileError(logPath, "cannot create: \(errnoText())") }
-        let start = ExternalTrainer.now()
         let pid: pid_t
         do {
             defer { close(logFD) }
-            pid = try spawn(executable: executable, environment: env, logFD: logFD, fail: { failure(.spawnFailed, $0, tail: false) })
+            pid = try child.start(logFD: logFD)
+        } catch let e as ChildProcess.Failure {
+            throw failure(.spawnFailed, e.message, tail: false)
         }
         log.debug("trainer \(program) started (pid \(pid), \(spec.mode.rawValue) mode, limit \(ExternalTrainer.seconds(timeLimit))) in \(workingDirectory); log \(logPath)")
         // Its process group, for a restarted daemon to stop if this one dies first (kill -9).
         let pidFile = runDir + "/" + Self.pidFileName
         try? Files.writeAtomically(Array("\(pid)\n".utf8), to: pidFile)
         defer { unlink(pidFile) }
-
-        // Wait: poll without reaping (WNOWAIT), so the pid, and with it the process-group id, stays
-        // ours until the group has been killed.
-        enum Stop { case timedOut, cancelled }
-        var stop: Stop?
-        var termSentAt = 0.0
-        var killSent = false
-        var nap: useconds_t = 1_000
-        while true {
-            var info = siginfo_t()
-            let r = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
-            if r == 0 && info._sifields._sigchld.si_pid != 0 { break }
-            if r != 0 && errno != EINTR { break }  // ECHILD: nothing left to wait for; wait4 below says so
-            let t = ExternalTrainer.now()
-            if stop == nil {
-                if t - start >= timeLimit {
-                    stop = .timedOut
-                } else if cancelled() {
-                    stop = .cancelled
-                }
-                if stop != nil {
-                    ExternalTrainer.signalGroup(pid, SIGTERM)
-                    termSentAt = t
-                    log.debug("trainer \(program) (pid \(pid)): \(stop == .timedOut ? "time limit reached" : "cancelled"): SIGTERM to its process group")
-                }
-            } else if !killSent && t - termSentAt >= graceSeconds {
-                ExternalTrainer.signalGroup(pid, SIGKILL)
-                killSent = true
-                log.debug("trainer \(program) (pid \(pid)): still running \(ExternalTrainer.seconds(graceSeconds)) after SIGTERM: SIGKILL")
-            }
-            usleep(nap)
-            nap = min(nap * 2, 20_000)
+        let ended: ChildProcess.Ended
+        do {
+            ended = try child.wait(pid, cancelled: cancelled)
+        } catch let e as ChildProcess.Failure {
+            throw failure(.spawnFailed, e.message)
         }
-        // Whatever happened, nothing of the group survives the run.
-        ExternalTrainer.signalGroup(pid, SIGKILL)
-        var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            if errno == EINTR { continue }
-            throw failure(.spawnFailed, "cannot wait for pid \(pid): \(errnoText())")
-        }
-        let wall = ExternalTrainer.now() - start
-        let cpu = ExternalTrainer.seconds(usage.ru_utime) + ExternalTrainer.seconds(usage.ru_stime)
-        #if os(Linux)
-        let peak = Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
-        #else
-        let peak = Int(usage.ru_maxrss)
-        #endif
-        let exited = (status & 0x7f) == 0
-        let exitCode = (status >> 8) & 0xff
-        let signal = status & 0x7f
+        let (wall, cpu, peak, stop) = (ended.wallSeconds, ended.cpuSeconds, ended.peakMemoryBytes, ended.stop)
+        let (exited, exitCode, signal) = (ended.exited, ended.exitCode, ended.signal)
         log.debug("trainer \(program) (pid \(pid)) ended: \(exited ? "exit status \(exitCode)" : "signal \(signal)") after \(ExternalTrainer.seconds(wall)) (cpu \(ExternalTrainer.seconds(cpu)), peak memory \(peak / 1_048_576) MiB)")
 
+        let ending = ended.summary(limit: timeLimit, grace: graceSeconds)
         switch stop {
-        case .timedOut?:
-            throw failure(.timedOut, "no result within the time limit of \(ExternalTrainer.seconds(timeLimit)); "
-                + (killSent ? "SIGTERM, then SIGKILL after \(ExternalTrainer.seconds(graceSeconds))" : "stopped by SIGTERM"))
-        case .cancelled?:
-            throw failure(.cancelled, "cancelled after \(ExternalTrainer.seconds(wall)); "
-                + (killSent ? "SIGTERM, then SIGKILL after \(ExternalTrainer.seconds(graceSeconds))" : "stopped by SIGTERM"))
-        case nil:
-            break
+        case .timedOut?: throw failure(.timedOut, ending)
+        case .cancelled?: throw failure(.cancelled, ending)
+        case nil: break
         }
-        if !exited {
-            throw failure(.killedBySignal(signal), "signal \(signal) (\(ExternalTrainer.signalName(signal))) after \(ExternalTrainer.seconds(wall))")
-        }
-        if exitCode != 0 {
-            throw failure(.exitStatus(exitCode), "exit status \(exitCode) after \(ExternalTrainer.seconds(wall))")
-        }
+        if !exited { throw failure(.killedBySignal(signal), ending) }
+        if exitCode != 0 { throw failure(.exitStatus(exitCode), ending) }
 
         // Outputs.
         let scores: [Double]
@@ -418,80 +369,6 @@ package struct ExternalTrainer: Sendable {
         return env
     }
 
-    /// The executable to spawn: a path with a slash (relative ones against the working directory), or
-    /// a name looked up in the child's PATH.
-    func resolveExecutable(path: String, fail: (String) -> ExternalTrainerError) throws -> String {
-        let first = command[0]
-        let base = Files.absolute(workingDirectory)
-        func executable(_ p: String) -> Bool {
-            var st = stat()
-            return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(p, X_OK) == 0
-        }
-        if first.contains("/") {
-            let full = first.hasPrefix("/") ? first : base + "/" + first
-            guard Files.exists(full) else { throw fail("\(full) does not exist") }
-            guard executable(full) else { throw fail("\(full) is not an executable file") }
-            return full
-        }
-        for dir in path.split(separator: ":", omittingEmptySubsequences: false).map(String.init) {
-            let d = dir.isEmpty ? base : (dir.hasPrefix("/") ? dir : base + "/" + dir)
-            if executable(d + "/" + first) { return d + "/" + first }
-        }
-        throw fail("\(first) was not found in the trainer's PATH")
-    }
-
-    /// posix_spawn with: its own process group, cwd = the working directory, stdin /dev/null,
-    /// stdout+stderr = the log, no other descriptor, default signal handling, empty signal mask.
-    func spawn(executable: String, environment env: [String: String], logFD: Int32, fail: (String) -> ExternalTrainerError) throws -> pid_t {
-        guard let addChdir = SpawnExtensions.addChdir else {
-            throw fail("posix_spawn_file_actions_addchdir_np is not available (glibc 2.29 or later is needed)")
-        }
-        let cwd = Files.absolute(workingDirectory)
-        guard Files.isDirectory(cwd) else { throw fail("working directory \(cwd) is not a directory") }
-
-        var actions = posix_spawn_file_actions_t()
-        guard posix_spawn_file_actions_init(&actions) == 0 else { throw fail("posix_spawn_file_actions_init failed") }
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        var attributes = posix_spawnattr_t()
-        guard posix_spawnattr_init(&attributes) == 0 else { throw fail("posix_spawnattr_init failed") }
-        defer { posix_spawnattr_destroy(&attributes) }
-
-        var rc = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if rc == 0 { rc = posix_spawn_file_actions_adddup2(&actions, logFD, 1) }
-        if rc == 0 { rc = posix_spawn_file_actions_adddup2(&actions, logFD, 2) }
-        if rc == 0 { rc = addChdir(&actions, cwd) }
-        if rc == 0, let closeFrom = SpawnExtensions.addCloseFrom { rc = closeFrom(&actions, 3) }
-        guard rc == 0 else { throw fail("cannot prepare the child's file actions: \(String(cString: strerror(rc)))") }
-
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        rc = posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        if rc == 0 { rc = posix_spawnattr_setpgroup(&attributes, 0) }
-        if rc == 0 { rc = posix_spawnattr_setsigdefault(&attributes, &defaults) }
-        if rc == 0 { rc = posix_spawnattr_setsigmask(&attributes, &mask) }
-        guard rc == 0 else { throw fail("cannot prepare the child's attributes: \(String(cString: strerror(rc)))") }
-
-        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = env.keys.sorted().map { strdup("\($0)=\(env[$0]!)") } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        var pid: pid_t = 0
-        rc = argv.withUnsafeBufferPointer { a in
-            envp.withUnsafeBufferPointer { e in
-                posix_spawn(&pid, executable, &actions, &attributes, a.baseAddress!, e.baseAddress!)
-            }
-        }
-        guard rc == 0 else {
-            let hint = rc == ENOEXEC ? " (a script needs a #! line, or run it through its interpreter)" : ""
-            throw fail("cannot start \(executable): \(String(cString: strerror(rc)))\(hint)")
-        }
-        return pid
-    }
-
     static let pidFileName = "trainer.pid"
 
     /// Stops the trainers a killed daemon left running for the run whose directory is `runDirectory`
@@ -509,20 +386,12 @@ package struct ExternalTrainer: Sendable {
             let environ = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ"))) ?? Data()
             let expected = "UPDATER_SPEC=" + Files.absolute(dir) + "/spec.json"
             if environ.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == expected }) {
-                signalGroup(pid, SIGKILL)
+                ChildProcess.signalGroup(pid, SIGKILL)
                 stopped.append(pid)
             }
             unlink(file)
         }
         return stopped
-    }
-
-    /// Sends `sig` to the process group led by `pid`; to `pid` alone if the group is gone (the leader
-    /// may have moved itself to another group).
-    static func signalGroup(_ pid: pid_t, _ sig: Int32) {
-        if kill(-pid, sig) != 0 && errno == ESRCH {
-            _ = kill(pid, sig)
-        }
     }
 
     // MARK: - Outputs
@@ -609,50 +478,7 @@ package struct ExternalTrainer: Sendable {
 
     // MARK: - Helpers
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
-    static func seconds(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
-
-    static func seconds(_ s: Double) -> String {
-        s < 10 ? String(format: "%.2fs", s) : String(format: "%.0fs", s)
-    }
-
-    static func signalName(_ sig: Int32) -> String {
-        switch sig {
-        case SIGKILL: "SIGKILL, perhaps the kernel's out-of-memory killer"
-        case SIGTERM: "SIGTERM"
-        case SIGINT: "SIGINT"
-        case SIGSEGV: "SIGSEGV"
-        case SIGABRT: "SIGABRT"
-        case SIGBUS: "SIGBUS"
-        case SIGILL: "SIGILL"
-        case SIGFPE: "SIGFPE"
-        case SIGHUP: "SIGHUP"
-        case SIGPIPE: "SIGPIPE"
-        default: "signal \(sig)"
-        }
-    }
-}
-
-/// glibc's spawn extensions, declared only under `_GNU_SOURCE`, which the Swift Glibc module does not
-/// define: looked up at run time instead.
-private enum SpawnExtensions {
-    typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-    /// glibc 2.29.
-    static let addChdir: AddChdir? = symbol("posix_spawn_file_actions_addchdir_np").map { unsafeBitCast($0, to: AddChdir.self) }
-    /// glibc 2.34; without it the child relies on every other descriptor being close-on-exec.
-    static let addCloseFrom: AddCloseFrom? = symbol("posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: AddCloseFrom.self) }
-
-    private static func symbol(_ name: String) -> UnsafeMutableRawPointer? {
-        guard let handle = dlopen(nil, RTLD_NOW) else { return nil }
-        return dlsym(handle, name)
-    }
+    static func seconds(_ s: Double) -> String { ChildProcess.seconds(s) }
 }
 
 /// Why an external trainer run failed. `description` names the failure and the command's first word
