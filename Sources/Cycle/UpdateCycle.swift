@@ -58,6 +58,7 @@ package struct UpdateCycle: Sendable {
             }
             let incoming = try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
             var outcome = try start(job, log: log)
+            if let p = runDeployHook(job, log: log) { problems.append(p) }
             if outcome.kind == .idle, let settling = incoming.settlingSummary { outcome.message += "; \(settling)" }
             outcome.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
             return outcome
@@ -99,6 +100,18 @@ package struct UpdateCycle: Sendable {
         if (try? registry.cancelRequest(run: id)) == nil { try? registry.releaseRequests(run: id) }
         run.recorder.jobLog.error("run \(run.recorder.number) \(state == .interrupted ? "interrupted" : "failed"): \(message)")
         return CycleOutcome(job: run.job.name, kind: .failed, runID: id, run: run.recorder.number, version: nil, message: message)
+    }
+
+    /// Runs the deploy command owed for a change of the published model (this run's promotion, a
+    /// rollback, a repair, or one that failed before); its failure, if it failed.
+    func runDeployHook(_ job: JobConfig, log: Logger) -> String? {
+        do {
+            guard let ran = try DeployHooks(registry: registry, clock: clock, log: log).runOwed(job), !ran.succeeded else { return nil }
+            return "the deploy command for v\(ran.hook.version) failed: \(ran.error ?? "") (log \(ran.logPath))"
+        } catch {
+            log.error("cannot run the deploy command: \(error)")
+            return "cannot run the deploy command: \(error)"
+        }
     }
 
     /// Makes the deploy file hold production's artifact (after a crash between publishing and

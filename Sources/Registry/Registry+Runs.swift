@@ -222,16 +222,6 @@ extension Registry {
     package func onlineDetector(job: String) throws -> OnlineDetectorRecord? {
         try db.read { db in try OnlineDetectorRecord.fetchOne(db, key: job) }
     }
-
-    /// Runs `body` inside a write transaction if `version` is still the job's production version,
-    /// and returns its result; nil (nothing run) if production changed. For putting a file in place
-    /// that must match production at the moment it is done (the deploy file's repair).
-    package func whileProduction<T: Sendable>(of job: String, is version: Int, _ body: @Sendable () throws -> T) throws -> T? {
-        try db.write { db in
-            guard try JobRecord.fetchOne(db, key: job)?.productionVersion == version else { return nil }
-            return try body()
-        }
-    }
 }
 
 extension Registry {

@@ -163,7 +163,7 @@ package final class Registry: Sendable {
     /// Returns the event.
     package func moveProduction(
         job: String, to version: Int, action: ProductionEvent.Action, actor: String, reason: String,
-        runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), published: [String: JSONValue] = [:],
+        runID: Int64? = nil, expectedFrom: Int?? = nil, now: Date = Date(), published: [String: JSONValue] = [:], hook: Bool = false,
         publish: @Sendable () throws -> Void
     ) throws -> ProductionEvent {
         try db.write { db in
@@ -179,7 +179,12 @@ package final class Registry: Sendable {
             record.updatedAt = now
             try record.update(db)
             try event.insert(db)
-            try emit(db, try Self.productionEvent(db, event, published: published))
+            let announced = try Self.productionEvent(db, event, published: published)
+            try emit(db, announced)
+            if hook {
+                try Self.queue(db, DeployHookRecord(
+                    job: job, version: version, event: announced.type, runID: runID, published: JSONValue.object(published).text, at: now))
+            }
             try publish()
             return event
         }

@@ -324,6 +324,24 @@ enum Schema {
             // that a rollback from the command line publishes what the daemon would.
             try db.alter(table: "job") { t in t.add(column: "deploy_formats", .text).notNull().defaults(to: "updater") }
         }
+        m.registerMigration("v15") { db in
+            // Deploy hooks owed for changes of the published model (Registry+Deploys.swift).
+            try db.create(table: "deploy_hook") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull().indexed()
+                t.column("version", .integer).notNull()
+                t.column("event", .text).notNull()
+                t.column("run_id", .integer)
+                t.column("published", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("last_error", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("log_path", .text)
+            }
+        }
         return m
     }
 }

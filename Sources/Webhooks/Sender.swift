@@ -110,6 +110,8 @@ package struct SlackMessage {
         case "model.forced":
             text = "\(job): \(v("to_version")) forced into production by \(d["actor"]?.string ?? "?"): \(d["reason"]?.string ?? "")"
         case "job.invalid": text = "\(job): the job file stopped validating: \(d["error"]?.string ?? "")"
+        case "deploy.hook_failed":
+            text = "\(job): the deploy command for \(v("version")) failed (attempt \(d["attempts"].flatMap { $0.number.map { String(Int($0)) } } ?? "?")): \(d["error"]?.string ?? "")"
         default: text = "\(job): \(event.type)"
         }
         context = ([event.type] + [run].compactMap { $0 } + [WebhookEventRecord.timestamp(event.createdAt)]).joined(separator: " · ")

@@ -1,4 +1,8 @@
 import Cycle
+import Foundation
+import JobFiles
+import Registry
+import Logging
 import Support
 
 /// The artifact bytes of `model`: a file path, or a job's production (or `version`) artifact, verified.
@@ -26,4 +30,31 @@ func resolveArtifactVersion(_ model: String, version: VersionNumber?, common: Co
             "v\(number) of \(name) was made by an external trainer (\(record.artifactPath)); score with that trainer in score mode (docs/trainers.md)")
     }
     return (try Publisher.verifiedArtifact(record.artifactPath, sha256: record.artifactSHA256, version: number), number)
+}
+
+/// The job's file as it is now, when it still publishes where the registry says (else a rollback
+/// or promotion uses what the registry recorded, and no deploy command).
+func jobConfig(_ name: String, registry: Registry, common: CommonOptions) -> JobConfig? {
+    guard let config = try? JobFileDecoder.load(common.jobFile(name, registry: registry)),
+        (try? registry.job(name))?.deployPath == config.deploy.path
+    else { return nil }
+    return config
+}
+
+/// Runs the deploy command a rollback or promotion from the command line owes, and says how it
+/// went; a failure is retried at the job's next cycle and makes the command exit 1.
+func runDeployCommand(_ config: JobConfig?, registry: Registry, quiet: Bool) throws {
+    guard let config, config.deploy.command != nil else { return }
+    let ran: DeployHooks.Ran?
+    do {
+        ran = try DeployHooks(registry: registry, log: .silent).runOwed(config)
+    } catch {
+        throw fail("the deploy command could not run: \(error); the job's next cycle tries again")
+    }
+    guard let ran else { return }
+    if ran.succeeded {
+        if !quiet { print("\(config.name): deploy command succeeded (log \(ran.logPath))") }
+    } else {
+        throw fail("\(config.name): the deploy command failed: \(ran.error ?? "") (log \(ran.logPath)); the job's next cycle tries again")
+    }
 }

@@ -40,12 +40,14 @@ struct StatusCommand: ParsableCommand {
         /// What went wrong in the job's last cycle outside a run (a full disk, a promotion that
         /// cannot be completed), since when.
         var problem: String?
+        /// The deploy command of the newest change of the published model (`[deploy] command`).
+        var deployCommand: DeployHookRecord?
 
         enum CodingKeys: String, CodingKey {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
             case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
             case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches", waitingFiles = "waiting_files"
-            case problem, incoming
+            case problem, incoming, deployCommand = "deploy_command"
         }
     }
 
@@ -101,6 +103,13 @@ struct StatusCommand: ParsableCommand {
             for (job, p) in try registry.cycleProblems() where statuses[job] != nil {
                 statuses[job]?.problem = p.message
                 attention.append("\(job): \(p.message) (since \(show(p.since)))")
+            }
+            // A deploy command that failed (a cycle's failure is already its problem).
+            for (job, hook) in try registry.latestDeployHooks() where statuses[job] != nil {
+                statuses[job]?.deployCommand = hook
+                if hook.state == .failed, statuses[job]?.problem?.contains("deploy command") != true {
+                    attention.append("\(job): the deploy command for v\(hook.version) failed (attempt \(hook.attempts)): \(hook.lastError ?? "") (log \(hook.logPath ?? "-")); the job's next cycle tries again")
+                }
             }
             for (name, job) in configs {
                 // Files that settled but were not registered (a full disk, say) wait: say how many.
@@ -463,21 +472,21 @@ struct RollbackCommand: ParsableCommand {
         let name = try checkedJobName(job)
         let registry = try common.state.openExistingRegistry()
         let outcome: RollbackOutcome
+        let config = jobConfig(name, registry: registry, common: common)
         do {
             outcome = try Rollback.perform(
-                job: name, to: to?.value, reason: reason, actor: Rollback.currentActor(), registry: registry)
+                job: name, to: to?.value, reason: reason, actor: Rollback.currentActor(), registry: registry, deploy: config?.deploy)
         } catch {
             throw fail("rollback refused, nothing changed: \(error)")
         }
         if output.json {
             printJSON(outcome)
-            return
-        }
-        if outcome.changed {
+        } else if outcome.changed {
             print("\(name): production v\(outcome.from) → v\(outcome.to) (rollback recorded; \(outcome.deployPath) now holds v\(outcome.to))")
         } else {
             print("\(name): v\(outcome.to) is already in production; nothing changed")
         }
+        try runDeployCommand(config, registry: registry, quiet: output.json)
     }
 }
 

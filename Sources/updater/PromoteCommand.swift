@@ -26,13 +26,16 @@ struct PromoteCommand: ParsableCommand {
     func run() throws {
         let name = try checkedJobName(job)
         let outcome: RollbackOutcome
+        let registry = try common.state.openExistingRegistry()
+        let config = jobConfig(name, registry: registry, common: common)
         do {
-            let registry = try common.state.openExistingRegistry()
             outcome = try Promotion.perform(
-                job: name, version: version.value, force: force, reason: reason, actor: Rollback.currentActor(), registry: registry)
+                job: name, version: version.value, force: force, reason: reason, actor: Rollback.currentActor(), registry: registry,
+                deploy: config?.deploy)
         } catch {
             throw fail("promotion refused, nothing changed: \(error)")
         }
+        defer { try? runDeployCommand(config, registry: registry, quiet: output.json) }
         if output.json {
             printJSON(outcome)
         } else if outcome.changed {

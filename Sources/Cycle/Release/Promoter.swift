@@ -37,7 +37,7 @@ package struct Promoter: Sendable {
         let checkpoints = self.checkpoints
         return try registry.moveProduction(
             job: version.job, to: version.version, action: action, actor: actor, reason: reason, runID: run,
-            expectedFrom: .some(expectedFrom), now: clock.now(), published: publication.eventFields
+            expectedFrom: .some(expectedFrom), now: clock.now(), published: publication.eventFields, hook: deploy.command != nil
         ) {
             try staged.commit()
             try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")
@@ -79,7 +79,10 @@ package struct Promoter: Sendable {
         defer { staged.discard() }
         let sidecar = try stageOwner(record, deployPath)
         defer { unlink(sidecar) }
-        let done = try registry.whileProduction(of: job, is: number) { () -> Bool in
+        let hook = deploy.command == nil ? nil : DeployHookRecord(
+            job: job, version: number, event: "model.republished", runID: nil, published: JSONValue.object(publication.eventFields).text,
+            at: clock.now())
+        let done = try registry.republishing(of: job, is: number, hook: hook) { () -> Bool in
             guard !publication.isServed else { return false }
             try staged.commit()
             try Files.renameIntoPlace(sidecar, DeployOwner.sidecarPath(of: deployPath), what: "the deploy path's owner")

@@ -1,4 +1,5 @@
 import Foundation
+import JobFiles
 import Support
 import Registry
 
@@ -7,7 +8,8 @@ import Registry
 /// baseline can no longer be evaluated, someone must be able to release, on the record).
 package enum Promotion {
     package static func perform(
-        job name: String, version number: Int, force: Bool, reason: String?, actor: String, registry: Registry
+        job name: String, version number: Int, force: Bool, reason: String?, actor: String, registry: Registry,
+        deploy: DeploySettings? = nil
     ) throws -> RollbackOutcome {
         guard let record = try registry.job(name) else {
             throw RollbackError("job \"\(name)\" is not in the registry (no run has recorded it yet)")
@@ -32,7 +34,7 @@ package enum Promotion {
         // Verified and written beside the deploy path before touching anything.
         let deployPath = record.deployPath
         let event = try Promoter(registry: registry).publish(
-            version, to: record.deployment, action: forced ? .forced : .promote, actor: actor, reason: reason ?? "promoted v\(number) by hand",
+            version, to: deploy ?? record.deployment, action: forced ? .forced : .promote, actor: actor, reason: reason ?? "promoted v\(number) by hand",
             expectedFrom: current)
         return RollbackOutcome(
             job: name, from: current ?? 0, to: number, changed: true, deployPath: deployPath, event: event)

@@ -1,4 +1,5 @@
 import Foundation
+import JobFiles
 import Support
 import Registry
 
@@ -25,8 +26,10 @@ package struct RollbackError: Error, CustomStringConvertible, Sendable {
 package enum Rollback {
     /// Rolls `name` back, publishing to the deploy path recorded for the job. Without `to`, the target is the version that was in production before the
     /// current one (like `helm rollback`, so two rollbacks in a row swap back).
+    /// `deploy`: the job file's deploy settings (its formats and command), when the caller read it;
+    /// else what the registry recorded.
     package static func perform(
-        job name: String, to target: Int?, reason: String?, actor: String, registry: Registry
+        job name: String, to target: Int?, reason: String?, actor: String, registry: Registry, deploy: DeploySettings? = nil
     ) throws -> RollbackOutcome {
         guard let record = try registry.job(name) else {
             throw RollbackError("job \"\(name)\" is not in the registry (no run has recorded it yet)")
@@ -61,7 +64,7 @@ package enum Rollback {
         // artifact leaves production as it is.
         let deployPath = job.deployPath
         let event = try Promoter(registry: registry).publish(
-            version, to: record.deployment, action: .rollback, actor: actor, reason: reason ?? "rollback from v\(current) to v\(destination)",
+            version, to: deploy ?? record.deployment, action: .rollback, actor: actor, reason: reason ?? "rollback from v\(current) to v\(destination)",
             expectedFrom: current)
         return RollbackOutcome(job: job.name, from: current, to: destination, changed: true, deployPath: deployPath, event: event)
     }

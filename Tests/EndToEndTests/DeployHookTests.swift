@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+/// `[deploy] command`: run after each change of the published model with what changed in its
+/// environment; a failure is recorded, announced, shown and retried, and never undoes the change.
+@Suite("Deploy commands")
+struct DeployHookTests {
+    /// A job whose deploy command is `hook.sh` in the jobs directory, with `extra` under `[deploy]`.
+    func job(_ ws: Workspace, script: String, extra: String = "") throws {
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(
+            of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.model\"\ncommand = [\"./hook.sh\", \"reload\"]\n\(extra)")
+        try ws.write(text, to: "jobs/churn.toml")
+        try setHook(ws, script)
+    }
+
+    func setHook(_ ws: Workspace, _ script: String) throws {
+        let path = ws.jobs + "/hook.sh"
+        try ("#!/bin/sh\n" + script + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        chmod(path, 0o755)
+    }
+
+    /// KEY=VALUE lines written by the hook.
+    func seen(_ ws: Workspace, _ file: String = "seen.env") -> [String: String] {
+        let text = (ws.bytes(file).flatMap { String(data: $0, encoding: .utf8) }) ?? ""
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            out[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return out
+    }
+
+    static let record = #"env | grep -E '^(UPDATER_|PATH=|LANG=)' > ../seen.env; echo "args: $*"; echo "hook ran for $UPDATER_VERSION""#
+
+    @Test("a promotion runs the command with the job, version, event, path, format and checksum; its output is in the run's log")
+    func promotion() throws {
+        let ws = try Workspace()
+        try job(ws, script: Self.record)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let env = seen(ws)
+        #expect(env["UPDATER_JOB"] == "churn" && env["UPDATER_VERSION"] == "1" && env["UPDATER_EVENT"] == "model.promoted", "\(env)")
+        #expect(env["UPDATER_DEPLOY_PATH"] == ws.root + "/deploy/churn.model" && env["UPDATER_FORMAT"] == "updater")
+        #expect(env["UPDATER_METADATA_PATH"] == ws.root + "/deploy/churn.model.json" && env["UPDATER_RUN"] == "1")
+        let sha = Process()
+        sha.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sha.arguments = ["sha256sum", ws.root + "/deploy/churn.model"]
+        #expect(env["UPDATER_SHA256"] == String(try Workspace.collect(sha).stdout.prefix(64)))
+        #expect(env["LANG"] == "C.UTF-8" && env["UPDATER_FILES"]?.contains("\"format\"") == true)
+        let detail = try ws.run(["runs", "churn", "--run", "1"]).stdout
+        #expect(detail.contains("hook ran for 1") && detail.contains("args: reload"), "\(detail)")
+        let status = try ws.run(["status", "--json"])
+        #expect(status.status == 0 && status.stdout.contains("\"state\" : \"succeeded\""), "\(status.output)")
+    }
+
+    @Test("a failing command: recorded, announced, shown by status, retried at the next cycle; production stays")
+    func failure() throws {
+        let ws = try Workspace()
+        try job(ws, script: "echo cannot reach the model server >&2; exit 3")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1, "a failed deploy command makes the cycle a failure: \(r.output)")
+        #expect(r.output.contains("the deploy command for v1 failed: exit status 3"), "\(r.output)")
+        #expect((try ws.json(["versions", "churn"]) as? [String: Any])?["production_version"] as? Int == 1, "the promotion stands")
+        let status = try ws.run(["status"])
+        #expect(status.status == 1 && status.stderr.contains("deploy command for v1 failed: exit status 3"), "\(status.output)")
+        let events = try ws.sql("SELECT payload FROM webhook_event WHERE type = 'deploy.hook_failed'")
+        #expect(events.contains("\"attempts\":1") || events.contains("\"attempts\" : 1"), "\(events)")
+        #expect(!events.contains("cannot reach"), "the command's output stays in its log")
+        // Fixed: the next cycle (no new data) runs it again, and it succeeds.
+        try setHook(ws, Self.record)
+        let again = try ws.run(["run", "--once"])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(seen(ws)["UPDATER_VERSION"] == "1")
+        #expect(try ws.run(["status"]).status == 0)
+        #expect(try ws.sql("SELECT state || ' ' || attempts FROM deploy_hook ORDER BY id DESC LIMIT 1") == "succeeded 2")
+    }
+
+    @Test("a rollback from the command line runs the command at once")
+    func rollback() throws {
+        let ws = try Workspace()
+        try job(ws, script: Self.record)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(try ws.run(["trigger", "churn", "--full"]).status == 0)
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(seen(ws)["UPDATER_VERSION"] == "2")
+        let back = try ws.run(["rollback", "churn", "--reason", "test"])
+        #expect(back.status == 0 && back.stdout.contains("deploy command succeeded"), "\(back.output)")
+        let env = seen(ws)
+        #expect(env["UPDATER_VERSION"] == "1" && env["UPDATER_EVENT"] == "model.rolled_back" && env["UPDATER_RUN"] == nil, "\(env)")
+    }
+
+    @Test("a command past its time limit is stopped with its whole process group")
+    func timeout() throws {
+        let ws = try Workspace()
+        try job(ws, script: "sleep 60 & echo $! > ../grandchild.pid; wait", extra: "command_timeout = \"1s\"")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 1 && r.output.contains("no result within the time limit of 1.00s"), "\(r.output)")
+        let pid = try #require(ws.bytes("grandchild.pid").flatMap { Int32(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) })
+        // Gone, or a zombie waiting for init to reap it: not running either way.
+        func running() -> Bool {
+            guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+            return stat.split(separator: ")").last?.split(separator: " ").first != "Z"
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while running() && Date() < deadline { usleep(20_000) }
+        #expect(!running(), "the hook's background child was killed with its group")
+    }
+
+    @Test("a bad command is refused by validate, naming the key")
+    func badCommand() throws {
+        let ws = try Workspace()
+        try job(ws, script: "true", extra: "command_timeout = \"soon\"")
+        let r = try ws.run(["validate", ws.jobs + "/churn.toml"], global: false)
+        #expect(r.status != 0 && r.output.contains("deploy.command_timeout"), "\(r.output)")
+    }
+}
