@@ -119,4 +119,78 @@ struct DeployHookTests {
         let r = try ws.run(["validate", ws.jobs + "/churn.toml"], global: false)
         #expect(r.status != 0 && r.output.contains("deploy.command_timeout"), "\(r.output)")
     }
+
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Jobs/examples").path
+
+    func jobWith(_ ws: Workspace, deploy: String) throws {
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: deploy)
+        try ws.write(text, to: "jobs/churn.toml")
+    }
+
+    func curl(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["curl", "-sS", "--max-time", "20"] + args
+        return try Workspace.collect(p).stdout
+    }
+
+    @Test("Jobs/examples: a model server reloads every version updater publishes, and serves its predictions")
+    func reloadServer() throws {
+        let ws = try Workspace()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", Self.examples + "/serve_onnx.py", "--model", ws.root + "/deploy/churn.onnx", "--port", "0"]
+        let out = Pipe()
+        server.standardOutput = out
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        // The server prints its address once it listens.
+        var line = Data()
+        while !line.contains(10), let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty { line += byte }
+        let url = try #require(String(decoding: line, as: UTF8.self).components(separatedBy: "serving on ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(url.hasPrefix("http://127.0.0.1:"), "\(url)")
+        try jobWith(ws, deploy: """
+            path = "../deploy/churn.onnx"
+            format = "onnx"
+            command = ["\(Self.examples)/deploy_reload.sh", "\(url)"]
+            """)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        let first = try ws.run(["run", "--once"])
+        #expect(first.status == 0, "\(first.output)")
+        #expect(try curl([url + "/model"]).contains("\"version\": 1"))
+        let predicted = try curl(["-X", "POST", url + "/predict", "-d", #"{"rows": [{"x1": 1.5, "x2": 4.0, "colour": "red"}, {"x1": null, "x2": 6.5, "colour": "purple"}]}"#])
+        #expect(predicted.contains("\"label\": [\"yes\"") && predicted.contains("probabilities"), "\(predicted)")
+        #expect(try ws.run(["trigger", "churn", "--full"]).status == 0)
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(try curl([url + "/model"]).contains("\"version\": 2"), "the server reloaded v2")
+        let back = try ws.run(["rollback", "churn", "--reason", "test"])
+        #expect(back.status == 0, "\(back.output)")
+        #expect(try curl([url + "/model"]).contains("\"version\": 1"), "and v1 after the rollback")
+    }
+
+    @Test("Jobs/examples: every published file is copied into an object store's layout, the pointer last")
+    func objectStore() throws {
+        let ws = try Workspace()
+        try jobWith(ws, deploy: """
+            path = "../deploy/churn.model"
+            format = ["updater", "onnx"]
+            command = ["\(Self.examples)/deploy_object_store.sh", "\(ws.root)/bucket"]
+            """)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let keys = try FileManager.default.subpathsOfDirectory(atPath: ws.root + "/bucket").filter { !$0.hasSuffix("/") }.sorted()
+        #expect(keys.contains("models/churn/v1/churn.onnx") && keys.contains("models/churn/v1/churn.onnx.json"), "\(keys)")
+        #expect(keys.contains("models/churn/v1/churn.model") && keys.contains("models/churn/v1/churn.model.json"), "\(keys)")
+        #expect(ws.bytes("bucket/models/churn/v1/churn.onnx") == ws.bytes("deploy/churn.onnx"))
+        let latest = String(decoding: try #require(ws.bytes("bucket/models/churn/latest.json")), as: UTF8.self)
+        #expect(latest.contains("\"version\": 1") && latest.contains("model.promoted"), "\(latest)")
+    }
 }
