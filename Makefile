@@ -57,6 +57,7 @@ install: deps share
 	install -d -m 0755 $(DESTDIR)/etc/systemd/system
 	sed 's|/usr/local/bin/updater|$(PREFIX)/bin/updater|' systemd/updater.service > $(DESTDIR)/etc/systemd/system/updater.service
 	chmod 0644 $(DESTDIR)/etc/systemd/system/updater.service
+	install -D -m 0644 systemd/updater.service.d/trainers.conf $(DESTDIR)$(PREFIX)/share/updater/systemd/trainers.conf
 	install -d -m 0755 $(DESTDIR)/etc/updater/jobs
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/updater/examples
 	cp -R Jobs/churn.toml Jobs/churn Jobs/examples $(DESTDIR)$(PREFIX)/share/updater/examples/
