@@ -49,8 +49,9 @@ if ! python3 -c "import onnx, onnxruntime" 2>/dev/null; then
 fi
 # The cluster trainer tests run Jobs/examples/trainer_xgboost.py and trainer_dask.py with a real
 # Dask scheduler and two workers on 127.0.0.1 (xgboost-cpu is XGBoost without the CUDA libraries).
-if ! python3 -c "import xgboost, dask.dataframe, distributed, pandas, pyarrow" 2>/dev/null; then
-    python3 -m pip install -q xgboost-cpu "dask[dataframe,distributed]" pandas 2>/dev/null \
-        || python3 -m pip install -q --break-system-packages xgboost-cpu "dask[dataframe,distributed]" pandas 2>/dev/null \
-        || echo "note: could not pip install xgboost and dask; the cluster trainer tests will fail"
+# trainer_sklearn.py (trainer contract 2 tests) needs scikit-learn.
+if ! python3 -c "import xgboost, dask.dataframe, distributed, pandas, pyarrow, sklearn" 2>/dev/null; then
+    python3 -m pip install -q xgboost-cpu "dask[dataframe,distributed]" pandas scikit-learn 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages xgboost-cpu "dask[dataframe,distributed]" pandas scikit-learn 2>/dev/null \
+        || echo "note: could not pip install xgboost, dask and scikit-learn; the trainer tests will fail"
 fi

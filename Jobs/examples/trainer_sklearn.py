@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An external trainer for updater with scikit-learn (trainer contract v1, docs/trainers.md).
+"""An external trainer for updater with scikit-learn (trainer contracts 1 and 2, docs/trainers.md).
 
 Needs: scikit-learn (with its joblib), pandas.  pip install scikit-learn pandas
 
@@ -17,6 +17,12 @@ Modes (from $UPDATER_SPEC):
 In every mode data.evaluation (features only) is scored into scores_file: header `score`, one
 probability of the positive class per row, in order. Exit status 2: a problem with the spec or data.
 
+Contract 2 adds: multiclass jobs (the same LogisticRegression, multinomial; scores_file has one
+column per class, headed by the class names in the spec's order), regression jobs (Ridge instead;
+scores_file is `prediction`), a report (report_file: the estimator's parameters and its accuracy
+or RMSE on its own training rows) and, when the spec gives data.validation, its scores in
+validation_scores_file (updater chooses the decision threshold from them).
+
 Only load model files you wrote yourself: joblib files are pickles and run code when loaded.
 """
 
@@ -25,7 +31,7 @@ import os
 import sys
 import time
 
-CONTRACT_VERSION = 1
+CONTRACT_VERSIONS = (1, 2)
 
 
 class Problem(Exception):
@@ -44,7 +50,7 @@ def main():
         import sklearn
         from sklearn.compose import ColumnTransformer
         from sklearn.impute import SimpleImputer
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import OneHotEncoder, StandardScaler
     except ImportError as e:
@@ -56,19 +62,21 @@ def main():
         raise Problem("UPDATER_SPEC is not set: this program is run by updater (see docs/trainers.md)")
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
-    if spec.get("contract_version") != CONTRACT_VERSION:
-        raise Problem(f"contract_version {spec.get('contract_version')!r}: this trainer implements {CONTRACT_VERSION}")
-    if spec["task"] != "binary":
-        raise Problem(f"task {spec['task']!r}: this trainer only does binary classification")
+    contract = spec.get("contract_version")
+    if contract not in CONTRACT_VERSIONS:
+        raise Problem(f"contract_version {contract!r}: this trainer implements {CONTRACT_VERSIONS}")
+    task = spec["task"]
+    if task not in ("binary", "multiclass", "regression") or (contract == 1 and task != "binary"):
+        raise Problem(f"task {task!r} is not one contract {contract} has")
 
     mode, data = spec["mode"], spec["data"]
     features, label = spec["features"], spec["label"]
     categorical = [c for c in features if c in set(spec["categorical"])]
     numeric = [c for c in features if c not in set(categorical)]
-    negative, positive = (str(c) for c in spec["classes"])
+    classes = [str(c) for c in spec["classes"]]
     # The same missing-value tokens as updater's own CSV reader.
     na = ["", "NA", "N/A", "NaN", "nan", "null", "NULL"]
-    dtypes = {c: str for c in categorical + [label]}
+    dtypes = {c: str for c in categorical + ([label] if task != "regression" else [])}
 
     def read(path, with_label=True):
         columns = features + ([label] if with_label else [])
@@ -80,10 +88,15 @@ def main():
 
     def target(frame, path):
         y = frame[label]
-        bad = ~y.isin([negative, positive])
+        if task == "regression":
+            if y.isna().any():
+                raise Problem(f"{path}: the label is missing")
+            return y.astype(float).to_numpy()
+        bad = ~y.isin(classes)
         if bad.any():
-            raise Problem(f"{path}: label {y[bad].iloc[0]!r} is neither {negative!r} nor {positive!r}")
-        return (y == positive).astype(int).to_numpy()
+            raise Problem(f"{path}: label {y[bad].iloc[0]!r} is not one of {classes}")
+        # Binary: 1 for the positive class (classes[1]); more classes: the class's index.
+        return y.map({c: i for i, c in enumerate(classes)}).astype(int).to_numpy()
 
     say(f"{spec['job']} run {spec['run']}: {mode} mode, scikit-learn {sklearn.__version__}")
     if mode == "full":
@@ -95,10 +108,9 @@ def main():
                 ("onehot", OneHotEncoder(handle_unknown="ignore")),
             ]), categorical),
         ])
-        model = Pipeline([
-            ("pre", pre),
-            ("clf", LogisticRegression(C=1.0, max_iter=1000, random_state=spec["seed"] % 2**32)),
-        ])
+        estimator = (Ridge(alpha=1.0) if task == "regression"
+                     else LogisticRegression(C=1.0, max_iter=1000, random_state=spec["seed"] % 2**32))
+        model = Pipeline([("pre", pre), ("clf", estimator)])
         model.fit(frame[features], target(frame, data["training"]))
         rows = len(frame)
     elif mode in ("incremental", "score"):
@@ -115,7 +127,8 @@ def main():
             y = np.concatenate([target(f, p) for f, p in zip(frames, paths)])
             # Keep the parent's preprocessing, so its coefficients mean the same; warm-start the rest.
             x = model.named_steps["pre"].transform(frame[features])
-            model.named_steps["clf"].set_params(warm_start=True)
+            if task != "regression":
+                model.named_steps["clf"].set_params(warm_start=True)
             model.named_steps["clf"].fit(x, y)
             rows = len(frame)
     else:
@@ -130,13 +143,39 @@ def main():
                        "rows": rows}, f, indent=1)
         say(f"trained on {rows} rows; saved {out}/model.joblib")
 
+    def outputs(frame):
+        """The scores file's columns: `score`, one per class, or `prediction`."""
+        if task == "regression":
+            return pd.DataFrame({"prediction": model.predict(frame[features])})
+        proba = model.predict_proba(frame[features])
+        # predict_proba's columns follow clf.classes_ (the class indexes that were trained on).
+        full = np.zeros((len(frame), len(classes)))
+        for j, k in enumerate(model.named_steps["clf"].classes_):
+            full[:, int(k)] = proba[:, j]
+        if task == "binary":
+            return pd.DataFrame({"score": full[:, 1]})
+        return pd.DataFrame(full, columns=classes)
+
+    def write(frame, path):
+        tmp = path + ".tmp"
+        outputs(frame).to_csv(tmp, index=False, float_format="%.17g")
+        os.replace(tmp, path)
+
     evaluation = read(data["evaluation"], with_label=False)
-    # predict_proba's columns follow clf.classes_ ([0, 1]): column 1 is the positive class.
-    scores = model.predict_proba(evaluation[features])[:, 1]
-    tmp = spec["scores_file"] + ".tmp"
-    pd.DataFrame({"score": scores}).to_csv(tmp, index=False, float_format="%.17g")
-    os.replace(tmp, spec["scores_file"])
-    say(f"scored {len(scores)} evaluation rows in {time.monotonic() - started:.2f}s")
+    write(evaluation, spec["scores_file"])
+    if data.get("validation") and spec.get("validation_scores_file"):
+        write(read(data["validation"], with_label=False), spec["validation_scores_file"])
+    if spec.get("report_file") and mode != "score":
+        clf = model.named_steps["clf"]
+        trained = pd.concat([read(p) for p in ([data["training"]] if mode == "full" else paths)], ignore_index=True)
+        y = np.concatenate([target(trained, "training rows")])
+        predicted = model.predict(trained[features])
+        metrics = ({"train_rmse": float(np.sqrt(np.mean((predicted - y) ** 2)))} if task == "regression"
+                   else {"train_accuracy": float(np.mean(predicted == y))})
+        params = {k: v for k, v in clf.get_params().items() if isinstance(v, (int, float, str, bool)) or v is None}
+        with open(spec["report_file"], "w", encoding="utf-8") as f:
+            json.dump({"params": {"estimator": type(clf).__name__, **params}, "metrics": metrics}, f)
+    say(f"scored {len(evaluation)} evaluation rows in {time.monotonic() - started:.2f}s")
 
 
 if __name__ == "__main__":

@@ -50,7 +50,10 @@ struct ProductionModel {
     /// The binary label encoding of the model in production.
     var labels: LabelEncoding {
         get throws {
-            if let external { return external.labels }
+            if let external {
+                guard let labels = external.labels else { throw CycleError("v\(record.version) is a \(external.target.task.rawValue) model, not a binary classifier") }
+                return labels
+            }
             guard let labels = model?.binaryLabels else {
                 throw CycleError("v\(record.version) is a \(model?.target.task.rawValue ?? "?") model, not a binary classifier")
             }

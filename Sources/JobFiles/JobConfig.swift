@@ -178,6 +178,8 @@ package struct TrainingSettings: Sendable, Equatable {
     /// An external trainer's command (docs/trainers.md) instead of a built-in model; run in the job
     /// file's directory.
     package var command: [String]?
+    /// The trainer contract the external trainer implements (docs/trainers.md): 1 or 2.
+    package var contract = 1
     /// Environment variables given to the external trainer (besides PATH, HOME, LANG, TMPDIR).
     package var environment: [String: String]
     /// L2 penalty: the objective is Σ log-loss + l2/2·‖w‖² (scikit-learn's `C = 1/l2`).

@@ -377,6 +377,10 @@ private struct Decoding {
         t.windowRows = r.int("window_rows", in: 10...Int.max) ?? t.windowRows
         t.windowDays = r.int("window_days", in: 1...100_000) ?? t.windowDays
         t.timeLimit = r.duration("time_limit") ?? t.timeLimit
+        if let contract = r.int("contract", in: 1...2) {
+            t.contract = contract
+            if r.value("command") == nil { log.add(r.keyPath("contract"), "is the external trainer's contract; give command too, or remove it") }
+        }
         if let v = r.value("class_weight") {
             if v.type == .string, v.string == "balanced" {
                 t.classWeights = .balanced
@@ -610,14 +614,16 @@ private struct Decoding {
             log.add("training.model", "\(training.model.rawValue) cannot do a \(task.rawValue) task (data.task)")
         }
         if task != .binary {
-            if training?.command != nil { log.add("training.command", "external trainers do binary tasks only (contract v1)") }
+            if let training, training.command != nil, training.contract < 2 {
+                log.add("training.contract", "a \(task.rawValue) job's external trainer needs contract 2 (contract = 2, docs/trainers.md); contract 1 is binary only")
+            }
             if task == .regression, training?.classWeights != ClassWeights.none { log.add("training.class_weight", "class weights are for classification") }
         }
         if let training, training.command != nil, let deploy, deploy.formats.contains(.onnx) {
             log.add("deploy.format", "ONNX is written from a built-in model; an external trainer's model is published in its own format (\"updater\")")
         }
-        if let gate, gate.decisionThreshold.fixedValue == nil, training?.command != nil {
-            log.add("gate.threshold", "a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer")
+        if let gate, gate.decisionThreshold.fixedValue == nil, let training, training.command != nil, training.contract < 2 {
+            log.add("gate.threshold", "a chosen threshold needs validation scores, which only contract 2 trainers write: set training.contract = 2, or give a number")
         }
 
         for (column, settings) in drift.policy.columns.sorted(by: { $0.key < $1.key }) {

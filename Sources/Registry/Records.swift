@@ -194,9 +194,12 @@ package struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     package var createdAt: Date
     /// The decision threshold chosen for this version on validation rows (nil: the job's fixed one).
     package var decisionThreshold: Double?
+    /// An external trainer's own report (contract 2): `params` and `metrics` as it gave them, JSON.
+    /// Shown, never used by the gate.
+    package var trainerReport: String?
 
     enum CodingKeys: String, CodingKey {
-        case decisionThreshold = "decision_threshold"
+        case decisionThreshold = "decision_threshold", trainerReport = "trainer_report"
         case id, job, version, runID = "run_id", parentVersion = "parent_version", mode, generation
         case trainingRows = "training_rows", dataFingerprint = "data_fingerprint", jobFileHash = "job_file_hash"
         case metrics, baselineMetrics = "baseline_metrics", artifactPath = "artifact_path"

@@ -342,6 +342,10 @@ enum Schema {
                 t.column("log_path", .text)
             }
         }
+        m.registerMigration("v16") { db in
+            // An external trainer's own report (contract 2): its parameters and metrics, as JSON.
+            try db.alter(table: "model_version") { t in t.add(column: "trainer_report", .text) }
+        }
         return m
     }
 }

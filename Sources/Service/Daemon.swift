@@ -15,6 +15,7 @@ package enum Daemon {
         signal(SIGHUP, SIG_IGN)
         var config = ServiceGroupConfiguration(
             services: [
+                .init(service: StopIfSignalledEarly(), successTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: scheduler.watcher),
                 .init(service: scheduler.webhooks),
                 .init(service: scheduler),

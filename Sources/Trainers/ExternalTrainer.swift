@@ -20,6 +20,9 @@ import Darwin
 package struct ExternalTrainer: Sendable {
     /// The contract version this runner writes into `spec.json`.
     package static let contractVersion = 1
+    /// The contract versions this runner speaks: 1 (binary, scores only) and 2 (every task, the
+    /// trainer's own report, validation scores for a chosen threshold).
+    package static let contracts = 1...2
 
     /// The content of `spec.json`: contract v1, snake_case keys.
     package struct Spec: Codable, Sendable, Equatable {
@@ -42,16 +45,20 @@ package struct ExternalTrainer: Sendable {
             package var replay: String?
             /// The rows to score: feature columns only, no label column.
             package var evaluation: String
+            /// Contract 2: rows held out of the training rows, features only, for the trainer to score
+            /// into `validation_scores_file` (a binary job whose decision threshold is chosen).
+            package var validation: String?
 
-            package init(training: String? = nil, newBatches: [String] = [], replay: String? = nil, evaluation: String) {
+            package init(training: String? = nil, newBatches: [String] = [], replay: String? = nil, evaluation: String, validation: String? = nil) {
                 self.training = training
                 self.newBatches = newBatches
                 self.replay = replay
                 self.evaluation = evaluation
+                self.validation = validation
             }
 
             enum CodingKeys: String, CodingKey {
-                case training, newBatches = "new_batches", replay, evaluation
+                case training, newBatches = "new_batches", replay, evaluation, validation
             }
 
             package init(from decoder: Decoder) throws {
@@ -60,6 +67,7 @@ package struct ExternalTrainer: Sendable {
                 newBatches = try c.decodeIfPresent([String].self, forKey: .newBatches) ?? []
                 replay = try c.decodeIfPresent(String.self, forKey: .replay)
                 evaluation = try c.decode(String.self, forKey: .evaluation)
+                validation = try c.decodeIfPresent(String.self, forKey: .validation)
             }
 
             package func encode(to encoder: Encoder) throws {
@@ -68,6 +76,7 @@ package struct ExternalTrainer: Sendable {
                 try c.encode(newBatches, forKey: .newBatches)
                 try c.encode(replay, forKey: .replay)  // null when there is none
                 try c.encode(evaluation, forKey: .evaluation)
+                try c.encodeIfPresent(validation, forKey: .validation)
             }
         }
 
@@ -91,6 +100,10 @@ package struct ExternalTrainer: Sendable {
         package var outputDir: String
         /// Where the trainer writes the scores CSV.
         package var scoresFile: String
+        /// Contract 2: where the trainer may write its report (its parameters and its own metrics).
+        package var reportFile: String?
+        /// Contract 2: where the trainer writes its scores of `data.validation`, when given.
+        package var validationScoresFile: String?
 
         package init(
             job: String, run: Int, mode: Mode, task: String = "binary", label: String, classes: [String],
@@ -118,7 +131,8 @@ package struct ExternalTrainer: Sendable {
         enum CodingKeys: String, CodingKey {
             case contractVersion = "contract_version", job, run, mode, task, label, classes, features, categorical, seed
             case timeLimitSeconds = "time_limit_seconds", data, parentModelDir = "parent_model_dir"
-            case outputDir = "output_dir", scoresFile = "scores_file"
+            case outputDir = "output_dir", scoresFile = "scores_file", reportFile = "report_file"
+            case validationScoresFile = "validation_scores_file"
         }
 
         package init(from decoder: Decoder) throws {
@@ -138,6 +152,8 @@ package struct ExternalTrainer: Sendable {
             parentModelDir = try c.decodeIfPresent(String.self, forKey: .parentModelDir)
             outputDir = try c.decode(String.self, forKey: .outputDir)
             scoresFile = try c.decode(String.self, forKey: .scoresFile)
+            reportFile = try c.decodeIfPresent(String.self, forKey: .reportFile)
+            validationScoresFile = try c.decodeIfPresent(String.self, forKey: .validationScoresFile)
         }
 
         package func encode(to encoder: Encoder) throws {
@@ -157,6 +173,8 @@ package struct ExternalTrainer: Sendable {
             try c.encode(parentModelDir, forKey: .parentModelDir)  // null in full mode
             try c.encode(outputDir, forKey: .outputDir)
             try c.encode(scoresFile, forKey: .scoresFile)
+            try c.encodeIfPresent(reportFile, forKey: .reportFile)
+            try c.encodeIfPresent(validationScoresFile, forKey: .validationScoresFile)
         }
 
         /// The same spec with every path made absolute (the child runs in another directory).
@@ -169,16 +187,34 @@ package struct ExternalTrainer: Sendable {
             s.parentModelDir = s.parentModelDir.map(Files.absolute)
             s.outputDir = Files.absolute(s.outputDir)
             s.scoresFile = Files.absolute(s.scoresFile)
+            s.data.validation = s.data.validation.map(Files.absolute)
+            s.reportFile = s.reportFile.map(Files.absolute)
+            s.validationScoresFile = s.validationScoresFile.map(Files.absolute)
             return s
         }
 
         /// Problems that make the spec unusable, or nil.
         func problem() -> String? {
-            if contractVersion != ExternalTrainer.contractVersion {
-                return "contract_version \(contractVersion) is not \(ExternalTrainer.contractVersion)"
+            guard ExternalTrainer.contracts.contains(contractVersion) else {
+                return "contract_version \(contractVersion) is not one of 1, 2"
             }
-            if task != "binary" { return "task \"\(task)\" is not supported (only \"binary\")" }
-            if classes.count != 2 || classes[0] == classes[1] { return "classes must be two different label values" }
+            switch task {
+            case "binary":
+                if classes.count != 2 || classes[0] == classes[1] { return "classes must be two different label values" }
+            case "multiclass":
+                if contractVersion < 2 { return "task \"multiclass\" needs contract 2" }
+                if classes.count < 2 || Set(classes).count != classes.count { return "classes must be two or more different label values" }
+            case "regression":
+                if contractVersion < 2 { return "task \"regression\" needs contract 2" }
+                if !classes.isEmpty { return "a regression task has no classes" }
+            default:
+                return "task \"\(task)\" is not one of binary, multiclass, regression"
+            }
+            if contractVersion < 2, reportFile != nil || validationScoresFile != nil || data.validation != nil {
+                return "report_file, validation_scores_file and data.validation are contract 2"
+            }
+            if (data.validation == nil) != (validationScoresFile == nil) { return "data.validation and validation_scores_file go together" }
+            if data.validation != nil, task != "binary" { return "validation scores are for a binary task" }
             if features.isEmpty { return "features is empty" }
             if let c = categorical.first(where: { !features.contains($0) }) { return "categorical column \"\(c)\" is not a feature" }
             if features.contains(label) { return "the label \"\(label)\" is also a feature" }
@@ -212,6 +248,10 @@ package struct ExternalTrainer: Sendable {
         /// The largest resident set of the trainer or of any descendant it waited for (Linux `ru_maxrss`).
         package var peakMemoryBytes: Int
         package var logPath: String
+        /// Contract 2: the trainer's scores of `data.validation`, when it was given.
+        package var validationScores: [Double]? = nil
+        /// Contract 2: the trainer's report (JSON with `params` and `metrics`), when it wrote one.
+        package var report: String? = nil
 
         package init(scores: [Double], modelDirectory: String, wallSeconds: Double, cpuSeconds: Double, peakMemoryBytes: Int, logPath: String) {
             self.scores = scores
@@ -251,7 +291,9 @@ package struct ExternalTrainer: Sendable {
     /// Creates `runDirectory`, `runDirectory/tmp` (the child's `$TMPDIR`) and `output_dir`, which must
     /// be missing or empty; deletes a `scores_file` left by an earlier attempt. Throws `FileError` when
     /// these cannot be prepared, `ExternalTrainerError` for everything else.
-    package func run(_ spec: Spec, runDirectory: String, expectedRows: Int, cancelled: @Sendable () -> Bool = { false }) throws -> Outcome {
+    package func run(
+        _ spec: Spec, runDirectory: String, expectedRows: Int, validationRows: Int? = nil, cancelled: @Sendable () -> Bool = { false }
+    ) throws -> Outcome {
         var spec = spec.absolutized()
         spec.timeLimitSeconds = timeLimit
         let runDir = Files.absolute(runDirectory)
@@ -275,8 +317,8 @@ package struct ExternalTrainer: Sendable {
         if let left = try? FileManager.default.contentsOfDirectory(atPath: spec.outputDir), !left.isEmpty {
             throw FileError(spec.outputDir, "output_dir is not empty (\(left.count) entries); a trainer needs an empty one")
         }
-        if unlink(spec.scoresFile) != 0 && errno != ENOENT {
-            throw FileError(spec.scoresFile, "cannot remove the scores file of an earlier attempt: \(errnoText())")
+        for stale in [spec.scoresFile, spec.reportFile, spec.validationScoresFile].compactMap({ $0 }) where unlink(stale) != 0 && errno != ENOENT {
+            throw FileError(stale, "cannot remove the output of an earlier attempt: \(errnoText())")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -328,20 +370,32 @@ package struct ExternalTrainer: Sendable {
         if exitCode != 0 { throw failure(.exitStatus(exitCode), ending) }
 
         // Outputs.
-        let scores: [Double]
-        switch ExternalTrainer.readScores(spec.scoresFile) {
-        case .missing(let why): throw failure(.missingScores, why)
-        case .malformed(let why): throw failure(.malformedScores, why)
-        case .scores(let s): scores = s
+        func outputs(_ path: String, rows: Int, of what: String) throws -> [Double] {
+            switch ExternalTrainer.readScores(path, task: spec.task, classes: spec.classes) {
+            case .missing(let why): throw failure(.missingScores, why)
+            case .malformed(let why): throw failure(.malformedScores, why)
+            case .scores(let s, let count):
+                guard count == rows else { throw failure(.wrongRowCount, "\(path): \(count) scores for \(rows) \(what) rows") }
+                return s
+            }
         }
-        guard scores.count == expectedRows else {
-            throw failure(.wrongRowCount, "\(spec.scoresFile): \(scores.count) scores for \(expectedRows) evaluation rows")
-        }
+        let scores = try outputs(spec.scoresFile, rows: expectedRows, of: "evaluation")
         if spec.mode != .score && !ExternalTrainer.holdsAFile(spec.outputDir) {
             throw failure(.noModelFiles, "no model file in output_dir \(spec.outputDir)")
         }
-        return Outcome(scores: scores, modelDirectory: spec.mode == .score ? spec.parentModelDir ?? spec.outputDir : spec.outputDir,
-                       wallSeconds: wall, cpuSeconds: cpu, peakMemoryBytes: peak, logPath: logPath)
+        var outcome = Outcome(
+            scores: scores, modelDirectory: spec.mode == .score ? spec.parentModelDir ?? spec.outputDir : spec.outputDir,
+            wallSeconds: wall, cpuSeconds: cpu, peakMemoryBytes: peak, logPath: logPath)
+        if let file = spec.validationScoresFile, let rows = validationRows {
+            outcome.validationScores = try outputs(file, rows: rows, of: "validation")
+        }
+        if let file = spec.reportFile, Files.exists(file) {
+            switch ExternalTrainer.readReport(file) {
+            case .success(let report): outcome.report = report
+            case .failure(let problem): throw failure(.malformedReport, problem.description)
+            }
+        }
+        return outcome
     }
 
     // MARK: - The child
@@ -397,14 +451,18 @@ package struct ExternalTrainer: Sendable {
     // MARK: - Outputs
 
     enum ScoresRead {
-        case scores([Double])
+        /// The outputs, flattened row by row (a multiclass row has one value per class), and the rows.
+        case scores([Double], rows: Int)
         case missing(String)
         case malformed(String)
     }
 
-    /// Reads a scores CSV: header `score`, then one number in [0, 1] per line (LF or CRLF, an optional
-    /// UTF-8 BOM, optional surrounding quotes and spaces, trailing blank lines ignored).
-    static func readScores(_ path: String) -> ScoresRead {
+    /// Reads a scores CSV (LF or CRLF, an optional UTF-8 BOM, optional surrounding quotes and spaces,
+    /// trailing blank lines ignored). Binary: header `score`, one number in [0, 1] per line.
+    /// Multiclass (contract 2): the classes as header, in `classes` order, then per line one
+    /// probability per class, summing to 1 within 1e-3 (rescaled to sum to 1 exactly). Regression
+    /// (contract 2): header `prediction`, one finite number per line.
+    static func readScores(_ path: String, task: String = "binary", classes: [String] = []) -> ScoresRead {
         guard Files.exists(path) else { return .missing("the trainer exited with status 0 but wrote no scores file \(path)") }
         guard !Files.isDirectory(path), let bytes = try? Files.read(path) else {
             return .missing("the scores file \(path) is not a readable file")
@@ -412,28 +470,69 @@ package struct ExternalTrainer: Sendable {
         let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
         var lines = splitLines(bytes.starts(with: bom) ? bytes.dropFirst(3) : bytes[...])
         while let last = lines.last, last.allSatisfy({ $0 == " " || $0 == "\t" }) { lines.removeLast() }
-        func cell(_ s: String) -> Substring {
+        func cell(_ s: Substring) -> Substring {
             var c = s.drop(while: { $0 == " " || $0 == "\t" })
             while let l = c.last, l == " " || l == "\t" { c = c.dropLast() }
             if c.count >= 2, c.first == "\"", c.last == "\"" { c = c.dropFirst().dropLast() }
             return c
         }
-        guard let header = lines.first else { return .malformed("\(path) is empty: it needs the header `score` and one row per evaluation row") }
-        guard cell(header) == "score" else {
-            return .malformed("\(path): line 1: the header must be `score` (one column), found \"\(header.prefix(80))\"")
+        let expected = task == "multiclass" ? classes : [task == "regression" ? "prediction" : "score"]
+        let shown = expected.map { "`\($0)`" }.joined(separator: ",")
+        guard let header = lines.first else { return .malformed("\(path) is empty: it needs the header \(shown) and one row per row scored") }
+        guard header.split(separator: ",", omittingEmptySubsequences: false).map({ String(cell($0)) }) == expected else {
+            return .malformed("\(path): line 1: the header must be \(shown), found \"\(header.prefix(80))\"")
         }
-        var scores = [Double]()
-        scores.reserveCapacity(lines.count - 1)
+        var values = [Double]()
+        values.reserveCapacity((lines.count - 1) * expected.count)
         for (i, line) in lines.enumerated().dropFirst() {
-            let c = cell(line)
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(cell)
             let where_ = "\(path): line \(i + 1)"
-            if c.isEmpty { return .malformed("\(where_): the score is empty") }
-            if c.contains(",") { return .malformed("\(where_): \"\(c.prefix(80))\": one column only (the score)") }
-            guard let v = Double(c), v.isFinite else { return .malformed("\(where_): \"\(c.prefix(80))\" is not a number") }
-            guard v >= 0 && v <= 1 else { return .malformed("\(where_): \(c) is outside [0, 1]: scores are probabilities of the positive class") }
-            scores.append(v)
+            if cells.count == 1, cells[0].isEmpty { return .malformed("\(where_): the \(expected.count == 1 ? expected[0] : "row") is empty") }
+            guard cells.count == expected.count else {
+                return .malformed("\(where_): \"\(line.prefix(80))\": \(expected.count) column\(expected.count == 1 ? "" : "s") expected (\(shown))")
+            }
+            var row: [Double] = []
+            for c in cells {
+                guard let v = Double(c), v.isFinite else { return .malformed("\(where_): \"\(c.prefix(80))\" is not a number") }
+                if task != "regression", !(v >= 0 && v <= 1) {
+                    return .malformed("\(where_): \(c) is outside [0, 1]: scores are probabilities")
+                }
+                row.append(v)
+            }
+            if task == "multiclass" {
+                let sum = row.reduce(0, +)
+                guard abs(sum - 1) <= 1e-3 else { return .malformed("\(where_): the probabilities add up to \(sum), not 1") }
+                row = row.map { $0 / sum }
+            }
+            values += row
         }
-        return .scores(scores)
+        return .scores(values, rows: lines.count - 1)
+    }
+
+    /// Reads a contract-2 report: a JSON object of at most 1 MiB; its `params` (an object) and
+    /// `metrics` (an object of numbers) are kept, as compact JSON with sorted keys.
+    static func readReport(_ path: String) -> Result<String, ExternalTrainerError.Message> {
+        guard let bytes = try? Files.read(path), bytes.count <= 1 << 20 else {
+            return .failure(.init(description: "\(path): the report is unreadable or larger than 1 MiB"))
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            return .failure(.init(description: "\(path): the report is not a JSON object"))
+        }
+        var kept: [String: Any] = [:]
+        if let params = object["params"] {
+            guard params is [String: Any] else { return .failure(.init(description: "\(path): `params` must be an object")) }
+            kept["params"] = params
+        }
+        if let metrics = object["metrics"] {
+            guard let m = metrics as? [String: Any], m.values.allSatisfy({ $0 is NSNumber }) else {
+                return .failure(.init(description: "\(path): `metrics` must be an object of numbers"))
+            }
+            kept["metrics"] = m
+        }
+        guard let data = try? JSONSerialization.data(withJSONObject: kept, options: [.sortedKeys]) else {
+            return .failure(.init(description: "\(path): the report cannot be written back as JSON"))
+        }
+        return .success(String(decoding: data, as: UTF8.self))
     }
 
     /// The lines of `bytes`, split at LF, each without a final CR. (Split bytes, not a String: Swift
@@ -496,6 +595,7 @@ package struct ExternalTrainerError: Error, CustomStringConvertible, Sendable {
         case malformedScores
         case wrongRowCount
         case noModelFiles
+        case malformedReport
 
         package var name: String {
             switch self {
@@ -509,6 +609,7 @@ package struct ExternalTrainerError: Error, CustomStringConvertible, Sendable {
             case .malformedScores: "wrote malformed scores"
             case .wrongRowCount: "wrote the wrong number of scores"
             case .noModelFiles: "wrote no model files"
+            case .malformedReport: "wrote a malformed report"
             }
         }
     }
@@ -520,6 +621,11 @@ package struct ExternalTrainerError: Error, CustomStringConvertible, Sendable {
     package var logPath: String
     /// The last lines of `trainer.log` (up to 20), or "" when it is empty or was not started.
     package var logTail: String
+
+    /// A problem found in an output, before it becomes an error with the log's tail.
+    package struct Message: Error, Sendable {
+        package var description: String
+    }
 
     package init(code: Code, program: String, message: String, logPath: String, logTail: String) {
         self.code = code

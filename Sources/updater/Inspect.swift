@@ -225,12 +225,15 @@ struct VersionsCommand: ParsableCommand {
             try c.encode(version.artifactPath, forKey: .artifactPath)
             try c.encode(version.artifactSHA256, forKey: .artifactSHA256)
             try c.encode(version.createdAt, forKey: .createdAt)
+            try c.encodeIfPresent(version.decisionThreshold, forKey: .decisionThreshold)
+            try c.encodeIfPresent(version.trainerReport.flatMap(JSONValue.init(parsing:)), forKey: .trainerReport)
         }
 
         enum Keys: String, CodingKey {
             case version, status, inProduction = "in_production", mode, parentVersion = "parent_version", generation, run
             case trainingRows = "training_rows", dataFingerprint = "data_fingerprint", jobFileHash = "job_file_sha256"
             case metrics, artifactPath = "artifact_path", artifactSHA256 = "artifact_sha256", createdAt = "created_at"
+            case decisionThreshold = "decision_threshold", trainerReport = "trainer_report"
         }
     }
 
@@ -264,6 +267,11 @@ struct VersionsCommand: ParsableCommand {
             }))
         print("* in production. Each version's metrics are on its own run's evaluation rows, so they are not a")
         print("  comparison; the gate compared candidate and production on the same rows: updater runs \(name) --run N")
+        // What external trainers said about their own versions (contract 2): shown, never gated on.
+        for e in entries {
+            guard let report = e.version.trainerReport else { continue }
+            print("v\(e.version.version): the trainer reported \(report) (its own figures; the gate uses updater's)")
+        }
     }
 }
 

@@ -68,6 +68,8 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--stop-grace: expected a duration such as \"30s\" or \"0s\", got \"\(stopGrace)\"")
         }
         let log = Logger.daemon(level: level)
+        // A stop asked for while the daemon starts is honoured once it runs (not fatal before).
+        if !once { EarlySignals.install() }
         let set: JobSet
         do {
             set = try JobSet.load(directory: common.jobsDirectory)

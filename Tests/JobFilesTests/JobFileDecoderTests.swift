@@ -486,7 +486,7 @@ struct DefaultsTests {
         #expect(try JobDir().load(job("[gate.threshold]\nrecall = 0.8")).gate.decisionThreshold == .recall(0.8))
         let dir = try JobDir()
         let text = job("[training]\ncommand = [\"python3\"]\n[gate]\nthreshold = \"max_f1\"")
-        #expect(try dir.problems(text).contains { $0.hasSuffix("gate.threshold: a chosen threshold needs the built-in engine's validation rows; give a number with an external trainer") })
+        #expect(try dir.problems(text).contains { $0.hasSuffix("gate.threshold: a chosen threshold needs validation scores, which only contract 2 trainers write: set training.contract = 2, or give a number") })
     }
 
     @Test("a slice error names its own rule, even after a rule with a bad metric")

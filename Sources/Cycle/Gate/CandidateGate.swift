@@ -272,8 +272,9 @@ extension Target {
 }
 
 extension Model {
-    /// The model's output on rows, as ``Truth`` reads it.
-    func output(_ table: DataTable) throws -> [Double] {
+    /// The model's output on rows, as ``Truth`` reads it (binary: the positive class's probability
+    /// per row; multiclass: each class's, row by row; regression: the values).
+    package func output(_ table: DataTable) throws -> [Double] {
         if target.task == .binary { return try positiveProbabilities(table) }
         switch try predict(table) {
         case .probabilities(_, let values), .values(let values): return values

@@ -103,13 +103,14 @@ struct CandidateStep {
         let reference = ReferenceProfile(
             table: window.table, features: run.schema.features, label: job.data.label,
             prediction: trained.target.predictionColumn(trained.output), policy: job.drift.policy, seed: job.training.seed)
-        let version = VersionRecord(
+        var version = VersionRecord(
             job: job.name, version: number, runID: run.id, parentVersion: parent?.version, mode: incremental ? .incremental : .full,
             generation: incremental ? (parent?.generation ?? 0) + 1 : 0, trainingRows: window.table.rowCount,
             dataFingerprint: window.fingerprint, jobFileHash: job.fileHash, metrics: try json(gate.candidateMetrics.summary),
             baselineMetrics: try gate.productionMetrics.map { try json($0.summary) }, artifactPath: artifactPath,
             artifactSHA256: artifactDigest, reference: try json(reference), status: verdict.passed ? .passed : .rejected, createdAt: now,
             decisionThreshold: trained.chosenThreshold ? trained.threshold : nil)
+        version.trainerReport = trained.report
         let training = Registry.TrainingRecord(
             decision: plan.mode.rawValue, seed: Int64(bitPattern: job.training.seed), trainingRows: window.table.rowCount,
             windowFingerprint: window.fingerprint, replayFingerprint: window.replayFingerprint, windowFromBatch: window.fromBatch,

@@ -24,6 +24,8 @@ struct Trained {
     /// The binary decision threshold, and whether it was chosen on validation rows.
     var threshold: Double
     var chosenThreshold: Bool = false
+    /// An external trainer's own report (contract 2): its parameters and metrics, as JSON.
+    var report: String? = nil
 }
 
 /// Trains one candidate through the daemon's training engine: the built-in model in process, or
@@ -91,42 +93,62 @@ struct CandidateTrainer {
         incremental: Bool, _ window: TrainingWindow, evaluation: DataTable, features: [String], production: ProductionModel?
     ) throws -> Trained {
         let command = job.training.command!
-        let table = window.table
-        let labels = try incremental && production?.external != nil
-            ? production!.labels
-            : LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+        let contract = job.training.contract
+        var table = window.table
+        let fromParent = incremental && production?.external != nil
+        let target = try fromParent ? production!.target : externalTarget(table)
+        // Contract 2, binary, a threshold chosen on data: validation rows held out of the training
+        // rows (as for the built-in model), which the trainer scores too.
+        var validation: DataTable? = nil
+        var newCount = table.rowCount - (window.replay?.rowCount ?? 0)
+        if contract >= 2, target.task == .binary, job.gate.decisionThreshold.fixedValue == nil {
+            var fit: [Int] = [], held: [Int] = []
+            for r in 0..<table.rowCount {
+                if isHeldOut(sha256: "validation", row: r, fraction: 0.1, seed: job.training.seed) { held.append(r) } else { fit.append(r) }
+            }
+            newCount = fit.filter { $0 < newCount }.count
+            validation = table.rows(held)
+            table = table.rows(fit)
+        }
         let dir = state.runDirectory(job: job.name, run: run) + "/trainer-" + (incremental ? "incremental" : "full")
         try? FileManager.default.removeItem(atPath: dir)
         try Files.makeDirectories(dir + "/data")
         let columns = features + [job.data.label]
         var data = ExternalTrainer.Spec.Inputs(evaluation: dir + "/data/evaluation.csv")
         try Files.writeAtomically(CSVWriter.encode(evaluation, columns: features), to: data.evaluation)
+        if let validation {
+            data.validation = dir + "/data/validation.csv"
+            try Files.writeAtomically(CSVWriter.encode(validation, columns: features), to: data.validation!)
+        }
         var parentDirectory: String? = nil
-        if incremental, let parent = production, parent.external != nil {
+        if fromParent, let parent = production {
             // New rows and the replay sample are given apart, as the contract says.
-            let newRows = table.rows(Array(0..<(table.rowCount - (window.replay?.rowCount ?? 0))))
             data.newBatches = [dir + "/data/new.csv"]
-            try Files.writeAtomically(CSVWriter.encode(newRows, columns: columns), to: data.newBatches[0])
-            if let replay = window.replay {
+            try Files.writeAtomically(CSVWriter.encode(table.rows(Array(0..<newCount)), columns: columns), to: data.newBatches[0])
+            if newCount < table.rowCount {
                 data.replay = dir + "/data/replay.csv"
-                try Files.writeAtomically(CSVWriter.encode(replay, columns: columns), to: data.replay!)
+                try Files.writeAtomically(CSVWriter.encode(table.rows(Array(newCount..<table.rowCount)), columns: columns), to: data.replay!)
             }
             parentDirectory = try scorer.parentCopy(parent, in: dir)
         } else {
             data.training = dir + "/data/training.csv"
             try Files.writeAtomically(CSVWriter.encode(table, columns: columns), to: data.training!)
         }
-        let spec = ExternalTrainer.Spec(
-            job: job.name, run: number, mode: parentDirectory == nil ? .full : .incremental, label: job.data.label,
-            classes: [labels.negative, labels.positive], features: features,
-            categorical: job.data.categorical.filter { features.contains($0) }, seed: job.training.seed, data: data,
-            parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv")
+        var spec = ExternalTrainer.Spec(
+            job: job.name, run: number, mode: parentDirectory == nil ? .full : .incremental, task: target.task.rawValue, label: job.data.label,
+            classes: target.classes, features: features, categorical: job.data.categorical.filter { features.contains($0) },
+            seed: job.training.seed, data: data, parentModelDir: parentDirectory, outputDir: dir + "/output", scoresFile: dir + "/scores.csv",
+            contractVersion: contract)
+        if contract >= 2 {
+            spec.reportFile = dir + "/report.json"
+            spec.validationScoresFile = validation == nil ? nil : dir + "/validation-scores.csv"
+        }
         let trainer = scorer.trainer(command)
         let reason = Mutex<String?>(nil)
         let (outcome, usage): (ExternalTrainer.Outcome, TrainingEngine.Usage)
         do {
             (outcome, usage) = try engine.train(timeLimit: job.training.timeLimit, cancelledBy: cancellation) { stop in
-                try trainer.run(spec, runDirectory: dir, expectedRows: evaluation.rowCount) {
+                try trainer.run(spec, runDirectory: dir, expectedRows: evaluation.rowCount, validationRows: validation?.rowCount) {
                     guard let why = stop() else { return false }
                     reason.withLock { $0 = why }
                     return true
@@ -137,13 +159,30 @@ struct CandidateTrainer {
             throw CycleError("training stopped: \(reason.withLock { $0 } ?? "cancelled") (\(error))")
         }
         let info = ExternalModelInfo(
-            contractVersion: ExternalTrainer.contractVersion, command: command, labels: labels, features: features,
-            categorical: spec.categorical)
+            contractVersion: contract, command: command, target: target, features: features, categorical: spec.categorical)
         // The trainer's own process is measured exactly: its CPU time and peak memory.
         let cost = TrainingEngine.Usage(
             wallSeconds: usage.wallSeconds, cpuSeconds: outcome.cpuSeconds, peakMemoryBytes: Int64(outcome.peakMemoryBytes))
+        var threshold = job.gate.threshold
+        var thresholdNote = ""
+        if let validation, let scores = outcome.validationScores, let labels = info.labels {
+            let choice = job.gate.decisionThreshold.choose(labels: try labels.encode(validation), scores: scores)
+            threshold = choice.threshold
+            thresholdNote = "; threshold \(threshold): \(choice.note)"
+        }
         return Trained(
             artifact: .directory(outcome.modelDirectory, info), target: info.target, output: outcome.scores, usage: cost,
-            note: "external trainer \(command[0]), log \(outcome.logPath)", threshold: job.gate.threshold)
+            note: "external trainer \(command[0]), log \(outcome.logPath)" + thresholdNote, threshold: threshold,
+            chosenThreshold: validation != nil, report: outcome.report)
+    }
+
+    /// What a new external model predicts: the job's label, task and classes (binary: negative,
+    /// then the positive label).
+    func externalTarget(_ table: DataTable) throws -> Target {
+        if job.data.task == .binary {
+            let labels = try LabelEncoding.infer(from: table, column: job.data.label, positive: job.data.positiveLabel)
+            return Target(column: labels.column, task: .binary, classes: [labels.negative, labels.positive])
+        }
+        return try Target.infer(from: table, column: job.data.label, task: job.data.task)
     }
 }
