@@ -1,3 +1,5 @@
+import Foundation
+
 /// What one cycle of one job did.
 package struct CycleOutcome: Sendable, Equatable {
     package enum Kind: String, Sendable {
@@ -26,6 +28,9 @@ package struct CycleOutcome: Sendable, Equatable {
     /// What went wrong besides the run (a promotion that could not be completed, a deploy file
     /// that could not be restored): the cycle then counts as failed.
     package var problem: String?
+    /// When a file of the incoming directory that was still settling becomes readable: the job
+    /// should be looked at again then, whatever its schedule.
+    package var settlingUntil: Date?
 
     package init(job: String, kind: Kind, runID: Int64?, run: Int? = nil, version: Int?, message: String) {
         self.job = job

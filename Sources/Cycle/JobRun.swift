@@ -46,6 +46,16 @@ struct JobRun {
 
     func execute() throws -> CycleOutcome {
         let production = try ProductionModel.load(job: job.name, registry: cycle.registry)
+        // A requested run of a job that has no data yet (its first file may still be settling):
+        // nothing to check or train, which is no failure.
+        if production == nil, pending.isEmpty, try cycle.registry.consumedBatches(job: job.name).isEmpty {
+            let decision = Decision(action: .noData, reason: "nothing to train on yet: the job has no batch (a file still settling is read once it is readable)")
+            progress.decision = decision
+            try recorder.consume(Registry.Consumption(batches: [], online: nil, served: []))
+            try recorder.finish(.succeeded, decision: decision.recorded, reason: decision.reason, drift: nil)
+            log.info("\(decision.recorded): \(decision.reason)")
+            return CycleOutcome(job: job.name, kind: .noData, runID: recorder.run, run: recorder.number, version: nil, message: decision.reason)
+        }
         let schema = try DataSchema(
             job: job, production: production, accepted: try cycle.registry.consumedBatches(job: job.name).last?.storedPath,
             candidates: pending.map(\.storedPath))

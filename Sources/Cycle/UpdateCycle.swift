@@ -61,6 +61,7 @@ package struct UpdateCycle: Sendable {
             if let p = runDeployHook(job, log: log) { problems.append(p) }
             if outcome.kind == .idle, let settling = incoming.settlingSummary { outcome.message += "; \(settling)" }
             outcome.problem = problems.isEmpty ? nil : problems.joined(separator: "; ")
+            outcome.settlingUntil = incoming.settling.map(\.readyInSeconds).min().map { clock.now().addingTimeInterval($0) }
             return outcome
         } catch {
             log.error("\(error)")

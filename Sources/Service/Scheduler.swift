@@ -42,6 +42,9 @@ package final class Scheduler: Service, Sendable {
     private let due = Mutex<[String: Date]>([:])
     private let retryAfter = Mutex<[String: Date]>([:])
 
+    /// The longest the loop sleeps without looking at the registry and the jobs again.
+    static let resyncInterval: TimeInterval = 10
+
     /// After a failed cycle, a job waits this long before a pending request can start it again
     /// (its schedule still applies), so a persistent problem is not retried every second.
     package static let retryDelay: TimeInterval = 60
@@ -173,9 +176,13 @@ package final class Scheduler: Service, Sendable {
                             }
                             next = min(next, lastPing.addingTimeInterval(interval / 4))
                         }
-                        let wait = next.timeIntervalSinceNow
+                        // Events wake the loop (files, the registry, reloads, ends of cycles); it also
+                        // looks again every resync interval, so that a change whose notification was
+                        // lost (an overflowed inotify queue; a wake-up lost under heavy load, seen in
+                        // tests on a saturated machine) waits seconds, not until the next schedule.
+                        let wait = min(next.timeIntervalSinceNow, Self.resyncInterval)
                         if wait > 0 {
-                            await wakeup.wait(timeout: next == .distantFuture ? nil : .milliseconds(Int64((wait * 1000).rounded(.up))))
+                            await wakeup.wait(timeout: .milliseconds(Int64((wait * 1000).rounded(.up))))
                         }
                     }
                 } onGracefulShutdown: { [self] in
@@ -231,7 +238,8 @@ package final class Scheduler: Service, Sendable {
         let outcome = await pool.run { [cycle] in cycle.run(job) }
         // The next scheduled check: schedule.interval after this cycle ended, or the cron time.
         let end = Date()
-        due.withLock { $0[job.name] = job.schedule.next(after: end) }
+        // A file still settling during the cycle: looked at again once it is readable.
+        due.withLock { $0[job.name] = min(job.schedule.next(after: end), outcome.settlingUntil.map { max($0, end) } ?? .distantFuture) }
         retryAfter.withLock { $0[job.name] = outcome.kind == .failed ? end.addingTimeInterval(Self.retryDelay) : nil }
         if outcome.kind == .failed { lastError.withLock { $0 = "\(job.name): \(outcome.message)" } }
         running.withLock { _ = $0.remove(job.name) }

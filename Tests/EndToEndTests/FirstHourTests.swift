@@ -5,6 +5,22 @@ import Testing
 /// script can branch on, and messages that say what is going on.
 @Suite("The first hour, through the binary")
 struct FirstHourTests {
+    @Test("a trigger before the job's first file has settled is no failure; the file is read once it is readable")
+    func triggerBeforeFirstFile() throws {
+        let ws = try Workspace()
+        try ws.addJob("early", extra: "settle_time = \"1h\"")
+        try ws.write(Synthetic.csv(rows: 800, seed: 1), to: "incoming/early/b1.csv", age: 0)
+        #expect(try ws.run(["trigger", "early"]).status == 0)
+        let first = try ws.run(["run", "--once"])
+        #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("nothing to train on yet"), "\(first.output)")
+        // Readable now: its modification time an hour and more ago.
+        let old = Date().addingTimeInterval(-7200)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: ws.root + "/incoming/early/b1.csv")
+        let second = try ws.run(["run", "--once"])
+        #expect(second.status == 0 && second.output.contains("promoted v1"), "\(second.output)")
+    }
+
     @Test("a version is named as 2 or v2 wherever one is asked for")
     func versionNames() throws {
         let ws = try Workspace()
