@@ -120,7 +120,7 @@ package struct UpdateCycle: Sendable {
     func repairDeployFile(_ job: JobConfig, log: Logger) -> String? {
         do {
             if let republished = try Promoter(registry: registry, clock: clock).repair(job: job.name, deploy: job.deploy) {
-                log.warning("\(job.deploy.path) did not hold production v\(republished); published it again")
+                log.warning("\(job.deploy.path) (or a file published with it: its metadata, the ONNX file) did not hold production v\(republished); published it again")
             }
             return nil
         } catch {

@@ -129,7 +129,12 @@ final class IncomingWatcher: Service, Sendable {
     func watchRegistry(in directory: String) {
         state.withLock { s in
             s.stateDirectory = directory
-            let mask = UInt32(IN_MODIFY) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
+            // IN_MODIFY comes with each write, which can be before the writer's commit is visible
+            // (SQLite publishes a commit in its memory-mapped WAL index, which makes no event): a
+            // reader woken by the last write may still see the old state. IN_CLOSE_WRITE comes when
+            // another process (updater trigger, pause, resume, rollback) closes the database after
+            // its commit, so the scheduler looks again then.
+            let mask = UInt32(IN_MODIFY) | UInt32(IN_CLOSE_WRITE) | UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF)
             let wd = fd >= 0 ? inotify_add_watch(fd, directory, mask) : -1
             if wd >= 0 { s.stateWatch = wd } else { s.statePolled = true }
         }

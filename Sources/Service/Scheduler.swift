@@ -43,7 +43,7 @@ package final class Scheduler: Service, Sendable {
     private let retryAfter = Mutex<[String: Date]>([:])
 
     /// The longest the loop sleeps without looking at the registry and the jobs again.
-    static let resyncInterval: TimeInterval = 10
+    static let resyncInterval: TimeInterval = 30
 
     /// After a failed cycle, a job waits this long before a pending request can start it again
     /// (its schedule still applies), so a persistent problem is not retried every second.
@@ -177,9 +177,9 @@ package final class Scheduler: Service, Sendable {
                             next = min(next, lastPing.addingTimeInterval(interval / 4))
                         }
                         // Events wake the loop (files, the registry, reloads, ends of cycles); it also
-                        // looks again every resync interval, so that a change whose notification was
-                        // lost (an overflowed inotify queue; a wake-up lost under heavy load, seen in
-                        // tests on a saturated machine) waits seconds, not until the next schedule.
+                        // looks again every resync interval, so that a change whose notification never
+                        // came (an overflowed inotify queue, a writer whose commit made no event) waits
+                        // seconds, not until the next schedule.
                         let wait = min(next.timeIntervalSinceNow, Self.resyncInterval)
                         if wait > 0 {
                             await wakeup.wait(timeout: .milliseconds(Int64((wait * 1000).rounded(.up))))
