@@ -162,8 +162,10 @@ package struct RunReport: Sendable {
 
     func featureSection() -> String {
         guard let d = drift else {
-            return "<h2>Feature drift</h2>\n<p class=\"muted\">No drift check in this run"
-                + (run.decision == "no_data" ? " (no new data)." : job.productionVersion == nil && run.candidateVersion == 1 ? " (the job had no model in production yet)." : ".") + "</p>\n"
+            return "<h2>Feature drift</h2>\n<p class=\"muted\">No drift check in this run: "
+                + (run.decision == "no_data" ? "it had no new data."
+                    : run.state == .failed || run.state == .interrupted ? "the run ended before it (the error is above)."
+                    : "no model was in production to compare the new data with.") + "</p>\n"
         }
         var out = "<h2>Feature drift</h2>\n"
         let drifted = d.columns.filter(\.drifted).count
