@@ -87,7 +87,7 @@ package struct MetricsServer: Service, CustomStringConvertible {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        // The dashboard: read-only pages, GET only (any other method is 405 from the router).
+        // The dashboard: read-only pages (ReadOnly answers any method but GET and HEAD with 405).
         let dashboard = Dashboard(registry: registry)
         router.get("/") { _, _ in Self.page(try dashboard.jobsPage()) }
         router.get("jobs/:job") { _, context in Self.page(try dashboard.jobPage(context.parameters.get("job") ?? "")) }
