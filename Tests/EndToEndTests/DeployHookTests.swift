@@ -112,6 +112,18 @@ struct DeployHookTests {
         #expect(!running(), "the hook's background child was killed with its group")
     }
 
+    @Test("updater backtest never runs the job's deploy command")
+    func notInBacktest() throws {
+        let ws = try Workspace()
+        try job(ws, script: "touch ../hook-ran")
+        let history = ws.root + "/history"
+        try FileManager.default.createDirectory(atPath: history, withIntermediateDirectories: true)
+        for i in 1...3 { try Synthetic.csv(rows: 600, seed: UInt64(i)).write(toFile: history + "/b\(i).csv", atomically: true, encoding: .utf8) }
+        let r = try ws.run(["backtest", "churn", "--jobs", ws.jobs, "--batches", history], global: false)
+        #expect(r.status == 0 && r.stdout.contains("churn"), "\(r.output)")
+        #expect(!FileManager.default.fileExists(atPath: ws.root + "/hook-ran"), "a replay told a serving system about its versions")
+    }
+
     @Test("a bad command is refused by validate, naming the key")
     func badCommand() throws {
         let ws = try Workspace()

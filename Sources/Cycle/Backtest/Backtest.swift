@@ -128,6 +128,9 @@ package struct Backtest {
         local.data.incoming = scratch + "/incoming"
         local.data.settleSeconds = 0
         local.deploy.path = scratch + "/deploy/" + Files.baseName(job.deploy.path)
+        // No serving system hears of a replay: no deploy command, no ONNX file to make.
+        local.deploy.command = nil
+        local.deploy.formats = [.updater]
         local.webhooks = []
         let registry = try Registry.inMemory()
         let state = StateDirectory(path: scratch + "/state")
