@@ -69,7 +69,9 @@ package struct Promoter: Sendable {
     /// republication. Returns the version published again, nil when the file was right.
     package func repair(job: String, deploy: DeploySettings) throws -> Int? {
         let deployPath = deploy.path
-        guard let number = try registry.job(job)?.productionVersion, let record = try registry.version(job, number) else { return nil }
+        guard let number = try registry.job(job)?.productionVersion, let record = try registry.version(job, number),
+            !Publication.looksServed(record, deploy: deploy)
+        else { return nil }
         let publication = try Publication.make(record, deploy: deploy)
         guard !publication.isServed else { return nil }
         try DeployOwner.check(deployPath, job: job, registry: registry)

@@ -110,15 +110,28 @@ package struct Publication: Sendable {
     /// Whether every file (and its metadata) already holds this publication.
     package var isServed: Bool {
         files.allSatisfy { f in
-            let served: Bool
-            if f.bytes == nil {
-                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: f.path) else { return false }
-                served = Files.baseName(target) == "v\(version.version)-\(version.artifactSHA256.prefix(12))"
-                    && (try? Files.directoryDigest(target)) == version.artifactSHA256
-            } else {
-                served = (try? Files.sha256(of: f.path)) == f.sha256
-            }
+            let served = f.bytes == nil ? Publisher.isServing(version, at: f.path) : (try? Files.sha256(of: f.path)) == f.sha256
             return served && (try? Files.read(f.metadataPath)) == f.metadata
+        }
+    }
+
+    /// Whether `deploy`'s files already hold `version`, judged from what each metadata file says
+    /// (its version, artifact and format) and the file's own checksum: the cycle's check before
+    /// every run, which so builds no publication (no model decoded, no ONNX made) when nothing
+    /// changed. A file that fails it is published again, after the exact check (``isServed``).
+    package static func looksServed(_ version: VersionRecord, deploy: DeploySettings) -> Bool {
+        struct Said: Decodable {
+            var version: Int
+            var format: String
+            var sha256: String
+            var artifactSHA256: String
+            enum CodingKeys: String, CodingKey { case version, format, sha256, artifactSHA256 = "artifact_sha256" }
+        }
+        return deploy.files.allSatisfy { format, path in
+            guard let bytes = try? Files.read(File.metadataPath(of: path)), let said = try? JSONDecoder().decode(Said.self, from: Data(bytes)),
+                said.version == version.version, said.artifactSHA256 == version.artifactSHA256, said.format == format.rawValue
+            else { return false }
+            return Files.isDirectory(version.artifactPath) ? Publisher.isServing(version, at: path) : (try? Files.sha256(of: path)) == said.sha256
         }
     }
 }
