@@ -25,6 +25,17 @@ package final class Registry: Sendable {
     /// Opens (creating if needed) the database at `path`, migrating an older schema in place.
     /// Throws ``RegistryError`` if the database was written by a newer updater.
     package convenience init(path: String) throws {
+        // Processes opening one database at once (a daemon starting while a CLI command runs, say)
+        // must not create or migrate it at once: opening (which switches a new file to WAL, and
+        // SQLite answers "database is locked" to a second process switching it at the same moment
+        // without waiting) and the migrations run under an exclusive lock on a file beside it.
+        let lock = open(path + "-migrate.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw RegistryError("cannot open \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
+        defer { close(lock) }
+        while flock(lock, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw RegistryError("cannot lock \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
+        }
+        defer { flock(lock, LOCK_UN) }
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(15)
@@ -34,15 +45,6 @@ package final class Registry: Sendable {
         } catch {
             throw RegistryError("cannot open the state database \(path): \(error)")
         }
-        // Processes opening one database at once (a daemon starting while a CLI command runs, say)
-        // must not migrate it at once: the migrations run under an exclusive lock on a file beside it.
-        let lock = open(path + "-migrate.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lock >= 0 else { throw RegistryError("cannot open \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
-        defer { close(lock) }
-        while flock(lock, LOCK_EX) != 0 {
-            guard errno == EINTR else { throw RegistryError("cannot lock \(path)-migrate.lock: \(String(cString: strerror(errno)))") }
-        }
-        defer { flock(lock, LOCK_UN) }
         try self.init(pool, path: path, root: (path as NSString).deletingLastPathComponent)
     }
 
