@@ -6,6 +6,15 @@ import Registry
 import Support
 import Tabular
 import Trainers
+import Training
+
+/// A new batch as the run read it.
+struct NewBatch {
+    var record: BatchRecord
+    var loaded: DataSchema.Loaded
+    /// Its labelled rows.
+    var table: DataTable { loaded.table }
+}
 
 /// What every step of one run shares.
 struct RunContext {
@@ -69,8 +78,8 @@ struct JobRun {
         var evidence: Evidence? = nil
         if let production, !new.isEmpty {
             let check = DriftCheck(job: job, production: production, schema: schema, registry: cycle.registry, scorer: scorer, clock: cycle.clock)
-            let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table) }, run: run.id)
-            try recorder.drift(found.report, production: production.record.version)
+            let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table, unlabelled: $0.loaded.unlabelled) }, run: run.id)
+            try recorder.drift(found.report, production: production.record.version, estimates: found.estimates)
             progress.drift = found.report
             log.info("drift \(found.report.summary)")
             evidence = found
@@ -80,25 +89,35 @@ struct JobRun {
             .decide(production: production, trigger: trigger, evidence: evidence, segment: segment)
         progress.decision = decision
         log.info("\(decision.recorded): \(decision.reason)")
-        let splits = new.map { SplitBatch($0.record, $0.table, job: job) }
+        let splits = new.map { SplitBatch($0.record, $0.table, ids: $0.loaded.ids, job: job) }
         guard let plan = decision.plan else { return try keep(decision, run: run, new: new, evidence: evidence) }
-        return try train(plan, decision: decision, run: run, new: splits, segment: segment, evidence: evidence)
+        return try train(plan, decision: decision, run: run, new: splits, loaded: new, segment: segment, evidence: evidence)
     }
 
     /// 1. Reads the pending batches; a malformed one is rejected on its own.
-    func readBatches(_ run: RunContext) throws -> [(record: BatchRecord, table: DataTable)] {
-        var accepted: [(record: BatchRecord, table: DataTable)] = []
+    func readBatches(_ run: RunContext) throws -> [NewBatch] {
+        var accepted: [NewBatch] = []
         var rejections: [String] = []
         for batch in pending {
             do {
-                let (table, skipped) = try run.schema.load(batch.storedPath, shownAs: batch.path, badRows: job.data.badRows)
-                if table.rowCount == 0 { throw DataError(.empty, file: batch.path, "no data rows") }
+                let loaded = try run.schema.load(batch.storedPath, shownAs: batch.path, badRows: job.data.badRows)
+                if loaded.table.rowCount + loaded.unlabelledCount == 0 { throw DataError(.empty, file: batch.path, "no data rows") }
                 var record = batch
-                if !skipped.isEmpty {
-                    try keep(skipped, of: batch)
-                    record.skippedRows = skipped.count  // recorded when the run consumes the batch
+                if !loaded.skipped.isEmpty {
+                    try keep(loaded.skipped, of: batch)
+                    record.skippedRows = loaded.skipped.count  // recorded when the run consumes the batch
                 }
-                accepted.append((record, table))
+                // Recorded when the run consumes the batch.
+                record.unlabelledRows = loaded.unlabelledCount
+                if loaded.unlabelledCount > 0 {
+                    let rows = loaded.unlabelledRows.prefix(5).map(String.init).joined(separator: ", ") + (loaded.unlabelledCount > 5 ? ", …" : "")
+                    let later = job.data.labels != nil
+                        ? "trained on once their labels arrive in \(job.data.labels!)"
+                        : (job.data.id == nil ? "set data.id and data.labels to join their labels later" : "set data.labels to join their labels later")
+                    log.info(
+                        "batch \(batch.id ?? 0) (\(batch.path)): \(loaded.unlabelledCount) of \(loaded.unlabelledCount + loaded.table.rowCount) rows without a label (data row\(loaded.unlabelledCount == 1 ? "" : "s") \(rows)): checked for drift and scored, not trained on; \(later)")
+                }
+                accepted.append(NewBatch(record: record, loaded: loaded))
             } catch {
                 rejections.append("\(error)")
                 try recorder.reject(batch, error: "\(error)")
@@ -125,7 +144,7 @@ struct JobRun {
     }
 
     /// The rows of the current concept, for the warm-up rule.
-    func segment(production: ProductionModel?, new: [(record: BatchRecord, table: DataTable)]) throws -> FreshnessPolicy.Segment {
+    func segment(production: ProductionModel?, new: [NewBatch]) throws -> FreshnessPolicy.Segment {
         let registry = cycle.registry
         let change = try registry.conceptChanges(job: job.name).last { $0.state == .confirmed }
         let versions = try registry.versions(of: job.name).filter { $0.runID >= change?.runID ?? Int64.min }
@@ -134,18 +153,71 @@ struct JobRun {
         let inSegment = production.flatMap { p in versions.contains { $0.version == p.record.version } ? p.record.trainingRows : nil }
         return .init(
             start: change?.batchID, availableRows: earlier + fresh, productionRows: inSegment,
-            triedRows: versions.map(\.trainingRows).max() ?? 0)
+            triedRows: versions.map(\.trainingRows).max() ?? 0, newRows: new.reduce(0) { $0 + $1.table.rowCount })
     }
 
     /// The evidence the run's batches are consumed with.
-    func consumption(_ new: [(record: BatchRecord, table: DataTable)], _ evidence: Evidence?) -> Registry.Consumption {
-        Registry.Consumption(
-            batches: new.map { ($0.record, $0.table.rowCount) }, online: evidence?.online, served: evidence?.served ?? [])
+    func consumption(_ new: [NewBatch], _ evidence: Evidence?, run: RunContext) -> Registry.Consumption {
+        var c = Registry.Consumption(batches: new.map { ($0.record, $0.table.rowCount) }, online: evidence?.online, served: evidence?.served ?? [])
+        (c.predictions, c.estimates) = logged(new, evidence, run: run)
+        return c
     }
 
+    /// The prediction log of the new batches' rows (jobs with data.id; not for a batch of joined
+    /// rows, whose rows are already in it) and production's estimated performance on their rows
+    /// without labels.
+    func logged(_ new: [NewBatch], _ evidence: Evidence?, run: RunContext) -> ([PredictionRecord], [EstimatedBatchRecord]) {
+        let now = run.clock.now()
+        var predictions: [PredictionRecord] = []
+        let version = run.production?.record.version
+        let target = try? run.production?.target
+        let threshold = run.production?.threshold(job) ?? job.gate.threshold
+        for (i, b) in new.enumerated() where job.data.id != nil && !b.record.joined {
+            guard let id = b.record.id else { continue }
+            let scores: (labelled: [Double], unlabelled: [Double]) = evidence?.scores.indices.contains(i) == true ? evidence!.scores[i] : ([], [])
+            let labels = b.table.column(job.data.label)
+            let parts: [(ids: [String], rows: [Int], output: [Double], labelled: Bool)] = [
+                (b.loaded.ids ?? [], b.loaded.labelledRows, scores.labelled, true),
+                (b.loaded.unlabelledIDs ?? [], b.loaded.unlabelledRows, scores.unlabelled, false),
+            ]
+            for part in parts {
+                for (k, rowID) in part.ids.enumerated() {
+                    let (score, prediction) = target.map { Self.prediction(part.output, row: k, target: $0, threshold: threshold) } ?? (nil, nil)
+                    let label = part.labelled ? labels?.string(at: k) : nil
+                    predictions.append(PredictionRecord(
+                        job: job.name, batchID: id, row: part.rows[k], rowID: rowID, version: score == nil ? nil : version, score: score,
+                        prediction: prediction, label: label, at: now))
+                }
+            }
+        }
+        let estimates = (evidence?.estimates ?? []).compactMap { e -> EstimatedBatchRecord? in
+            guard let version, let id = e.batch, let json = try? json(e.estimate) else { return nil }
+            return EstimatedBatchRecord(job: job.name, batchID: id, runID: run.id, version: version, rows: e.estimate.rows, estimate: json, dropped: e.dropped, at: now)
+        }
+        return (predictions, estimates)
+    }
+
+    /// Row `row`'s score and predicted class in `output` (nil when production could not score it).
+    static func prediction(_ output: [Double], row: Int, target: Training.Target, threshold: Double) -> (Double?, String?) {
+        switch target.task {
+        case .binary:
+            guard row < output.count, target.classes.count == 2 else { return (nil, nil) }
+            return (output[row], output[row] >= threshold ? target.classes[1] : target.classes[0])
+        case .multiclass:
+            let k = target.classes.count
+            guard (row + 1) * k <= output.count else { return (nil, nil) }
+            let p = output[(row * k)..<((row + 1) * k)]
+            let best = p.indices.max { p[$0] < p[$1] }!
+            return (p[best], target.classes[best - row * k])
+        case .regression:
+            return row < output.count ? (output[row], nil) : (nil, nil)
+        }
+    }
+
+
     /// 2a. Nothing to train: the batches are consumed with their evidence.
-    func keep(_ decision: Decision, run: RunContext, new: [(record: BatchRecord, table: DataTable)], evidence: Evidence?) throws -> CycleOutcome {
-        var c = consumption(new, evidence)
+    func keep(_ decision: Decision, run: RunContext, new: [NewBatch], evidence: Evidence?) throws -> CycleOutcome {
+        var c = consumption(new, evidence, run: run)
         if decision.action == .acknowledgeShift, let production = run.production, let data = concatenated(new.map(\.table)) {
             let profile = ReferenceProfile(
                 table: data, features: production.features, label: job.data.label, prediction: nil, policy: job.drift.policy,
@@ -166,7 +238,8 @@ struct JobRun {
     /// 2b. Train, gate, and promote or reject; an incremental candidate that fails the gate is
     /// followed by a full retrain in the same run.
     func train(
-        _ plan: TrainingPlan, decision: Decision, run: RunContext, new: [SplitBatch], segment: FreshnessPolicy.Segment, evidence: Evidence?
+        _ plan: TrainingPlan, decision: Decision, run: RunContext, new: [SplitBatch], loaded loadedBatches: [NewBatch],
+        segment: FreshnessPolicy.Segment, evidence: Evidence?
     ) throws -> CycleOutcome {
         let since: Int64? = if case .reference = plan.purpose { nil } else { segment.start }
         let earlier = if case .conceptChange = plan.purpose {
@@ -178,8 +251,10 @@ struct JobRun {
         log.info("training rows: \(window.reason)")
         let evaluation = try EvaluationRows.select(job, plan: plan, new: new, earlier: earlier, schema: run.schema)
         let accepted = new.map { ($0.record, $0.train.rowCount + ($0.eval?.rowCount ?? 0)) }
+        let (predictions, estimates) = logged(loadedBatches, evidence, run: run)
         let consuming = { (confirmed: Bool?, passed: Bool) -> Registry.Consumption in
             var c = Registry.Consumption(batches: accepted, online: evidence?.online, served: evidence?.served ?? [])
+            (c.predictions, c.estimates) = (predictions, estimates)
             if case .conceptChange(let batch) = plan.purpose, let confirmed, let production = run.production {
                 c.change = ConceptChangeRecord(
                     job: job.name, runID: run.id, batchID: batch, productionVersion: production.record.version,

@@ -57,6 +57,11 @@ package struct UpdateCycle: Sendable {
                 log.info("batch \(b.id ?? 0) (\(b.path)) was rejected under an earlier job file; the job file changed, so it is read again")
             }
             let incoming = try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
+            try LabelFiles(registry: registry, state: state, log: log, now: clock.now()).scan(job) {
+                try DataSchema(
+                    job: job, production: try ProductionModel.load(job: job.name, registry: registry),
+                    accepted: try registry.consumedBatches(job: job.name).last?.storedPath, candidates: [])
+            }
             var outcome = try start(job, log: log)
             if let p = runDeployHook(job, log: log) { problems.append(p) }
             if outcome.kind == .idle, let settling = incoming.settlingSummary { outcome.message += "; \(settling)" }

@@ -42,6 +42,11 @@ package struct DataSettings: Sendable, Equatable {
     package var settleSeconds: Double
     /// What a row with a bad value does to its batch.
     package var badRows: BadRows = .reject
+    /// The column that identifies a row across files (labels arriving later join by it); never a
+    /// feature. With it, a row's holdout side is a function of its id.
+    package var id: String? = nil
+    /// Directory where label files (`ID,LABEL[,time]`) for earlier rows arrive; needs `id`.
+    package var labels: String? = nil
 
     package enum BadRows: Sendable, Equatable {
         /// The whole batch is rejected, naming the row (the default).
@@ -103,6 +108,9 @@ package struct DriftSettings: Sendable, Equatable {
     package var policy: DriftPolicy
     /// Concept drift from the production model's performance on labelled new rows; `nil` = off.
     package var performance: Performance?
+    /// What an estimated fall of production's performance on rows without labels does (binary
+    /// jobs): sent as a `performance.estimated_drop` event, also a retrain request, or nothing.
+    package var estimatedDrop: EstimatedDrop = .alert
     /// Online detectors on the production model's per-row errors.
     package var adwin: OnlineUse
     package var pageHinkley: OnlineUse
@@ -130,6 +138,10 @@ package struct DriftSettings: Sendable, Equatable {
         package static func defaults(for task: Task) -> Performance {
             task == .regression ? .init(metric: .rmse, minDrop: 0.1, pValue: 0.01) : .init(metric: .accuracy, minDrop: 0.02, pValue: 0.01)
         }
+    }
+
+    package enum EstimatedDrop: String, Sendable, Equatable, CaseIterable {
+        case alert, retrain, off
     }
 
     package enum OnlineUse: String, Sendable, Equatable, CaseIterable {

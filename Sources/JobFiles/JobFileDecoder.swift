@@ -184,7 +184,20 @@ private struct Decoding {
         if case .skip(let max) = badRows, max >= 1, max != max.rounded() {
             log.add(r.keyPath("max_bad_rows"), "a count of rows is a whole number (a share is below 1), got \(max)")
         }
-        r.finish(known: ["incoming", "label", "positive_label", "task", "features", "exclude", "categorical", "holdout", "settle_time", "bad_rows", "max_bad_rows"])
+        let id = r.string("id")
+        let labels = r.string("labels").flatMap { directoryPath($0, r.keyPath("labels")) }
+        r.finish(known: [
+            "incoming", "label", "positive_label", "task", "features", "exclude", "categorical", "holdout", "settle_time", "bad_rows",
+            "max_bad_rows", "id", "labels",
+        ])
+        if let id, id == label { log.add(r.keyPath("id"), "the label column \"\(id)\" cannot identify rows") }
+        if labels != nil, id == nil { log.add(r.keyPath("labels"), "labels join earlier rows by their id: set data.id too") }
+        if let labels, let incoming, Files.canonical(labels) == Files.canonical(incoming) {
+            log.add(r.keyPath("labels"), "is data.incoming: label files would be read as batches")
+        }
+        for (key, list) in [("features", features ?? []), ("categorical", categorical)] {
+            if let id, list.contains(id) { log.add(r.keyPath(key), "the id column \"\(id)\" identifies rows and cannot be a feature") }
+        }
         for (key, list) in [("features", features ?? []), ("exclude", exclude), ("categorical", categorical)] {
             var seen = Set<String>()
             for column in list where !seen.insert(column).inserted {
@@ -205,9 +218,11 @@ private struct Decoding {
             log.add(r.keyPath("categorical"), "\"\(c)\" is also in data.exclude")
         }
         guard let incoming, let label, let holdout else { return nil }
-        return DataSettings(
+        var data = DataSettings(
             incoming: incoming, label: label, positiveLabel: positive, task: task, features: features, exclude: exclude,
             categorical: categorical, holdout: holdout, settleSeconds: settle, badRows: badRows)
+        (data.id, data.labels) = (id, labels)
+        return data
     }
 
     func schedule(_ r: TOMLReader) -> ScheduleSettings {
@@ -315,9 +330,14 @@ private struct Decoding {
             }
             online.finish(known: ["adwin", "page_hinkley"])
         }
+        if let v = r.string("estimated_drop") {
+            if let use = DriftSettings.EstimatedDrop(rawValue: v) { d.estimatedDrop = use } else {
+                log.add(r.keyPath("estimated_drop"), "expected \"alert\", \"retrain\" or \"off\", got \"\(v)\"")
+            }
+        }
         r.finish(known: [
             "bins", "sample_size", "numeric_method", "categorical_method", "thresholds", "columns", "missing_share_change",
-            "correction", "severe_share", "severe_psi", "performance", "online",
+            "correction", "severe_share", "severe_psi", "performance", "online", "estimated_drop",
         ])
         d.policy = p
         return d

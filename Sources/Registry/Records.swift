@@ -52,11 +52,16 @@ package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, Mutab
     package var excluded: Bool = false
     /// Rows left out for a bad value (`data.bad_rows = "skip"`), kept in ``skippedRowsPath``.
     package var skippedRows: Int = 0
+    /// Rows that came without a label (not counted in `rowCount`): checked and scored, trained on
+    /// once their labels arrive.
+    package var unlabelledRows: Int = 0
+    /// Made by updater of earlier rows whose labels arrived (data.labels), not read from incoming.
+    package var joined: Bool = false
 
     enum CodingKeys: String, CodingKey {
         case id, job, path, storedPath = "stored_path", size, sha256, rowCount = "row_count"
         case firstSeenAt = "first_seen_at", status, error, runID = "run_id", attempts, excluded
-        case skippedRows = "skipped_rows"
+        case skippedRows = "skipped_rows", unlabelledRows = "unlabelled_rows", joined
     }
 
     /// Where the rows left out of the batch are kept, for inspection: beside its stored copy.
@@ -197,9 +202,12 @@ package struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
     /// An external trainer's own report (contract 2): `params` and `metrics` as it gave them, JSON.
     /// Shown, never used by the gate.
     package var trainerReport: String?
+    /// A binary version's score calibration and reference level, for estimating its performance
+    /// on rows without labels (JSON of `Evaluation.PerformanceEstimator`).
+    package var estimation: String?
 
     enum CodingKeys: String, CodingKey {
-        case decisionThreshold = "decision_threshold", trainerReport = "trainer_report"
+        case decisionThreshold = "decision_threshold", trainerReport = "trainer_report", estimation
         case id, job, version, runID = "run_id", parentVersion = "parent_version", mode, generation
         case trainingRows = "training_rows", dataFingerprint = "data_fingerprint", jobFileHash = "job_file_hash"
         case metrics, baselineMetrics = "baseline_metrics", artifactPath = "artifact_path"

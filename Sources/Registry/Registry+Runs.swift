@@ -51,10 +51,10 @@ extension Registry {
 
     /// Records the run's drift report (JSON) so `updater runs` shows it while the run goes on,
     /// with its `drift.detected` event when there is one.
-    package func recordDrift(run id: Int64, report: String, event: WebhookEventRecord?) throws {
+    package func recordDrift(run id: Int64, report: String, events: [WebhookEventRecord]) throws {
         try db.write { db in
             try db.execute(sql: "UPDATE run SET drift_report = ? WHERE id = ?", arguments: [report, id])
-            if let event { try emit(db, event) }
+            for event in events { try emit(db, event) }
         }
     }
 
@@ -103,6 +103,10 @@ extension Registry {
         package var change: ConceptChangeRecord?
         /// A shift of the inputs the policy acknowledged: feature drift is compared with this from now on.
         package var baseline: DriftBaselineRecord?
+        /// The prediction log of the batches' rows (jobs with data.id).
+        package var predictions: [PredictionRecord] = []
+        /// Production's estimated performance on the batches' rows without labels.
+        package var estimates: [EstimatedBatchRecord] = []
 
         package init(
             batches: [(BatchRecord, rows: Int)], online: OnlineDetectorRecord? = nil, served: [ServedBatchRecord] = [],
@@ -141,6 +145,8 @@ extension Registry {
             b.runID = run
             try b.update(db)
         }
+        try log(db, c.predictions)
+        for e in c.estimates { try e.save(db) }
         for var s in c.served { try s.insert(db) }
         if var change = c.change { try change.insert(db) }
         if let baseline = c.baseline { try baseline.save(db) }

@@ -346,6 +346,71 @@ enum Schema {
             // An external trainer's own report (contract 2): its parameters and metrics, as JSON.
             try db.alter(table: "model_version") { t in t.add(column: "trainer_report", .text) }
         }
+        m.registerMigration("v17") { db in
+            // Labels that arrive later (Registry+Labels.swift): the prediction log of every row of a
+            // job with data.id, the label files, labels for ids not seen yet, rows without labels per
+            // batch, the batches made of rows whose labels arrived, and per batch the estimated
+            // performance of production on its rows without labels.
+            try db.create(table: "prediction") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("batch_id", .integer).notNull()
+                t.column("row", .integer).notNull()
+                t.column("row_id", .text).notNull()
+                t.column("version", .integer)
+                t.column("score", .double)
+                t.column("prediction", .text)
+                t.column("label", .text)
+                t.column("label_source", .text)
+                t.column("label_file_id", .integer)
+                t.column("loss", .double)
+                t.column("joined_batch_id", .integer)
+                t.column("at", .datetime).notNull()
+            }
+            try db.create(index: "prediction_job_row_id", on: "prediction", columns: ["job", "row_id"])
+            try db.create(index: "prediction_job_batch", on: "prediction", columns: ["job", "batch_id"])
+            try db.create(table: "label_file") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("stored_path", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("mtime_ns", .integer).notNull()
+                t.column("sha256", .text).notNull()
+                t.column("rows", .integer).notNull().defaults(to: 0)
+                t.column("joined", .integer).notNull().defaults(to: 0)
+                t.column("unseen", .integer).notNull().defaults(to: 0)
+                t.column("relabelled", .integer).notNull().defaults(to: 0)
+                t.column("ignored", .integer).notNull().defaults(to: 0)
+                t.column("error", .text)
+                t.column("first_seen_at", .datetime).notNull()
+            }
+            try db.create(index: "label_file_job_sha", on: "label_file", columns: ["job", "sha256"])
+            try db.create(table: "pending_label") { t in
+                t.column("job", .text).notNull()
+                t.column("row_id", .text).notNull()
+                t.column("label", .text).notNull()
+                t.column("label_file_id", .integer).notNull()
+                t.primaryKey(["job", "row_id"])
+            }
+            try db.alter(table: "batch") { t in
+                t.add(column: "unlabelled_rows", .integer).notNull().defaults(to: 0)
+                t.add(column: "joined", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "estimated_batch") { t in
+                t.column("job", .text).notNull()
+                t.column("batch_id", .integer).notNull()
+                t.column("run_id", .integer).notNull()
+                t.column("version", .integer).notNull()
+                t.column("rows", .integer).notNull()
+                t.column("estimate", .text).notNull()
+                t.column("dropped", .boolean).notNull()
+                t.column("at", .datetime).notNull()
+                t.primaryKey(["job", "batch_id"])
+            }
+            // A binary version's score calibration and reference level for performance estimation.
+            try db.alter(table: "model_version") { t in t.add(column: "estimation", .text) }
+        }
         return m
     }
 }

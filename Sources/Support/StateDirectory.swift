@@ -38,6 +38,9 @@ package struct StateDirectory: Sendable {
 
     package func batchPath(job: String, sha256: String) -> String { "\(path)/batches/\(job)/\(sha256).csv" }
 
+    /// A label file's copy (data.labels), by content.
+    package func labelFilePath(job: String, sha256: String) -> String { "\(path)/labels/\(job)/\(sha256).csv" }
+
     package func artifactPath(job: String, version: Int) -> String { "\(path)/models/\(job)/v\(version).model" }
 
     /// The artifact directory of a version made by an external trainer.

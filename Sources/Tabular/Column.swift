@@ -35,6 +35,19 @@ package enum Column: Sendable, Equatable {
         }
     }
 
+    /// A categorical column of `values` (levels in order of first appearance).
+    package static func text(_ values: [String]) -> Column {
+        var index: [String: Int32] = [:]
+        var levels: [String] = []
+        let codes = values.map { v -> Int32 in
+            if let c = index[v] { return c }
+            index[v] = Int32(levels.count)
+            levels.append(v)
+            return Int32(levels.count - 1)
+        }
+        return .categorical(codes: codes, levels: levels)
+    }
+
     /// The value at `row` as a string (`nil` when missing), for messages and label decoding.
     package func string(at row: Int) -> String? {
         switch self {

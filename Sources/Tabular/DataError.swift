@@ -4,7 +4,7 @@
 /// `incoming/b1.csv: line 17, column "tenure": "abc" is not a number`.
 package struct DataError: Error, CustomStringConvertible, Sendable, Equatable {
     package enum Code: String, Sendable {
-        case unreadable, empty, badHeader, raggedRow, badQuote, badNumber, missingColumn, badEncoding, badLabel, badRows
+        case unreadable, empty, badHeader, raggedRow, badQuote, badNumber, missingColumn, badEncoding, badLabel, badRows, badID
     }
 
     package var code: Code

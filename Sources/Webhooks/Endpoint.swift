@@ -97,7 +97,7 @@ package struct WebhookEndpoint: Sendable, Equatable {
     /// Every event updater sends (and `test`, sent only by `updater webhooks test`).
     package static let eventTypes = [
         "drift.detected", "run.started", "run.succeeded", "run.failed", "gate.passed", "gate.failed", "model.promoted",
-        "model.rolled_back", "model.forced", "job.invalid", "deploy.hook_failed",
+        "model.rolled_back", "model.forced", "job.invalid", "deploy.hook_failed", "performance.estimated_drop",
     ]
 
     /// Whether this endpoint wants an event of `type` about `job`.

@@ -112,6 +112,8 @@ package struct SlackMessage {
         case "job.invalid": text = "\(job): the job file stopped validating: \(d["error"]?.string ?? "")"
         case "deploy.hook_failed":
             text = "\(job): the deploy command for \(v("version")) failed (attempt \(d["attempts"].flatMap { $0.number.map { String(Int($0)) } } ?? "?")): \(d["error"]?.string ?? "")"
+        case "performance.estimated_drop":
+            text = "\(job): production \(v("production_version"))'s performance estimated to have fallen: \(d["summary"]?.string ?? "")"
         default: text = "\(job): \(event.type)"
         }
         context = ([event.type] + [run].compactMap { $0 } + [WebhookEventRecord.timestamp(event.createdAt)]).joined(separator: " · ")

@@ -49,13 +49,24 @@ struct BatchesCommand: ParsableCommand {
                 try c.encode(run, forKey: .run)
                 try c.encode(batch.error, forKey: .error)
                 try c.encode(batch.skippedRows, forKey: .skippedRows)
+                try c.encode(batch.unlabelledRows, forKey: .unlabelledRows)
+                try c.encode(batch.joined, forKey: .joined)
                 if batch.skippedRows > 0 { try c.encode(batch.skippedRowsPath, forKey: .skippedRowsFile) }
             }
 
             enum Keys: String, CodingKey {
                 case id, state, file, sha256, bytes, rows, run, error
                 case firstSeenAt = "first_seen_at", skippedRows = "skipped_rows", skippedRowsFile = "skipped_rows_file"
+                case unlabelledRows = "unlabelled_rows", joined
             }
+        }
+
+        /// Bad rows left out, rows without labels.
+        static func notes(_ b: BatchRecord) -> String {
+            var notes: [String] = []
+            if b.skippedRows > 0 { notes.append("\(b.skippedRows) bad row\(b.skippedRows == 1 ? "" : "s") left out (\(b.skippedRowsPath))") }
+            if b.unlabelledRows > 0 { notes.append("\(b.unlabelledRows) row\(b.unlabelledRows == 1 ? "" : "s") without a label (not counted in ROWS)") }
+            return notes.joined(separator: "; ")
         }
 
         static func state(_ b: BatchRecord) -> String {
@@ -84,10 +95,18 @@ struct BatchesCommand: ParsableCommand {
                     [
                         "\(b.id ?? 0)", Self.state(b).replacingOccurrences(of: "_", with: " "), b.rowCount.map(String.init) ?? "-",
                         show(b.firstSeenAt), b.runID.flatMap { numbers[$0] }.map(String.init) ?? "-", Files.baseName(b.path),
-                        b.error.map { truncate($0, 90) }
-                            ?? (b.skippedRows > 0 ? "\(b.skippedRows) bad row\(b.skippedRows == 1 ? "" : "s") left out (\(b.skippedRowsPath))" : ""),
+                        b.error.map { truncate($0, 90) } ?? Self.notes(b),
                     ]
                 }))
+            let labelFiles = try registry.labelFiles(job: name)
+            if !labelFiles.isEmpty {
+                print("\nlabel files (data.labels):")
+                print(table(
+                    ["FILE", "FIRST SEEN", "WHAT IT DID"],
+                    labelFiles.map { [Files.baseName($0.path), show($0.firstSeenAt), truncate($0.summary, 110)] }))
+                let pending = try registry.pendingLabels(job: name)
+                if pending > 0 { print("\(pending) label\(pending == 1 ? "" : "s") wait for rows with their ids") }
+            }
             let stuck = batches.filter { $0.status == .rejected }
             if !stuck.isEmpty {
                 print("a rejected batch is read again after `updater batches retry \(name) N` (once its cause is fixed)")

@@ -541,10 +541,10 @@ struct ProblemTests {
     @Test("an unknown key in [data] is reported with its key path")
     func unknownDataKey() throws {
         let dir = try JobDir()
-        let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nlabels = \"z\"")
+        let text = minimal.replacingOccurrences(of: "label = \"y\"", with: "label = \"y\"\nlabls = \"z\"")
         #expect(
             try dir.problems(text) == [
-                "\(dir.path)/job.toml:\(line("labels", in: text)): data.labels: unknown key (known keys here: incoming, label, positive_label, task, features, exclude, categorical, holdout, settle_time, bad_rows, max_bad_rows)"
+                "\(dir.path)/job.toml:\(line("labls", in: text)): data.labls: unknown key (known keys here: incoming, label, positive_label, task, features, exclude, categorical, holdout, settle_time, bad_rows, max_bad_rows, id, labels)"
             ])
     }
 

@@ -28,7 +28,7 @@ struct RegistryTests {
     @Test("a new database is migrated from empty to the current schema, in WAL mode with foreign keys on")
     func migratesFromEmpty() throws {
         let r = try Registry(path: dbPath)
-        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16"])
+        #expect(try r.schemaVersions() == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", "v15", "v16", "v17"])
         let (mode, fk) = try r.read { db in
             (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }

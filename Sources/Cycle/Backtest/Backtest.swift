@@ -186,7 +186,7 @@ package struct Backtest {
     func score(_ file: String, production: ProductionModel, registry: Registry, measured: [MetricName]) throws -> [String: Double]? {
         do {
             let schema = try DataSchema(job: job, production: production, accepted: nil, candidates: [file])
-            let table = try schema.load(file, shownAs: file, badRows: job.data.badRows).table
+            let table = try schema.load(file, shownAs: file, badRows: job.data.badRows, labelled: true).table
             let scorer = Scorer(job: job, directory: NSTemporaryDirectory() + "updater-backtest-score-\(getpid())")
             let output = try scorer.output(production, table, purpose: "backtest")
             let computed = try production.target.truth(table).metrics(output, threshold: production.threshold(job))

@@ -12,6 +12,8 @@ struct DataSchema: Sendable {
     let features: [String]
     let productionFeatures: [String]
     let label: String
+    /// `data.id`: the column that identifies rows, read as text, never a feature.
+    let id: String?
     let task: Task
     let categorical: Set<String>
 
@@ -21,7 +23,7 @@ struct DataSchema: Sendable {
     /// features and get the good batches rejected. A new column in the data is picked up once its
     /// batch has been accepted (as a schema change, so that retrain is full).
     init(job: JobConfig, production: ProductionModel?, accepted: String?, candidates: [String]) throws {
-        let excluded = Set(job.data.exclude + [job.data.label])
+        let excluded = Set(job.data.exclude + [job.data.label] + (job.data.id.map { [$0] } ?? []))
         var newest: String? = nil
         if let accepted, let header = try? CSVReader.header(file: accepted), header.contains(job.data.label) {
             newest = accepted
@@ -33,6 +35,7 @@ struct DataSchema: Sendable {
 
     private init(job: JobConfig, production: ProductionModel?, newestBatch: String?, excluded: Set<String>) throws {
         label = job.data.label
+        id = job.data.id
         task = job.data.task
         productionFeatures = production?.features ?? []
         categorical = Set(job.data.categorical).union(
@@ -59,25 +62,47 @@ struct DataSchema: Sendable {
     var options: CSVOptions {
         let all = Set(features + productionFeatures)
         // A class label is read as text (so "1" and "1.0" stay apart); a regression target as numbers.
-        let categorical = self.categorical.intersection(all).union(task == .regression ? [] : [label])
-        return CSVOptions(required: features + [label]) { name in
+        let categorical = self.categorical.intersection(all).union(task == .regression ? [] : [label]).union(id.map { [$0] } ?? [])
+        let id = self.id
+        return CSVOptions(required: features + (id.map { [$0] } ?? [])) { name in
             if categorical.contains(name) { return .categorical }
             if all.contains(name) || name == label { return .numeric }
-            return nil
+            return name == id ? .categorical : nil
         }
     }
 
-    /// Loads a CSV file and checks its labels: none missing; for a binary job at most two distinct
-    /// values. Errors name `shownAs` (the incoming path) rather than the stored copy. With
-    /// `badRows` `.skip`, a row with a bad value or no label is left out and returned, unless there
-    /// are more than its limit: then the file is rejected, naming the first ones.
-    func load(_ path: String, shownAs: String, badRows: DataSettings.BadRows) throws -> (table: DataTable, skipped: [SkippedRow]) {
+    /// A batch as read: its labelled rows (features and label), and the rows that came without a
+    /// label (features only), each with its `data.id` when the job has one.
+    struct Loaded {
+        var table: DataTable
+        var skipped: [SkippedRow] = []
+        var ids: [String]? = nil
+        /// Each labelled row's number among the rows read (1-based; the data row, unless bad rows were left out).
+        var labelledRows: [Int] = []
+        /// Rows without a label (an empty label, or no label column): checked for drift and scored by
+        /// production, trained on once their labels arrive.
+        var unlabelled: DataTable? = nil
+        var unlabelledIDs: [String]? = nil
+        /// Each unlabelled row's number among the rows read (1-based).
+        var unlabelledRows: [Int] = []
+
+        var unlabelledCount: Int { unlabelled?.rowCount ?? 0 }
+    }
+
+    /// Loads a CSV file and checks its labels: for a binary job at most two distinct values; a row
+    /// without one is set apart as unlabelled, unless `labelled` (a holdout file): then it is an
+    /// error. Errors name `shownAs` (the incoming path) rather than the stored copy. With `badRows`
+    /// `.skip`, a row with a bad value is left out and returned, unless there are more than its
+    /// limit: then the file is rejected, naming the first ones.
+    func load(_ path: String, shownAs: String, badRows: DataSettings.BadRows, labelled: Bool = false) throws -> Loaded {
         do {
             var table: DataTable
             var skipped: [SkippedRow] = []
+            var options = self.options
+            if labelled { options.required.append(label) }
             if case .skip = badRows {
                 var lenient = options
-                lenient.notMissing = [label]
+                lenient.notMissing = Set([labelled ? label : nil, id].compactMap { $0 })
                 (table, skipped) = try CSVReader.readSkippingBadRows(file: path, options: lenient)
                 let limit = badRows.limit(rows: table.rowCount + skipped.count)
                 if skipped.count > limit {
@@ -90,25 +115,67 @@ struct DataSchema: Sendable {
                 table = try CSVReader.read(file: path, options: options)
             }
             let present = (features + droppedFeatures).filter { table.index(of: $0) != nil }
-            let selected = table.selecting(present + [label])!
-            try checkLabels(selected, file: shownAs)
-            return (selected, skipped)
+            let ids = try id.map { try rowIDs(table, column: $0, file: shownAs) }
+            let missing = missingLabels(table)
+            if labelled, let row = missing.first {
+                throw DataError(.badLabel, file: shownAs, column: label, "label is missing in data row \(row + 1)")
+            }
+            let hasLabel = table.index(of: label) != nil
+            if missing.isEmpty && hasLabel {
+                let selected = table.selecting(present + [label])!
+                try checkLabels(selected, file: shownAs)
+                return Loaded(table: selected, skipped: skipped, ids: ids, labelledRows: Array(1..<(selected.rowCount + 1)))
+            }
+            let unlabelledSet = Set(missing)
+            let labelledRows = (0..<table.rowCount).filter { !unlabelledSet.contains($0) }
+            let features = table.selecting(present)!
+            var loaded = Loaded(
+                table: hasLabel ? table.selecting(present + [label])!.rows(labelledRows) : features.rows([]), skipped: skipped,
+                ids: ids.map { all in labelledRows.map { all[$0] } }, labelledRows: labelledRows.map { $0 + 1 }, unlabelled: features.rows(missing),
+                unlabelledIDs: ids.map { all in missing.map { all[$0] } }, unlabelledRows: missing.map { $0 + 1 })
+            if hasLabel {
+                try checkLabels(loaded.table, file: shownAs)
+            } else {
+                loaded.table = loaded.table.appending(DataTable(names: [label], columns: [task == .regression ? .numeric([]) : .categorical(codes: [], levels: [])]))
+            }
+            return loaded
         } catch var error as DataError {
             error.file = shownAs
             throw error
         }
     }
 
+    /// The rows (0-based) whose label is missing, or every row when the file has no label column.
+    func missingLabels(_ table: DataTable) -> [Int] {
+        switch table.column(label) {
+        case .numeric(let values)?: values.indices.filter { values[$0].isNaN }
+        case .categorical(let codes, _)?: codes.indices.filter { codes[$0] < 0 }
+        case nil: Array(0..<table.rowCount)
+        }
+    }
+
+    /// Each row's `data.id`; a missing or repeated id is an error naming its rows.
+    func rowIDs(_ table: DataTable, column: String, file: String) throws -> [String] {
+        guard case .categorical(let codes, let levels)? = table.column(column) else {
+            throw DataError(.missingColumn, file: file, column: column, "no id column \"\(column)\" (data.id)")
+        }
+        var firstRow = [Int32: Int]()
+        for (row, code) in codes.enumerated() {
+            if code < 0 { throw DataError(.badID, file: file, column: column, "the id is missing in data row \(row + 1) (data.id)") }
+            if let first = firstRow.updateValue(row, forKey: code) {
+                throw DataError(
+                    .badID, file: file, column: column,
+                    "id \"\(levels[Int(code)])\" is in data rows \(first + 1) and \(row + 1): data.id must identify one row")
+            }
+        }
+        return codes.map { levels[Int($0)] }
+    }
+
     private func checkLabels(_ table: DataTable, file: String) throws {
         switch table.column(label) {
-        case .numeric(let values)?:
-            if let row = values.firstIndex(where: \.isNaN) {
-                throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
-            }
-        case .categorical(let codes, let levels)?:
-            if let row = codes.firstIndex(of: -1) {
-                throw DataError(.badLabel, file: file, column: label, "label is missing in data row \(row + 1)")
-            }
+        case .numeric?:
+            return
+        case .categorical(_, let levels)?:
             if task == .binary, levels.count > 2 {
                 throw DataError(
                     .badLabel, file: file, column: label,

@@ -28,10 +28,14 @@ package struct IncomingScanner {
     /// files that are never read, each with why. Hidden files (a producer's temporary name) are
     /// left out silently.
     package static func survey(_ job: JobConfig, now: Date = Date(), log: Logger = .silent) throws -> IncomingSurvey {
-        let dir = job.data.incoming
-        guard Files.isDirectory(dir) else { throw FileError(dir, "incoming directory does not exist") }
+        try survey(job.data.incoming, what: "incoming directory", settleSeconds: job.data.settleSeconds, now: now, log: log)
+    }
+
+    /// The same for any directory whose files are read as they settle (data.labels too).
+    static func survey(_ dir: String, what: String, settleSeconds: Double, now: Date, log: Logger) throws -> IncomingSurvey {
+        guard Files.isDirectory(dir) else { throw FileError(dir, "\(what) does not exist") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
-        let settleNs = Int64(job.data.settleSeconds * 1e9)
+        let settleNs = Int64(settleSeconds * 1e9)
         let nowNs = Int64(now.timeIntervalSince1970 * 1e9)
         var survey = IncomingSurvey()
         func skip(_ path: String, _ reason: String, _ hint: String) {
@@ -44,11 +48,11 @@ package struct IncomingScanner {
                 continue
             }
             if Files.isDirectory(path) {
-                skip(path, "is a directory", "batches are .csv files directly in the incoming directory")
+                skip(path, "is a directory", "files are read from the \(what) itself, not its subdirectories")
                 continue
             }
             guard path.lowercased().hasSuffix(".csv") else {
-                skip(path, "is not a .csv file", "batches are files named *.csv; a producer's temporary file should start with a dot")
+                skip(path, "is not a .csv file", "only files named *.csv are read; a producer's temporary file should start with a dot")
                 continue
             }
             guard let stamp = Files.stamp(path) else { continue }

@@ -21,6 +21,11 @@ struct Evidence {
     /// Production scored the labelled rows and `[drift.performance]` is on: performance leads the
     /// policy (else feature drift does).
     var performanceLeads: Bool
+    /// Production's output on each batch's labelled rows and on its rows without labels (empty when
+    /// it could not score them), for the prediction log.
+    var scores: [(labelled: [Double], unlabelled: [Double])] = []
+    /// Production's estimated performance on each batch's rows without labels, where it can be estimated.
+    var estimates: [EstimatedPerformance.Batch] = []
 
     struct SuspectedChange: Equatable {
         /// The batch's id and its position among the run's new batches.
@@ -42,10 +47,12 @@ package struct DriftCheck {
     let scorer: Scorer
     var clock: WallClock = .system
 
-    /// One new batch: its id (nil for a file no run has registered) and rows.
+    /// One new batch: its id (nil for a file no run has registered), its labelled rows, and its rows
+    /// without labels.
     struct Batch {
         var id: Int64?
         var table: DataTable
+        var unlabelled: DataTable? = nil
     }
 
     /// Checks `batches` (in arrival order). `run`: the run the evidence is recorded with;
@@ -54,6 +61,8 @@ package struct DriftCheck {
         let policy = job.drift.policy
         let version = production.record.version
         let data = batches.dropFirst().reduce(batches[0].table) { $0.appending($1.table) }
+        // Every row is checked for drift and scored; only labelled rows measure performance.
+        let all = batches.compactMap(\.unlabelled).reduce(data) { $0.appending($1) }
         var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(version))" }
         if let problem = production.referenceProblem { changes.append(problem) }
         var evidence = Evidence(
@@ -65,26 +74,30 @@ package struct DriftCheck {
         let trainedOn = production.reference ?? ReferenceProfile(columns: [])
         let baseline = try registry.driftBaseline(job: job.name, version: version)
         let reference = try baseline.map { try decodeJSON(ReferenceProfile.self, $0.reference) } ?? trainedOn
-        if let label = trainedOn.label {
+        if let label = trainedOn.label, data.rowCount > 0 {
             let (result, change) = DriftDetector.label(label, data.column(label.name), policy: policy)
             targets.append(result)
             if let change { changes.append(change) }
         }
         do {
             let target = try production.target
-            let output = try scorer.output(production, data, purpose: "new-data")
+            let scored = try scorer.output(production, all, purpose: "new-data")
             if let prediction = trainedOn.prediction {
-                targets.append(DriftDetector.column(prediction, target.predictionColumn(output), policy: policy))
+                targets.append(DriftDetector.column(prediction, target.predictionColumn(scored), policy: policy))
             }
+            evidence.scores = Self.perBatch(scored, batches, width: target.task == .multiclass ? target.classes.count : 1)
+            evidence.estimates = try EstimatedPerformance(job: job, production: production).estimate(
+                batches.indices.map { (batches[$0].id, evidence.scores[$0].unlabelled) })
+            let output = Array(scored.prefix(data.rowCount * (target.task == .multiclass ? target.classes.count : 1)))
             let truth = try target.truth(data)
             let losses = ServedPerformance.losses(truth, output: output, threshold: production.threshold(job))
-            if let settings = job.drift.performance {
+            if let settings = job.drift.performance, data.rowCount > 0 {
                 (performance, evidence.served, evidence.change) = try servedPerformance(
                     settings, losses: losses, batches: batches, run: run)
                 evidence.performanceLeads = true
             }
             // The online detectors watch misclassifications (classification only).
-            if useOnline, target.task != .regression, let referenceAccuracy = production.metrics[.accuracy] {
+            if useOnline, target.task != .regression, !losses.isEmpty, let referenceAccuracy = production.metrics[.accuracy] {
                 var (monitor, seen) = try OnlineMonitor.load(job: job.name, version: version, registry: registry)
                 let errors = losses.map { $0 > 0 }
                 online = monitor.feed(errors, settings: job.drift, referenceErrorRate: 1 - referenceAccuracy)
@@ -100,7 +113,7 @@ package struct DriftCheck {
         } catch {
             changes.append("production v\(version) cannot score the new data: \(error)")
         }
-        let compared = DriftDetector.compare(reference: reference.columns, current: data, policy: policy)
+        let compared = DriftDetector.compare(reference: reference.columns, current: all, policy: policy)
         evidence.report = DriftReport(
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
@@ -126,7 +139,7 @@ package struct DriftCheck {
         var change: Evidence.SuspectedChange? = nil
         var result: PerformanceDrift? = nil
         var start = 0
-        for (index, batch) in batches.enumerated() {
+        for (index, batch) in batches.enumerated() where batch.table.rowCount > 0 {
             let rows = batch.table.rowCount
             let current = ServedPerformance.Pool(losses: losses[start..<start + rows])
             start += rows
@@ -165,6 +178,18 @@ package struct DriftCheck {
         return "production's \(p.metric) \(verb) from \(round4(p.reference)) to \(round4(p.current)) on \(which) (p = \(sci(p.pValue)); reference: \(p.basis ?? "-"))"
     }
 
+    /// `output` (of the labelled rows of every batch, then of the unlabelled rows of every batch,
+    /// `width` numbers a row) cut back into each batch's two parts.
+    static func perBatch(_ output: [Double], _ batches: [Batch], width: Int) -> [(labelled: [Double], unlabelled: [Double])] {
+        var labelledStart = 0
+        var unlabelledStart = batches.reduce(0) { $0 + $1.table.rowCount } * width
+        return batches.map { b in
+            let l = b.table.rowCount * width, u = (b.unlabelled?.rowCount ?? 0) * width
+            defer { (labelledStart, unlabelledStart) = (labelledStart + l, unlabelledStart + u) }
+            return (Array(output[labelledStart..<labelledStart + l]), Array(output[unlabelledStart..<unlabelledStart + u]))
+        }
+    }
+
     /// Which batch row `row` (of all new rows) falls in.
     static func batchIndex(ofRow row: Int, _ batches: [Batch]) -> Int {
         var end = 0
@@ -196,7 +221,10 @@ package struct DriftCheck {
         let schema = try DataSchema(
             job: job, production: production, accepted: try registry.consumedBatches(job: job.name).last?.storedPath,
             candidates: files.map(\.stored))
-        let batches = try files.map { Batch(id: $0.id, table: try schema.load($0.stored, shownAs: $0.shown, badRows: job.data.badRows).table) }
+        let batches = try files.map { file in
+            let loaded = try schema.load(file.stored, shownAs: file.shown, badRows: job.data.badRows)
+            return Batch(id: file.id, table: loaded.table, unlabelled: loaded.unlabelled)
+        }
         let scratch = NSTemporaryDirectory() + "updater-drift-\(getpid())-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let scorer = Scorer(job: job, directory: scratch)

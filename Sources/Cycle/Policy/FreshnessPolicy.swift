@@ -25,10 +25,16 @@ struct FreshnessPolicy {
         var productionRows: Int?
         /// The most training rows any candidate of this concept has had (0 before the first).
         var triedRows: Int
+        /// Labelled rows among this run's new batches (rows without labels are not trained on); nil
+        /// when not counted.
+        var newRows: Int? = nil
     }
 
     func decide(production: ProductionModel?, trigger: Trigger, evidence: Evidence?, segment: Segment) -> Decision {
         guard let production else {
+            if segment.availableRows == 0 {
+                return Decision(action: .noData, reason: "nothing to train on yet: no row has a label (rows without one are trained on once their labels arrive)")
+            }
             return Decision(action: .train(.init(mode: .full, purpose: .firstModel)), reason: "no model in production yet: full training")
         }
         switch reference {
@@ -55,6 +61,12 @@ struct FreshnessPolicy {
             return Decision(
                 action: .train(.init(mode: .full, purpose: .schemaChange)),
                 reason: "schema changed → full retrain (\(report.schemaChanges.joined(separator: "; ")))")
+        }
+        if segment.newRows == 0 {
+            let estimate = evidence.estimates.first { $0.dropped }.map { "; \($0.estimate.summary)" } ?? ""
+            return Decision(
+                action: .keep,
+                reason: "production kept: the new rows have no labels yet (checked for drift and scored; trained on once their labels arrive)\(estimate)")
         }
         if evidence.performanceLeads, let change = evidence.change {
             return Decision(

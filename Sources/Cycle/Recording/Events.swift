@@ -38,6 +38,24 @@ enum Events {
         return WebhookEventRecord(type: "drift.detected", job: job, data: .object(data), at: now)
     }
 
+    /// `performance.estimated_drop`: production's performance estimated on a batch's rows without
+    /// labels fell past the gate's minimum or below its reference level.
+    static func estimatedDrop(job: String, run: Int, version: Int, _ e: EstimatedPerformance.Batch, at now: Date) -> WebhookEventRecord {
+        var metrics: [String: JSONValue] = [:]
+        for m in e.estimate.metrics {
+            metrics[m.metric] = [
+                "estimate": JSONValue(m.value), "lower": JSONValue(m.lower), "upper": JSONValue(m.upper), "reference": JSONValue(m.reference),
+                "minimum": JSONValue(m.minimum),
+            ]
+        }
+        return WebhookEventRecord(
+            type: "performance.estimated_drop", job: job,
+            data: [
+                "job": .string(job), "run": .int(run), "batch": JSONValue(e.batch.map(Int.init)), "production_version": .int(version),
+                "rows": .int(e.estimate.rows), "metrics": .object(metrics), "summary": .string(e.estimate.summary),
+            ], at: now)
+    }
+
     /// `gate.passed` or `gate.failed` for a recorded candidate.
     static func gate(
         job: String, run: Int, version: Int, mode: String, productionVersion: Int?, metrics: MetricSummary,

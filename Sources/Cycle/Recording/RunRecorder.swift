@@ -46,10 +46,13 @@ struct RunRecorder {
             log: log.scoped(job: job.name, run: Int64(number)).teeing(to: try LineSink(appendingTo: logPath)))
     }
 
-    func drift(_ report: DriftReport, production version: Int) throws {
+    /// The run's drift report, with its `drift.detected` event and a `performance.estimated_drop`
+    /// event for each batch on which production's estimated performance fell.
+    func drift(_ report: DriftReport, production version: Int, estimates: [EstimatedPerformance.Batch] = []) throws {
+        let drops = estimates.filter(\.dropped).map { Events.estimatedDrop(job: job, run: number, version: version, $0, at: clock.now()) }
         try registry.recordDrift(
             run: run, report: try json(report),
-            event: Events.driftDetected(job: job, run: number, productionVersion: version, report: report, at: clock.now()))
+            events: [Events.driftDetected(job: job, run: number, productionVersion: version, report: report, at: clock.now())].compactMap { $0 } + drops)
     }
 
     func reject(_ batch: BatchRecord, error: String) throws {

@@ -111,6 +111,13 @@ struct CandidateStep {
             artifactSHA256: artifactDigest, reference: try json(reference), status: verdict.passed ? .passed : .rejected, createdAt: now,
             decisionThreshold: trained.chosenThreshold ? trained.threshold : nil)
         version.trainerReport = trained.report
+        // What estimates its performance on rows without labels later: fitted on the rows it was
+        // judged on (binary jobs).
+        if case .binary(let labels) = gate.truth,
+            let estimator = PerformanceEstimator.fit(scores: trained.output, labels: labels, threshold: trained.threshold)
+        {
+            version.estimation = try json(estimator)
+        }
         let training = Registry.TrainingRecord(
             decision: plan.mode.rawValue, seed: Int64(bitPattern: job.training.seed), trainingRows: window.table.rowCount,
             windowFingerprint: window.fingerprint, replayFingerprint: window.replayFingerprint, windowFromBatch: window.fromBatch,

@@ -23,7 +23,8 @@ struct EarlierBatches {
         for batch in try registry.consumedBatches(job: job.name).reversed() where count < job.training.windowRows {
             guard batch.firstSeenAt >= oldest, batch.id ?? 0 >= start ?? Int64.min else { break }
             do {
-                let split = SplitBatch(batch, try schema.load(batch.storedPath, shownAs: batch.path, badRows: .asBefore).table, job: job)
+                let loaded = try schema.load(batch.storedPath, shownAs: batch.path, badRows: .asBefore)
+                let split = SplitBatch(batch, loaded.table, ids: loaded.ids, job: job)
                 out.append(split)
                 count += split.train.rowCount
             } catch {
@@ -129,7 +130,7 @@ enum EvaluationRows {
     static func select(
         _ job: JobConfig, plan: TrainingPlan, new: [SplitBatch], earlier: EarlierBatches, schema: DataSchema
     ) throws -> DataTable {
-        if case .file(let path) = job.data.holdout { return try schema.load(path, shownAs: path, badRows: job.data.badRows).table }
+        if case .file(let path) = job.data.holdout { return try schema.load(path, shownAs: path, badRows: job.data.badRows, labelled: true).table }
         var fromNew = new
         if case .conceptChange(let batch) = plan.purpose { fromNew = new.filter { ($0.record.id ?? 0) >= batch } }
         var parts = fromNew.compactMap(\.eval)
