@@ -57,7 +57,7 @@ package struct UpdateCycle: Sendable {
                 log.info("batch \(b.id ?? 0) (\(b.path)) was rejected under an earlier job file; the job file changed, so it is read again")
             }
             let incoming = try IncomingScanner(registry: registry, state: state, log: log).scan(job, now: clock.now())
-            try LabelFiles(registry: registry, state: state, log: log, now: clock.now()).scan(job) {
+            try LabelFiles(registry: registry, state: state, log: log, now: clock.now(), checkpoints: checkpoints).scan(job) {
                 try DataSchema(
                     job: job, production: try ProductionModel.load(job: job.name, registry: registry),
                     accepted: try registry.consumedBatches(job: job.name).last?.storedPath, candidates: [])

@@ -63,13 +63,14 @@ package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, M
     package var size: Int64
     package var mtimeNs: Int64
     package var sha256: String
-    /// Labels it holds (after a repeated id within it, the later line's).
+    /// Labels it holds, one per id (of an id given twice in it, the later line's).
     package var rows = 0
     /// Labels given to rows waiting for theirs.
     package var joined = 0
     /// Labels for ids no batch has brought yet: kept, and joined when the row arrives.
     package var unseen = 0
-    /// Labels for rows an earlier label file had labelled but not yet made a training row: this one wins.
+    /// Labels that replaced another for the same row: an earlier file's, not yet made a training row,
+    /// or an earlier line's of this file. The later one wins.
     package var relabelled = 0
     /// Labels for rows that came with a label or were already joined and trained on: recorded here, not used.
     package var ignored = 0
@@ -93,7 +94,7 @@ package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, M
         if let error { return "not applied: \(error)" }
         var parts = ["\(rows) label\(rows == 1 ? "" : "s"): \(joined) joined"]
         if unseen > 0 { parts.append("\(unseen) for ids not seen yet (joined when their rows arrive)") }
-        if relabelled > 0 { parts.append("\(relabelled) replaced an earlier file's label (the later one wins)") }
+        if relabelled > 0 { parts.append("\(relabelled) replaced an earlier label of the same row (the later one wins)") }
         if ignored > 0 { parts.append("\(ignored) ignored (the row came with a label, or was already trained on)") }
         return parts.joined(separator: ", ")
     }
@@ -172,7 +173,8 @@ extension Registry {
             var last: [String: String] = [:]
             var order: [String] = []
             for (id, label) in labels {
-                if last.updateValue(label, forKey: id) == nil { order.append(id) }
+                // An id given twice in one file: the later line wins, and it is counted as relabelled.
+                if last.updateValue(label, forKey: id) == nil { order.append(id) } else { f.relabelled += 1 }
             }
             f.rows = order.count
             for id in order {
@@ -284,6 +286,35 @@ extension Registry {
                     FROM prediction
                     WHERE job = ? AND version IS NOT NULL AND (label_source IS NULL OR label_source = 'labels')
                     GROUP BY batch_id, version HAVING COUNT(loss) > 0 ORDER BY batch_id
+                    """, arguments: [job])
+        }
+    }
+
+    /// Per batch with logged rows: how many, how many came without a label, how many of those have
+    /// one now, and whether its scores are values (regression).
+    package struct PredictionCounts: Sendable, FetchableRecord, Decodable {
+        package var batch: Int64
+        package var rows: Int
+        package var unlabelled: Int
+        package var labelledLater: Int
+        package var regression: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case batch = "batch_id", rows, unlabelled, regression
+            case labelledLater = "labelled_later"
+        }
+    }
+
+    package func predictionCounts(job: String) throws -> [PredictionCounts] {
+        try db.read { db in
+            try PredictionCounts.fetchAll(
+                db,
+                sql: """
+                    SELECT batch_id, COUNT(*) AS rows,
+                           SUM(label_source IS NULL OR label_source = 'labels') AS unlabelled,
+                           COALESCE(SUM(label_source = 'labels'), 0) AS labelled_later,
+                           MAX(prediction IS NULL AND score IS NOT NULL) AS regression
+                    FROM prediction WHERE job = ? GROUP BY batch_id ORDER BY batch_id
                     """, arguments: [job])
         }
     }

@@ -20,11 +20,14 @@ struct BacktestCommand: ParsableCommand {
 
             Prequential: before each batch is delivered, the model in production scores it (accuracy and ROC-AUC for a binary job, accuracy for multiclass, RMSE for regression). In the same run the reference policies replay the same batches with the first job's settings: never (the first model stays), every (a full retrain on the newest window_rows rows after every batch, always promoted) and, with --oracle, a policy that knows where each concept starts and retrains on the new concept's batches only, after each of its first four. The table shows each policy's mean metrics, training rows (and their share of every's), training CPU seconds, versions, promotions, rejections, and after each change of concept the first job's policy confirmed, how many batches until the metric was within drift.performance.min_drop of the best level any policy held in that concept.
 
+            With --label-delay K each job is replayed a second time as if its labels came K batches late: every batch is delivered without its label column (with a row id column when the job has no data.id), and its labels arrive as a label file (data.labels) with batch t+K, joined by id. Production is still measured on every batch with its true labels, so the two rows of the table show what the delay costs.
+
             Example:
               updater backtest churn --batches history/
               updater backtest --job-file new-settings.toml Jobs/churn.toml --batches history/ --oracle 13,25,37
               updater backtest churn --batches history/ --json > replay.json
               updater backtest churn --batches history/ --oracle 13,25,37 --report replay.html
+              updater backtest churn --batches history/ --label-delay 3
             """)
 
     @Argument(help: "Jobs to replay: names in the jobs directory, or job-file paths.")
@@ -38,6 +41,9 @@ struct BacktestCommand: ParsableCommand {
 
     @Option(name: .long, help: "Comma-separated batch numbers (1-based, in replay order) where a new concept starts: adds the oracle reference policy.")
     var oracle: String?
+
+    @Option(name: .long, help: "Labels of batch t arrive with batch t+K: each job is also replayed with its batches delivered without labels and their labels K batches later (data.labels, joined by id), to show what late labels cost.")
+    var labelDelay: Int = 0
 
     @Flag(name: .long, help: "Also print every batch of each job's replay: production, its metrics, the decision.")
     var detail = false
@@ -75,7 +81,16 @@ struct BacktestCommand: ParsableCommand {
         var replays: [Backtest.Replay] = []
         let interactive = isatty(2) == 1
         do {
+            guard labelDelay >= 0, labelDelay < files.count else {
+                throw ValidationError("--label-delay: \(labelDelay) is not a number of batches between 0 and \(files.count - 1)")
+            }
             var runs: [(Backtest, Backtest.Policy)] = configs.map { (Backtest(job: $0, files: files, label: label($0, among: configs)), .job) }
+            if labelDelay > 0 {
+                runs += configs.map { config in
+                    let name = label(config, among: configs) + ", labels \(labelDelay) late"
+                    return (Backtest(job: config, files: files, label: name, labelDelay: labelDelay), .job)
+                }
+            }
             let reference = Backtest(job: first, files: files, label: "")
             runs += [(reference, .never), (reference, .every)]
             if oracle != nil { runs.append((reference, .oracle(changes: changes))) }
@@ -93,6 +108,8 @@ struct BacktestCommand: ParsableCommand {
                 if policy != .job { replay.label = policy.name }
                 replays.append(replay)
             }
+        } catch let e as ValidationError {
+            throw e
         } catch {
             throw fail("\(error)")
         }
@@ -118,7 +135,7 @@ struct BacktestCommand: ParsableCommand {
         print("\(files.count) batches from \(batches), replayed in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
         print(summaryTable(replays, task: first.data.task))
         if detail {
-            for replay in replays.prefix(configs.count) {
+            for replay in replays where replay.policy == "job" {
                 print("\n\(replay.label):")
                 print(detailTable(replay, task: first.data.task))
             }

@@ -21,7 +21,7 @@ struct Updater: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, Validate.self, Run.self, StatusCommand.self, VersionsCommand.self, RunsCommand.self, HistoryCommand.self, RollbackCommand.self,
             TriggerCommand.self, DriftCommand.self, TrainCommand.self, PredictCommand.self, CancelCommand.self, PromoteCommand.self, MetricsCommand.self,
-            PauseCommand.self, ResumeCommand.self, WebhooksCommand.self, BatchesCommand.self, AdoptCommand.self, BacktestCommand.self, ReportCommand.self, ExportCommand.self,
+            PauseCommand.self, ResumeCommand.self, WebhooksCommand.self, BatchesCommand.self, AdoptCommand.self, BacktestCommand.self, ReportCommand.self, ExportCommand.self, PredictionsCommand.self,
         ]
     )
 

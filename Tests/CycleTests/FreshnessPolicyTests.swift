@@ -6,6 +6,7 @@ import Testing
 import Evaluation
 import JobFiles
 import Registry
+import Tabular
 
 /// The freshness policy's decisions, from the evidence alone (no training).
 @Suite("The freshness policy")
@@ -55,6 +56,37 @@ struct FreshnessPolicyTests {
         let d = FreshnessPolicy(job: job).decide(production: nil, trigger: .newData, evidence: nil, segment: segment(1600, production: nil))
         #expect(d.plan == TrainingPlan(mode: .full, purpose: .firstModel))
         #expect(d.recorded == "full")
+    }
+
+    @Test("rows without labels: no first model from them, and no retrain on them, even when the inputs moved")
+    func unlabelled() {
+        let policy = FreshnessPolicy(job: job)
+        let none = policy.decide(production: nil, trigger: .newData, evidence: nil, segment: .init(start: nil, availableRows: 0, productionRows: nil, triedRows: 0))
+        #expect(none.action == .noData && none.reason.contains("no row has a label"))
+        var s = segment(1600)
+        s.newRows = 0
+        let kept = policy.decide(production: production(), trigger: .newData, evidence: evidence(drifted: 3, change: nil, performanceLeads: false, psi: 0.5), segment: s)
+        #expect(kept.action == .keep && kept.reason.contains("the new rows have no labels yet"), "\(kept.reason)")
+        // A schema change still retrains (on the labelled rows there are), and so does a request.
+        #expect(policy.decide(production: production(), trigger: .newData, evidence: evidence(schema: ["x9 is new"]), segment: s).plan?.purpose == .schemaChange)
+        #expect(policy.decide(production: production(), trigger: .manualFull, evidence: evidence(), segment: s).plan?.purpose == .requested)
+    }
+
+    @Test("with data.id a row's holdout side follows its id, whatever batch or position it comes in")
+    func holdoutByID() throws {
+        var j = job
+        j.data.id = "id"
+        let ids = (0..<400).map { "row\($0)" }
+        let table = DataTable(names: ["x"], columns: [.numeric(ids.indices.map(Double.init))])
+        let a = SplitBatch(BatchRecord(job: "j", path: "a", storedPath: "a", size: 1, sha256: "aaa", firstSeenAt: Date(), status: .pending), table, ids: ids, job: j)
+        let reversed = table.rows(Array(ids.indices.reversed()))
+        let b = SplitBatch(BatchRecord(job: "j", path: "b", storedPath: "b", size: 1, sha256: "bbb", firstSeenAt: Date(), status: .pending), reversed, ids: ids.reversed(), job: j)
+        func held(_ s: SplitBatch) -> Set<Double> {
+            guard case .numeric(let v)? = s.eval?.column("x") else { return [] }
+            return Set(v)
+        }
+        #expect(held(a) == held(b))
+        #expect((40...140).contains(held(a).count), "\(held(a).count) of 400 held out")
     }
 
     @Test("a batch on which production's performance fell is a suspected change: the candidate trains on the rows from it on")

@@ -111,12 +111,20 @@ package struct Backtest {
     package let job: JobConfig
     package let files: [String]
     package let label: String
+    /// Labels of batch t arrive with batch t + `labelDelay` (0: every batch comes labelled): each
+    /// batch is delivered without its label column, and its labels later as a label file of
+    /// data.labels, joined by id (the job's data.id, else a row id the replay adds).
+    package var labelDelay = 0
 
-    package init(job: JobConfig, files: [String], label: String) {
+    package init(job: JobConfig, files: [String], label: String, labelDelay: Int = 0) {
         self.job = job
         self.files = files
         self.label = label
+        self.labelDelay = labelDelay
     }
+
+    /// The column a replay with late labels joins them by when the job has no data.id.
+    static let replayID = "updater_backtest_row"
 
     /// Replays every batch under `policy`; `progress(done, total)` after each.
     package func replay(_ policy: Policy, progress: (Int, Int) -> Void = { _, _ in }) throws -> Replay {
@@ -132,6 +140,12 @@ package struct Backtest {
         local.deploy.command = nil
         local.deploy.formats = [.updater]
         local.webhooks = []
+        if labelDelay > 0 {
+            local.data.id = job.data.id ?? Self.replayID
+            local.data.labels = scratch + "/labels"
+            try Files.makeDirectories(scratch + "/labels")
+        }
+        var lateLabels: [[UInt8]] = []
         let registry = try Registry.inMemory()
         let state = StateDirectory(path: scratch + "/state")
         var cycle = UpdateCycle(registry: registry, state: state, log: .silent, engine: TrainingEngine(concurrency: 1))
@@ -151,7 +165,16 @@ package struct Backtest {
             let production = try ProductionModel.load(job: local.name, registry: registry)
             let scores = try production.map { try score(file, production: $0, registry: registry, measured: measured) }
             let name = String(format: "%05d-", i + 1) + Files.baseName(file)
-            try Files.writeAtomically(try Files.read(file), to: local.data.incoming + "/" + name)
+            if labelDelay > 0 {
+                let (features, labels) = try split(file, batch: i + 1, id: local.data.id!)
+                try Files.writeAtomically(features, to: local.data.incoming + "/" + name)
+                lateLabels.append(labels)
+                if i >= labelDelay {
+                    try Files.writeAtomically(lateLabels[i - labelDelay], to: local.data.labels! + "/" + String(format: "%05d-labels.csv", i + 1 - labelDelay))
+                }
+            } else {
+                try Files.writeAtomically(try Files.read(file), to: local.data.incoming + "/" + name)
+            }
             let outcome = cycle.run(local)
             let run = try outcome.runID.flatMap { try registry.run($0) }
             let report = try run?.driftReport.map { try decodeJSON(DriftReport.self, $0) }
@@ -180,6 +203,20 @@ package struct Backtest {
             trainingRows: results.reduce(0) { $0 + $1.trainingRows }, cpuSeconds: results.reduce(0) { $0 + $1.cpuSeconds },
             versions: versions.count, promotions: history.count, rejections: versions.filter { $0.status == .rejected }.count,
             recovery: [], batches: results)
+    }
+
+    /// A batch as it arrives when its labels come later: without the label column (with a row id
+    /// column when the job has no data.id), and its label file (`id,label`).
+    func split(_ file: String, batch: Int, id: String) throws -> (features: [UInt8], labels: [UInt8]) {
+        let text = try CSVReader.read(file: file, options: CSVOptions { _ in .categorical })
+        var table = text
+        if table.index(of: id) == nil {
+            let ids = Column.text((0..<table.rowCount).map { "\(batch)-\($0 + 1)" })
+            table = DataTable(names: [id] + table.names, columns: [ids] + table.columns)
+        }
+        guard table.index(of: job.data.label) != nil else { throw FileError(file, "has no label column \"\(job.data.label)\"") }
+        let features = CSVWriter.encode(table, columns: table.names.filter { $0 != job.data.label })
+        return (features, CSVWriter.encode(table, columns: [id, job.data.label]))
     }
 
     /// Production's metrics on a batch before it is delivered; nil when it cannot be read or scored.

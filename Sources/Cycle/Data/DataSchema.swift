@@ -19,16 +19,19 @@ struct DataSchema: Sendable {
 
     /// Without `data.features`, the columns come from the newest batch the job has already accepted
     /// (`accepted`), else from the first of `candidates` (pending batches, in order) whose header
-    /// reads cleanly and has the label: so one malformed or foreign new file cannot redefine the
+    /// reads cleanly and has the label (or the `data.id` column): so one malformed or foreign new file cannot redefine the
     /// features and get the good batches rejected. A new column in the data is picked up once its
     /// batch has been accepted (as a schema change, so that retrain is full).
     init(job: JobConfig, production: ProductionModel?, accepted: String?, candidates: [String]) throws {
         let excluded = Set(job.data.exclude + [job.data.label] + (job.data.id.map { [$0] } ?? []))
+        // A batch of the job's: it has the label column, or the id column (rows whose labels come later).
+        let marks = [job.data.label] + (job.data.id.map { [$0] } ?? [])
+        func isOurs(_ path: String) -> Bool { (try? CSVReader.header(file: path)).map { h in marks.contains(where: h.contains) } ?? false }
         var newest: String? = nil
-        if let accepted, let header = try? CSVReader.header(file: accepted), header.contains(job.data.label) {
+        if let accepted, isOurs(accepted) {
             newest = accepted
         } else {
-            newest = candidates.first { path in (try? CSVReader.header(file: path))?.contains(job.data.label) == true }
+            newest = candidates.first(where: isOurs)
         }
         try self.init(job: job, production: production, newestBatch: newest, excluded: excluded)
     }

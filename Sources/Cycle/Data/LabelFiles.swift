@@ -15,6 +15,7 @@ struct LabelFiles {
     let state: StateDirectory
     let log: Logger
     var now: Date
+    var checkpoints: Checkpoints = .none
 
     /// Reads new label files, then makes a batch of the rows whose labels arrived.
     func scan(_ job: JobConfig, schema: () throws -> DataSchema) throws {
@@ -42,6 +43,7 @@ struct LabelFiles {
                 let labels = try Self.read(stored, shownAs: path, id: idColumn, label: job.data.label, regression: job.data.task == .regression)
                 let applied = try registry.applyLabels(file, labels: labels)
                 log.info("label file \(path): \(applied.summary)")
+                checkpoints.reached(.labels)
             } catch let error as DataError {
                 try registry.rejectLabelFile(file, error: "\(error)")
                 log.error("label file rejected, nothing of it applied: \(error)")
@@ -118,6 +120,7 @@ struct LabelFiles {
         let sha = Files.sha256(bytes)
         let stored = state.batchPath(job: job.name, sha256: sha)
         if !Files.exists(stored) { try Files.writeAtomically(bytes, to: stored) }
+        checkpoints.reached(.joined)
         let name = "labels for \(joined.count) row\(joined.count == 1 ? "" : "s") of batch\(sources.count == 1 ? "" : "es") \(sources.map(String.init).joined(separator: ", "))"
         let batch = try registry.registerJoinedBatch(
             job: job.name, path: name, storedPath: stored, size: Int64(bytes.count), sha256: sha, rows: joined, now: now)

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+
+/// Rows whose labels come later (data.id, data.labels), through the binary.
+@Suite("Labels that arrive later: rows without labels, label files joined by id, estimated and realized performance")
+struct LateLabelsTests {
+    /// A job reading ids from column `id` and label files from labels/NAME.
+    func lateJob(_ ws: Workspace, _ name: String, extra: String = "") throws {
+        try FileManager.default.createDirectory(atPath: ws.root + "/labels/" + name, withIntermediateDirectories: true)
+        try ws.addJob(name, extra: "id = \"id\"\nlabels = \"../labels/\(name)\"\n\(extra)")
+    }
+
+    /// `Synthetic.csv` without its label column, and its labels as `id,y` lines.
+    func withoutLabels(_ csv: String) -> (features: String, labels: [(id: String, label: String)]) {
+        var features: [String] = []
+        var labels: [(String, String)] = []
+        for (i, line) in csv.split(separator: "\n").enumerated() {
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let label = fields.removeLast()
+            features.append(fields.joined(separator: ","))
+            if i > 0 { labels.append((fields[0], label)) }
+        }
+        return (features.joined(separator: "\n") + "\n", labels)
+    }
+
+    func labelFile(_ labels: [(id: String, label: String)]) -> String {
+        "id,y\n" + labels.map { "\($0.id),\($0.label)" }.joined(separator: "\n") + "\n"
+    }
+
+    func summaries(_ ws: Workspace, _ job: String) throws -> [[String: Any]] {
+        try #require(try ws.json(["predictions", job]) as? [[String: Any]])
+    }
+
+    @Test("rows without labels are checked, scored and logged; their labels join by id into a batch that trains; each case of a label is counted")
+    func joinByID() throws {
+        let ws = try Workspace()
+        try lateJob(ws, "late")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/late/b1.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promoted v1"))
+
+        let (features, labels) = withoutLabels(Synthetic.csv(rows: 800, seed: 2, firstID: 5000))
+        try ws.write(features, to: "incoming/late/b2.csv")
+        let r2 = try ws.run(["run", "--once"])
+        #expect(r2.status == 0, "\(r2.output)")
+        #expect(r2.stderr.contains("800 of 800 rows without a label"), "\(r2.stderr)")
+        #expect(r2.stderr.contains("the new rows have no labels yet"), "\(r2.stderr)")
+        var s = try summaries(ws, "late")
+        let b2 = try #require(s.first { $0["batch"] as? Int == 2 })
+        #expect(b2["rows"] as? Int == 800 && b2["unlabelled"] as? Int == 800 && b2["labelled_later"] as? Int == 0, "\(b2)")
+        // Production's performance estimated before any label came (binary job: CBPE).
+        let estimate = try #require(b2["estimate"] as? [String: Any], "\(b2)")
+        let metrics = try #require(estimate["metrics"] as? [[String: Any]])
+        #expect(Set(metrics.compactMap { $0["metric"] as? String }) == ["accuracy", "roc_auc"])
+        let logged = try #require(try ws.json(["predictions", "late", "--batch", "2"]) as? [[String: Any]])
+        #expect(logged.count == 800 && logged.allSatisfy { $0["version"] as? Int == 1 && $0["score"] is Double && $0["label"] is NSNull })
+
+        // 600 labels, one for an id no batch has brought yet, one for a row that came labelled, and
+        // one id twice (the later line wins).
+        var first = Array(labels.prefix(600))
+        first.append(("id99999", "yes"))
+        first.append(("id0", "no"))
+        let flipped = first[0].label == "yes" ? "no" : "yes"
+        first.append((first[0].id, flipped))
+        try ws.write(labelFile(first), to: "labels/late/l1.csv")
+        let r3 = try ws.run(["run", "--once"])
+        #expect(r3.status == 0, "\(r3.output)")
+        #expect(
+            r3.stderr.contains(
+                "l1.csv: 602 labels: 600 joined, 1 for ids not seen yet (joined when their rows arrive), 1 replaced an earlier label of the same row (the later one wins), 1 ignored"),
+            "\(r3.stderr)")
+        #expect(r3.stderr.contains("new batch 3: labels for 600 rows of batch 2"), "\(r3.stderr)")
+        let batches = try #require(try ws.json(["batches", "late"]) as? [[String: Any]])
+        let joined = try #require(batches.first { $0["joined"] as? Bool == true }, "\(batches)")
+        #expect(joined["rows"] as? Int == 600 && joined["state"] as? String == "consumed", "\(joined)")
+
+        // Realized performance of v1 on the 600 rows it scored, from its logged predictions.
+        let rows = try #require(try ws.json(["predictions", "late", "--batch", "2"]) as? [[String: Any]])
+        let labelled = rows.filter { $0["label_source"] as? String == "labels" }
+        #expect(labelled.count == 600)
+        #expect(labelled.first { $0["id"] as? String == first[0].id }?["label"] as? String == flipped)
+        let right = labelled.filter { $0["prediction"] as? String == $0["label"] as? String }.count
+        s = try summaries(ws, "late")
+        let realized = try #require((s.first { $0["batch"] as? Int == 2 }?["realized"] as? [[String: Any]])?.first)
+        #expect(realized["version"] as? Int == 1 && realized["rows"] as? Int == 600 && realized["metric"] as? String == "accuracy")
+        #expect(abs((realized["value"] as? Double ?? -1) - Double(right) / 600) < 1e-12)
+
+        // A label for a row already trained on is ignored; the row waiting for the unseen id's label
+        // gets it when it arrives, and is trained on in the next batch of joined rows.
+        try ws.write(labelFile([first[1], labels[700]]), to: "labels/late/l2.csv")
+        let (b4, _) = withoutLabels("id,x1,x2,colour,y\nid99999,0.5,5.0,red,no\n")
+        try ws.write(b4, to: "incoming/late/b4.csv")
+        let r4 = try ws.run(["run", "--once"])
+        #expect(r4.stderr.contains("l2.csv: 2 labels: 1 joined, 1 ignored"), "\(r4.stderr)")
+        let r5 = try ws.run(["run", "--once"])
+        #expect(r5.status == 0, "\(r5.output)")
+        let all = try #require(try ws.json(["batches", "late"]) as? [[String: Any]])
+        let joinedRows = all.filter { $0["joined"] as? Bool == true }.compactMap { $0["rows"] as? Int }.reduce(0, +)
+        #expect(joinedRows == 602, "\(all)")
+        let text = try ws.run(["batches", "late"])
+        #expect(text.stdout.contains("label files (data.labels):") && text.stdout.contains("l1.csv"), "\(text.stdout)")
+    }
+
+    @Test("the holdout side of a row is a function of its id: a row held out stays held out when it comes back with its label")
+    func holdoutByID() throws {
+        let ws = try Workspace()
+        try lateJob(ws, "split")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/split/b1.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stdout.contains("promoted v1"), "\(r.output)")
+        // holdout = 0.25 of 1200 rows by id: about 300 evaluation rows.
+        let versions = try #require((try ws.json(["versions", "split"]) as? [String: Any])?["versions"] as? [[String: Any]])
+        let training = try #require(versions.first?["training_rows"] as? Int)
+        #expect((840...960).contains(training), "\(training)")
+    }
+
+    @Test("a label file with a missing id is rejected naming its row; nothing of it is applied")
+    func badLabelFile() throws {
+        let ws = try Workspace()
+        try lateJob(ws, "bad")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/bad/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write("id,y\nid1,yes\n,no\n", to: "labels/bad/l1.csv")
+        try ws.write("id,label\nid1,yes\n", to: "labels/bad/l2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("l1.csv: column \"id\": the id is missing in data row 2"), "\(r.stderr)")
+        #expect(r.stderr.contains("l2.csv: line 1, column \"y\": required column is missing from the header"), "\(r.stderr)")
+        let text = try ws.run(["batches", "bad"])
+        #expect(text.stdout.contains("not applied"), "\(text.stdout)")
+    }
+
+    @Test("kill -9 while labels are joined, at either step: after the restart every label is joined once")
+    func killWhileJoining() throws {
+        for point in ["labels", "joined"] {
+            let ws = try Workspace()
+            try lateJob(ws, "kill")
+            try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/kill/b1.csv")
+            #expect(try ws.run(["run", "--once"]).status == 0)
+            let (features, labels) = withoutLabels(Synthetic.csv(rows: 400, seed: 2, firstID: 5000))
+            try ws.write(features, to: "incoming/kill/b2.csv")
+            #expect(try ws.run(["run", "--once"]).status == 0)
+            try ws.write(labelFile(labels), to: "labels/kill/l1.csv")
+            let daemon = try DaemonProcess(ws, notify: nil, environment: ["UPDATER_TEST_STALL": point])
+            #expect(daemon.waitForLog("stalled at \(point)"), "\(daemon.log)")
+            daemon.crash()
+            let r = try ws.run(["run", "--once"])
+            #expect(r.status == 0, "\(point): \(r.output)")
+            #expect(try ws.sql("SELECT count(*) FROM label_file") == "1", "\(point)")
+            #expect(try ws.sql("SELECT count(*) FROM prediction WHERE label_source = 'labels'") == "400", "\(point)")
+            #expect(try ws.sql("SELECT count(DISTINCT joined_batch_id) FROM prediction WHERE label_source = 'labels'") == "1", "\(point)")
+            #expect(try ws.sql("SELECT row_count FROM batch WHERE joined = 1") == "400", "\(point)")
+            #expect(try ws.sql("SELECT count(*) FROM pending_label") == "0", "\(point)")
+        }
+    }
+}
