@@ -23,6 +23,11 @@ package struct JobFigures: Sendable, Equatable {
     package var lastSuccess: Date?
     package var rollbacks = 0
     package var forcedPromotions = 0
+    /// Production's estimated performance (by metric) on the last batch estimated, rows logged still
+    /// waiting for their labels, and its realized accuracy (or RMSE) on the newest batch whose labels came later.
+    package var estimated: [String: Double] = [:]
+    package var awaitingLabels = 0
+    package var realized: Served?
 
     package init(job: String) { self.job = job }
 
@@ -108,6 +113,27 @@ extension Registry {
         }
         f.lastSuccess = try Date.fetchOne(
             db, sql: "SELECT MAX(finished_at) FROM run WHERE job = ? AND state IN ('succeeded', 'rejected')", arguments: [job])
+        if let estimate = try String.fetchOne(db, sql: "SELECT estimate FROM estimated_batch WHERE job = ? ORDER BY batch_id DESC LIMIT 1", arguments: [job]),
+            let object = try? JSONSerialization.jsonObject(with: Data(estimate.utf8)) as? [String: Any],
+            let metrics = object["metrics"] as? [[String: Any]]
+        {
+            for m in metrics {
+                if let name = m["metric"] as? String, let value = m["value"] as? Double { f.estimated[name] = value }
+            }
+        }
+        f.awaitingLabels = try Int.fetchOne(
+            db, sql: "SELECT COUNT(*) FROM prediction WHERE job = ? AND label IS NULL", arguments: [job]) ?? 0
+        if let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT batch_id, MAX(prediction IS NULL) AS regression, AVG(loss) AS mean FROM prediction
+                WHERE job = ? AND label_source = 'labels' AND loss IS NOT NULL
+                GROUP BY batch_id ORDER BY batch_id DESC LIMIT 1
+                """, arguments: [job])
+        {
+            let mean: Double = row["mean"]
+            f.realized = (row["regression"] as Bool) ? .init(metric: "rmse", value: mean.squareRoot()) : .init(metric: "accuracy", value: 1 - mean)
+        }
         for row in try Row.fetchAll(db, sql: "SELECT action, COUNT(*) AS n FROM production_event WHERE job = ? GROUP BY 1", arguments: [job]) {
             switch row["action"] as String {
             case "rollback": f.rollbacks = row["n"]

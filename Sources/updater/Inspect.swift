@@ -42,12 +42,42 @@ struct StatusCommand: ParsableCommand {
         var problem: String?
         /// The deploy command of the newest change of the published model (`[deploy] command`).
         var deployCommand: DeployHookRecord?
+        /// Rows whose labels come later (jobs with data.id): the newest realized and estimated performance.
+        var labels: LabelStatus?
+
+        struct LabelStatus: Encodable {
+            /// Logged rows still without a label, and labels kept for ids no batch has brought.
+            var awaiting: Int
+            var pendingLabels: Int
+            /// The newest batch with labels that came later: production's realized performance on it.
+            var realized: PredictionsCommand.BatchSummary?
+            /// The newest batch with an estimate.
+            var estimated: PredictionsCommand.BatchSummary?
+
+            enum CodingKeys: String, CodingKey {
+                case awaiting, realized, estimated
+                case pendingLabels = "pending_labels"
+            }
+
+            /// "awaiting labels: 200 rows; realized accuracy 0.8612 on batch 2 (v1, 600 rows); estimated accuracy 0.87 (0.84–0.90) on batch 4"
+            var line: String {
+                var parts = ["awaiting labels: \(awaiting) row\(awaiting == 1 ? "" : "s")"]
+                if pendingLabels > 0 { parts.append("\(pendingLabels) label\(pendingLabels == 1 ? "" : "s") for ids not seen yet") }
+                if let r = realized, let v = r.realized.last {
+                    parts.append("realized \(v.metric) \(String(format: "%.4f", v.value)) on batch \(r.batch) (v\(v.version), \(v.rows) rows)")
+                }
+                if let e = estimated, let m = e.estimate?.metrics.first {
+                    parts.append("estimated \(m.metric) \(String(format: "%.4f", m.value)) (\(String(format: "%.4f", m.lower))–\(String(format: "%.4f", m.upper))) on batch \(e.batch)")
+                }
+                return parts.joined(separator: "; ")
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
             case name, productionVersion = "production_version", lastRun = "last_run", pendingBatches = "pending_batches"
             case jobFile = "job_file", jobFileProblems = "job_file_problems", deployPath = "deploy_path", paused
             case setAsideBatches = "set_aside_batches", rejectedBatches = "rejected_batches", waitingFiles = "waiting_files"
-            case problem, incoming, deployCommand = "deploy_command"
+            case problem, incoming, deployCommand = "deploy_command", labels
         }
     }
 
@@ -111,6 +141,12 @@ struct StatusCommand: ParsableCommand {
                     attention.append("\(job): the deploy command for v\(hook.version) failed (attempt \(hook.attempts)): \(hook.lastError ?? "") (log \(hook.logPath ?? "-")); the job's next cycle tries again")
                 }
             }
+            for (name, job) in configs where job.data.id != nil {
+                let summaries = try PredictionsCommand.summaries(job: name, registry: registry)
+                statuses[name]?.labels = JobStatus.LabelStatus(
+                    awaiting: summaries.reduce(0) { $0 + $1.unlabelled - $1.labelledLater }, pendingLabels: try registry.pendingLabels(job: name),
+                    realized: summaries.last { !$0.realized.isEmpty }, estimated: summaries.last { $0.estimate != nil })
+            }
             for (name, job) in configs {
                 // Files that settled but were not registered (a full disk, say) wait: say how many.
                 let survey = try? IncomingScanner.survey(job)
@@ -166,6 +202,7 @@ struct StatusCommand: ParsableCommand {
         // Files in an incoming directory that are not read yet, or never: where they are and why.
         for s in all {
             if let settling = s.incoming?.settlingSummary { print("\(s.name): \(settling)") }
+            if let labels = s.labels { print("\(s.name): \(labels.line)") }
             for skipped in s.incoming?.skipped ?? [] { print("\(s.name): \(skipped.path) \(skipped.reason): not read") }
         }
         // Webhook endpoints that need a person: disabled by their receiver, or with dead deliveries.

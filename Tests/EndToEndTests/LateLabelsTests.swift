@@ -98,6 +98,13 @@ struct LateLabelsTests {
         #expect(joinedRows == 602, "\(all)")
         let text = try ws.run(["batches", "late"])
         #expect(text.stdout.contains("label files (data.labels):") && text.stdout.contains("l1.csv"), "\(text.stdout)")
+        // status: the rows still waiting, the newest realized and estimated performance.
+        let status = try ws.run(["status"])
+        #expect(status.stdout.contains("late: awaiting labels: 199 rows; realized accuracy "), "\(status.stdout)")
+        #expect(status.stdout.contains("estimated accuracy "), "\(status.stdout)")
+        let jobs = try #require((try ws.json(["status"]) as? [String: Any])?["jobs"] as? [[String: Any]])
+        let lateStatus = try #require(jobs.first { $0["name"] as? String == "late" }?["labels"] as? [String: Any])
+        #expect(lateStatus["awaiting"] as? Int == 199, "\(lateStatus)")
     }
 
     @Test("the holdout side of a row is a function of its id: a row held out stays held out when it comes back with its label")

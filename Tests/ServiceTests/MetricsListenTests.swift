@@ -41,6 +41,9 @@ struct MetricsListenTests {
         f.runSeconds = [0.3, 12]
         f.batches = ["pending": 1]
         f.rollbacks = 1
+        f.estimated = ["accuracy": 0.75]
+        f.realized = .init(metric: "accuracy", value: 0.5)
+        f.awaitingLabels = 7
         let text = MetricsExposition.text(
             jobs: [f], endpoints: [EndpointFigures(endpoint: "ops", pending: 2, retrying: 1, dead: 0, disabled: true)],
             now: Date(timeIntervalSince1970: 1_800_000_000))
@@ -54,6 +57,9 @@ struct MetricsListenTests {
             "updater_rollbacks_total{updater_job=\"churn\"} 1",
             "updater_webhook_deliveries{endpoint=\"ops\",state=\"retrying\"} 1.0",
             "updater_webhook_endpoint_disabled{endpoint=\"ops\"} 1.0",
+            "updater_production_estimated_metric{updater_job=\"churn\",metric=\"accuracy\"} 0.75",
+            "updater_production_realized_metric{updater_job=\"churn\",metric=\"accuracy\"} 0.5",
+            "updater_rows_awaiting_labels{updater_job=\"churn\"} 7.0",
         ] {
             #expect(text.contains(line + "\n"), "\(line)\n\(text)")
         }

@@ -63,7 +63,13 @@ struct FreshnessPolicy {
                 reason: "schema changed → full retrain (\(report.schemaChanges.joined(separator: "; ")))")
         }
         if segment.newRows == 0 {
-            let estimate = evidence.estimates.first { $0.dropped }.map { "; \($0.estimate.summary)" } ?? ""
+            let drop = evidence.estimates.first { $0.dropped }
+            if let drop, job.drift.estimatedDrop == .retrain {
+                return Decision(
+                    action: .train(.init(mode: .full, purpose: .requested)),
+                    reason: "production's estimated performance fell (\(drop.estimate.summary)) → full retrain on the newest labelled rows (drift.estimated_drop = \"retrain\")")
+            }
+            let estimate = drop.map { "; \($0.estimate.summary)" } ?? ""
             return Decision(
                 action: .keep,
                 reason: "production kept: the new rows have no labels yet (checked for drift and scored; trained on once their labels arrive)\(estimate)")

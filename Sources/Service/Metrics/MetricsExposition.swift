@@ -86,6 +86,13 @@ package enum MetricsExposition {
                     gauge(p, "updater_drift_column_drifted", "1 when the column drifted at the last check.", column).set(Double(c.drifted ? 1 : 0))
                 }
             }
+            for (metric, value) in f.estimated.sorted(by: { $0.key < $1.key }) {
+                gauge(p, "updater_production_estimated_metric", "Production's performance estimated (CBPE) on the last batch's rows without labels.", job + [("metric", metric)]).set(value)
+            }
+            if let realized = f.realized {
+                gauge(p, "updater_production_realized_metric", "Production's realized metric on the newest batch whose labels came later, by the version that scored it.", job + [("metric", realized.metric)]).set(realized.value)
+            }
+            gauge(p, "updater_rows_awaiting_labels", "Rows logged without a label that no label file has labelled yet.", job).set(Double(f.awaitingLabels))
             if let served = f.served {
                 gauge(p, "updater_production_served_metric", "Production's measured metric (accuracy, or RMSE for regression) on the last labelled batch it served.", job + [("metric", served.metric)]).set(served.value)
             }
