@@ -331,6 +331,9 @@ private struct Decoding {
             online.finish(known: ["adwin", "page_hinkley"])
         }
         if let v = r.string("estimated_drop") {
+            if task != .binary, v != "off" {
+                log.add(r.keyPath("estimated_drop"), "only a binary job's performance is estimated on rows without labels")
+            }
             if let use = DriftSettings.EstimatedDrop(rawValue: v) { d.estimatedDrop = use } else {
                 log.add(r.keyPath("estimated_drop"), "expected \"alert\", \"retrain\" or \"off\", got \"\(v)\"")
             }

@@ -95,7 +95,7 @@ package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, M
         var parts = ["\(rows) label\(rows == 1 ? "" : "s"): \(joined) joined"]
         if unseen > 0 { parts.append("\(unseen) for ids not seen yet (joined when their rows arrive)") }
         if relabelled > 0 { parts.append("\(relabelled) replaced an earlier label of the same row (the later one wins)") }
-        if ignored > 0 { parts.append("\(ignored) ignored (the row came with a label, or was already trained on)") }
+        if ignored > 0 { parts.append("\(ignored) ignored (the row came with a label, or an earlier label already made it a training row)") }
         return parts.joined(separator: ", ")
     }
 }
@@ -180,7 +180,8 @@ extension Registry {
             for id in order {
                 let label = last[id]!
                 let rows = try PredictionRecord.filter(Column("job") == f.job && Column("row_id") == id).order(Column("id").desc).fetchAll(db)
-                guard var row = rows.first else {
+                // The newest row with this id that can still take a label, else the newest.
+                guard var row = rows.first(where: { $0.labelSource != "batch" && $0.joinedBatchID == nil }) ?? rows.first else {
                     let pending = try Row.fetchOne(db, sql: "SELECT 1 FROM pending_label WHERE job = ? AND row_id = ?", arguments: [f.job, id]) != nil
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO pending_label (job, row_id, label, label_file_id) VALUES (?, ?, ?, ?)",
@@ -239,9 +240,16 @@ extension Registry {
     /// came first) that label. Part of a run's consumption.
     static func log(_ db: Database, _ predictions: [PredictionRecord]) throws {
         for var p in predictions {
-            if p.label == nil,
-                let pending = try Row.fetchOne(db, sql: "SELECT label, label_file_id FROM pending_label WHERE job = ? AND row_id = ?", arguments: [p.job, p.rowID])
-            {
+            guard let pending = try Row.fetchOne(db, sql: "SELECT label, label_file_id FROM pending_label WHERE job = ? AND row_id = ?", arguments: [p.job, p.rowID])
+            else {
+                try p.insert(db)
+                continue
+            }
+            if p.label != nil {
+                // The row came with its own label: the one that waited for it is not used.
+                try db.execute(sql: "DELETE FROM pending_label WHERE job = ? AND row_id = ?", arguments: [p.job, p.rowID])
+                try db.execute(sql: "UPDATE label_file SET ignored = ignored + 1, unseen = unseen - 1 WHERE id = ?", arguments: [pending["label_file_id"] as Int64?])
+            } else {
                 let label: String = pending["label"]
                 p.label = label
                 p.labelSource = "labels"

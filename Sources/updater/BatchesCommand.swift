@@ -103,9 +103,9 @@ struct BatchesCommand: ParsableCommand {
                 print("\nlabel files (data.labels):")
                 print(table(
                     ["FILE", "FIRST SEEN", "WHAT IT DID"],
-                    labelFiles.map { [Files.baseName($0.path), show($0.firstSeenAt), truncate($0.summary, 110)] }))
+                    labelFiles.map { [Files.baseName($0.path), show($0.firstSeenAt), truncate($0.summary, 220)] }))
                 let pending = try registry.pendingLabels(job: name)
-                if pending > 0 { print("\(pending) label\(pending == 1 ? "" : "s") wait for rows with their ids") }
+                if pending > 0 { print("\(pending) label\(pending == 1 ? " waits" : "s wait") for rows with \(pending == 1 ? "its id" : "their ids")") }
             }
             let stuck = batches.filter { $0.status == .rejected }
             if !stuck.isEmpty {

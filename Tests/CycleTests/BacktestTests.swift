@@ -34,6 +34,28 @@ struct BacktestTests {
         #expect(policy.rejections == 0)
     }
 
+    @Test("with labels two batches late: batches arrive without labels, their labels join two batches later, the change is retrained on once they do, and every delivered batch before them is estimated")
+    func lateLabels() throws {
+        let stream = try Stream.abrupt(batches: 12, rows: 600, change: 7)
+        defer { stream.remove() }
+        let file = try JobFile(windowRows: 2400)
+        defer { file.remove() }
+        let job = try JobFileDecoder.load(file.path)
+        let late = try Backtest(job: job, files: stream.files, label: "sea, labels 2 late", labelDelay: 2).replay(.job)
+        let once = try Backtest(job: job, files: stream.files, label: "sea").replay(.job)
+        // Nothing to train on until the first labels come with batch 3.
+        #expect(late.batches[0].outcome == "no_data" && late.batches[1].outcome == "no_data", "\(late.batches[0...1])")
+        #expect(late.batches[2].outcome == "promoted", "\(late.batches[2])")
+        // The change at batch 7 shows when its labels arrive with batch 9, not before.
+        let confirmed = late.batches.filter(\.change).map(\.batch)
+        #expect(confirmed == [9], "\(late.batches.map { "\($0.batch): \($0.reason ?? "")" })")
+        // Production was estimated on each batch it scored before the labels came.
+        for b in late.batches[3...] { #expect(b.estimated?["accuracy"] != nil, "\(b)") }
+        // Late labels cost freshness, never more training.
+        #expect(late.means["accuracy"]! <= once.means["accuracy"]!)
+        #expect(late.trainingRows <= once.trainingRows * 2)
+    }
+
     @Test("inputs that move while the concept stays are acknowledged: no candidate beyond the first model's warm-up")
     func covariateShift() throws {
         let offsets = (0..<12).map { $0 < 4 ? 0.0 : ($0 < 8 ? 1.5 : -1.5) }

@@ -135,6 +135,45 @@ struct LateLabelsTests {
         #expect(text.stdout.contains("not applied"), "\(text.stdout)")
     }
 
+    @Test("a retrain in a run whose new rows have no labels is judged on the earlier batches' evaluation rows; an estimated drop can ask for it")
+    func retrainWithoutNewLabels() throws {
+        let ws = try Workspace()
+        try lateJob(ws, "est", extra: "\n[drift]\nestimated_drop = \"retrain\"")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/est/b1.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promoted v1"))
+        // Inputs moved onto v1's decision boundary (1.8·x1 − 0.9·(x2 − 5) ≈ 0, no red): its scores
+        // are near 0.5, so its estimated accuracy falls below the gate's minimum (0.65).
+        var features = "id,x1,x2,colour\n"
+        for i in 0..<800 {
+            let x2 = 1 + Double(i % 80) / 10
+            features += "id\(5000 + i),\(String(format: "%.4f", 0.5 * (x2 - 5) + Double(i % 7 - 3) / 100)),\(x2),\(i % 2 == 0 ? "green" : "blue")\n"
+        }
+        try ws.write(features, to: "incoming/est/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("production's estimated performance fell"), "\(r.stderr)")
+        #expect(!r.stderr.contains("min_rows"), "\(r.stderr)")
+        let runs = try #require(try ws.json(["runs", "est"]) as? [[String: Any]])
+        #expect(runs.first?["candidate_version"] as? Int == 2, "\(runs.first ?? [:])")
+        #expect(try ws.sql("SELECT count(*) FROM webhook_event WHERE type = 'performance.estimated_drop'") == "1")
+    }
+
+    @Test("a label that is not one of production's classes rejects its file; a label waiting for a row that then comes labelled is ignored, not kept")
+    func labelTypos() throws {
+        let ws = try Workspace()
+        try lateJob(ws, "typo")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/typo/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        try ws.write("id,y\nid5000,yes\nid5001,maybe\n", to: "labels/typo/l1.csv")
+        try ws.write("id,y\nid7000,yes\n", to: "labels/typo/l2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("l1.csv: column \"y\": \"maybe\" in data row 2 is not one of the classes of the model in production (no, yes)"), "\(r.stderr)")
+        #expect(try ws.sql("SELECT count(*) FROM pending_label") == "1")
+        try ws.write(Synthetic.csv(rows: 300, seed: 3, firstID: 7000), to: "incoming/typo/b2.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(try ws.sql("SELECT count(*) FROM pending_label") == "0")
+        #expect(try ws.sql("SELECT ignored || ',' || unseen FROM label_file WHERE path LIKE '%l2.csv'") == "1,0")
+    }
+
     @Test("kill -9 while labels are joined, at either step: after the restart every label is joined once")
     func killWhileJoining() throws {
         for point in ["labels", "joined"] {

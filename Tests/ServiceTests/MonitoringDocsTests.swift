@@ -20,6 +20,8 @@ struct MonitoringDocsTests {
         f.runSeconds = [1]
         f.lastDriftReport = #"{"columns":[{"column":"x","kind":"numeric","status":"ok","method":"ks","statistic":0.3,"p_value":0.001,"threshold":0.05,"drifted":true,"psi":0.4,"weight":1}],"targets":[],"schema_changes":[],"online":[],"drifted_share":1,"severity":"severe","summary":"severe"}"#
         f.served = .init(metric: "accuracy", value: 0.8)
+        f.estimated = ["accuracy": 0.78]
+        f.realized = .init(metric: "accuracy", value: 0.79)
         f.gateResults = [.init(metric: "accuracy", outcome: "fail", count: 1)]
         f.lastSuccess = Date()
         let text = MetricsExposition.text(

@@ -52,11 +52,16 @@ package struct Backtest {
         package var cpuSeconds: Double
         /// A suspected change of concept confirmed by the candidate at this batch.
         package var change: Bool
+        /// With late labels: production's performance estimated on the batch before its labels came
+        /// (binary jobs), and whether the estimate fell far enough to be announced.
+        package var estimated: [String: Double]? = nil
+        package var estimatedDrop: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
             case batch, file, metrics, severity, decision, reason, outcome, change
             case productionVersion = "production_version", candidateVersion = "candidate_version"
             case trainingRows = "training_rows", windowFrom = "window_from", cpuSeconds = "cpu_seconds"
+            case estimated, estimatedDrop = "estimated_drop"
         }
     }
 
@@ -184,11 +189,19 @@ package struct Backtest {
             let from = try run?.windowFromBatch.flatMap { id in
                 try registry.batches(of: local.name).first { $0.id == id }.flatMap { Int(Files.baseName($0.path).prefix(5)) }
             }
-            results.append(BatchResult(
+            var result = BatchResult(
                 batch: i + 1, file: Files.baseName(file), productionVersion: production?.record.version, metrics: scores ?? nil,
                 severity: report?.severity.rawValue, decision: run?.decision, reason: run?.reason ?? outcome.message, outcome: outcome.kind.rawValue,
                 candidateVersion: run?.candidateVersion, trainingRows: trained ? run?.trainingRows ?? 0 : 0, windowFrom: trained ? from : nil,
-                cpuSeconds: trained ? run?.cpuSeconds ?? 0 : 0, change: confirmed))
+                cpuSeconds: trained ? run?.cpuSeconds ?? 0 : 0, change: confirmed)
+            if labelDelay > 0, let id = try registry.batches(of: local.name).first(where: { Files.baseName($0.path) == name })?.id,
+                let e = try registry.estimates(job: local.name).first(where: { $0.batchID == id }),
+                let estimate = try? decodeJSON(PerformanceEstimate.self, e.estimate)
+            {
+                result.estimated = Dictionary(estimate.metrics.map { ($0.metric, $0.value) }, uniquingKeysWith: { a, _ in a })
+                result.estimatedDrop = e.dropped
+            }
+            results.append(result)
             progress(i + 1, files.count)
         }
         let versions = try registry.versions(of: local.name)

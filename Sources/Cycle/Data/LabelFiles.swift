@@ -40,7 +40,10 @@ struct LabelFiles {
             if !Files.exists(stored) { try Files.writeAtomically(bytes, to: stored) }
             let file = LabelFileRecord(job: job.name, path: path, storedPath: stored, size: after.size, mtimeNs: after.mtimeNs, sha256: sha, at: now)
             do {
-                let labels = try Self.read(stored, shownAs: path, id: idColumn, label: job.data.label, regression: job.data.task == .regression)
+                let production = job.data.task == .regression ? nil : (try? ProductionModel.load(job: job.name, registry: registry)) ?? nil
+                let classes = try? production?.target.classes
+                let labels = try Self.read(
+                    stored, shownAs: path, id: idColumn, label: job.data.label, regression: job.data.task == .regression, classes: classes)
                 let applied = try registry.applyLabels(file, labels: labels)
                 log.info("label file \(path): \(applied.summary)")
                 checkpoints.reached(.labels)
@@ -53,8 +56,11 @@ struct LabelFiles {
     }
 
     /// `(id, label)` of each line of a label file, in order. Every line needs both; a regression
-    /// label must be a number.
-    static func read(_ path: String, shownAs: String, id: String, label: String, regression: Bool) throws -> [(id: String, label: String)] {
+    /// label must be a number; a class, one of `classes` (production's) when given, so that a typo
+    /// cannot reach a training batch.
+    static func read(
+        _ path: String, shownAs: String, id: String, label: String, regression: Bool, classes: [String]? = nil
+    ) throws -> [(id: String, label: String)] {
         do {
             let options = CSVOptions(required: [id, label]) { name in name == id || name == label ? .categorical : nil }
             let table = try CSVReader.read(file: path, options: options)
@@ -68,6 +74,11 @@ struct LabelFiles {
                 let value = labelLevels[Int(labels[row])]
                 if regression, Double(value) == nil {
                     throw DataError(.badLabel, file: shownAs, column: label, "\"\(value)\" in data row \(row + 1) is not a number (a regression job's label)")
+                }
+                if let classes, !classes.contains(value) {
+                    throw DataError(
+                        .badLabel, file: shownAs, column: label,
+                        "\"\(value)\" in data row \(row + 1) is not one of the classes of the model in production (\(classes.prefix(10).joined(separator: ", ")))")
                 }
                 out.append((idLevels[Int(ids[row])], value))
             }
@@ -91,7 +102,8 @@ struct LabelFiles {
         var joined: [Int64] = []
         var sources: [Int64] = []
         for (batchID, rows) in Dictionary(grouping: waiting, by: \.batchID).sorted(by: { $0.key < $1.key }) {
-            guard let batch = batches.first(where: { $0.id == batchID }) else { continue }
+            // A batch a person took out of training keeps its rows out, labelled or not.
+            guard let batch = batches.first(where: { $0.id == batchID }), !batch.excluded else { continue }
             let loaded: DataSchema.Loaded
             do {
                 loaded = try schema.load(batch.storedPath, shownAs: batch.path, badRows: .asBefore)

@@ -133,7 +133,8 @@ enum EvaluationRows {
         if case .file(let path) = job.data.holdout { return try schema.load(path, shownAs: path, badRows: job.data.badRows, labelled: true).table }
         var fromNew = new
         if case .conceptChange(let batch) = plan.purpose { fromNew = new.filter { ($0.record.id ?? 0) >= batch } }
-        var parts = fromNew.compactMap(\.eval)
+        // New batches whose rows all came without labels hold no evaluation rows.
+        var parts = fromNew.compactMap(\.eval).filter { $0.rowCount > 0 }
         if parts.isEmpty {
             var rows = 0
             for b in earlier.batches.reversed() where rows < max(job.gate.minRows, 1) {
