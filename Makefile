@@ -3,7 +3,7 @@
 #   make test   installs what is missing and runs the whole test suite
 SWIFT ?= swift
 
-.PHONY: deps build demo test bench install clean freshness fuzz share
+.PHONY: deps build demo test bench install clean freshness late-labels fuzz share
 
 # `make install` (as root): the release binary in $(PREFIX)/bin, its man pages and shell
 # completions, the systemd unit, an empty /etc/updater/jobs, the example jobs in
@@ -76,6 +76,12 @@ clean:
 freshness: deps
 	$(SWIFT) build -c release
 	python3 scripts/streams/freshness_table.py --bin .build/release/updater
+
+# The goals of docs/labels.md: estimation on a covariate shift and freshness with labels three
+# batches late, replayed by `updater backtest --label-delay` (needs river and numpy).
+late-labels: deps
+	$(SWIFT) build -c release
+	python3 scripts/streams/late_labels.py --bin .build/release/updater
 
 # libFuzzer on the readers of outside input, FUZZ_SECONDS (60) per target; new coverage is merged
 # into Fuzz/corpus (commit it), crashes land in Fuzz/crashes/ and fail the target.
