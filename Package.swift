@@ -68,7 +68,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Report: the HTML report of a run, the backtest's report and the dashboard's pages, charts as inline SVG.
-        .target(name: "Report", dependencies: ["Cycle", "Drift", "Registry", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Report", dependencies: ["Cycle", "Drift", "Evaluation", "Registry", .product(name: "Crypto", package: "swift-crypto")]),
         // Service: the daemon, a ServiceGroup: the scheduler, the incoming watcher, systemd notifications, reloads.
         .target(
             name: "Service",

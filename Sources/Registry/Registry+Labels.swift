@@ -133,9 +133,11 @@ package struct RealizedBatch: Sendable, Equatable, FetchableRecord, Codable {
     package var labelled: Int
     package var lossSum: Double
     package var lossSumSquares: Double
+    /// The scores are values (regression): the loss is the squared error.
+    package var regression: Bool
 
     enum CodingKeys: String, CodingKey {
-        case version, rows, labelled
+        case version, rows, labelled, regression
         case batchID = "batch_id", lossSum = "loss_sum", lossSumSquares = "loss_sum_squares"
     }
 }
@@ -289,7 +291,7 @@ extension Registry {
             try RealizedBatch.fetchAll(
                 db,
                 sql: """
-                    SELECT batch_id, version, COUNT(*) AS rows, COUNT(loss) AS labelled,
+                    SELECT batch_id, version, COUNT(*) AS rows, COUNT(loss) AS labelled, MAX(prediction IS NULL) AS regression,
                            COALESCE(SUM(loss), 0) AS loss_sum, COALESCE(SUM(loss * loss), 0) AS loss_sum_squares
                     FROM prediction
                     WHERE job = ? AND version IS NOT NULL AND (label_source IS NULL OR label_source = 'labels')

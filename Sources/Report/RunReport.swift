@@ -1,4 +1,5 @@
 import Drift
+import Evaluation
 import Foundation
 import Registry
 
@@ -20,6 +21,10 @@ package struct RunReport: Sendable {
     package var release: ProductionEvent?
     /// The job's versions, changes of production and served metric.
     package var timeline: Timeline
+    /// Production's performance estimated on the rows without labels of this run's batches, and
+    /// realized on those whose labels came later.
+    package var estimates: [EstimatedBatchRecord] = []
+    package var realized: [RealizedBatch] = []
 
     /// The report of run `number` of `job`; without a number, of its newest finished run.
     package static func load(_ registry: Registry, job name: String, run number: Int? = nil) throws -> RunReport {
@@ -38,10 +43,14 @@ package struct RunReport: Sendable {
         let id = run.id ?? -1
         let drift = run.driftReport.flatMap { try? JSONDecoder().decode(DriftReport.self, from: Data($0.utf8)) }
         let timeline = try Timeline.load(registry, job: job)
-        return RunReport(
+        var report = RunReport(
             job: job, run: run, drift: drift, gate: try registry.gateResults(run: id), served: try registry.servedBatches(run: id),
             change: try registry.conceptChange(run: id), candidate: timeline.versions.first { $0.version == run.candidateVersion },
             release: timeline.history.last { $0.runID == id }, timeline: timeline)
+        report.estimates = try registry.estimates(job: name).filter { $0.runID == id }
+        let batches = Set(try registry.batches(of: name).filter { $0.runID == id }.compactMap(\.id))
+        report.realized = try registry.realizedPerformance(job: name).filter { batches.contains($0.batchID) }
+        return report
     }
 
     /// What happened, in words: "3 of 5 columns drifted; the candidate v4 failed the gate on ROC-AUC".
@@ -92,6 +101,7 @@ package struct RunReport: Sendable {
             + "Production now: \(job.productionVersion.map { "v\($0)" } ?? "none").</p>\n"
         out += decisionSection()
         out += evidenceSection()
+        out += labelsSection()
         out += featureSection()
         out += targetSection()
         out += gateSection()
@@ -156,6 +166,31 @@ package struct RunReport: Sendable {
                 [HTML.escape(o.detector), o.rows.isEmpty ? "never" : HTML.escape(o.rows.prefix(20).map(String.init).joined(separator: ", ") + (o.rows.count > 20 ? ", …" : "")),
                  o.decisive ? "yes" : "no (reported only)", HTML.escape(o.note ?? "")]
             })
+        }
+        return out
+    }
+
+    func labelsSection() -> String {
+        guard !estimates.isEmpty || !realized.isEmpty else { return "" }
+        var out = "<h2>Rows without labels</h2>\n"
+        let decoded = estimates.compactMap { e in (try? JSONDecoder().decode(PerformanceEstimate.self, from: Data(e.estimate.utf8))).map { (e, $0) } }
+        if !decoded.isEmpty {
+            out += "<p>Production's performance estimated from its own calibrated scores before the labels came (CBPE). "
+                + "An estimate sees inputs move where the model is less sure; it cannot see the relation between inputs and label change.</p>\n"
+            out += HTML.table(["Batch", "Version", "Rows", "Metric", "Estimate", "Interval (±3 SE)", "On its evaluation rows", "Gate minimum", "Fell"], decoded.flatMap { e, estimate in
+                estimate.metrics.map { m in
+                    ["\(e.batchID)", "v\(e.version)", "\(e.rows)", metricName(m.metric), Show.number(m.value), "\(Show.number(m.lower))–\(Show.number(m.upper))",
+                     m.reference.map(Show.number) ?? "–", m.minimum.map(Show.number) ?? "–", e.dropped ? HTML.tag("fell", .bad) : HTML.tag("no", .good)]
+                }
+            }, numeric: [2, 4, 6, 7])
+        }
+        if !realized.isEmpty {
+            out += "<p>Production's realized performance on those rows whose labels came later, by the version that scored them:</p>\n"
+            out += HTML.table(["Batch", "Version", "Rows without a label", "Labelled since", "Metric", "Value"], realized.map { r in
+                let mean = r.lossSum / Double(max(r.labelled, 1))
+                return ["\(r.batchID)", "v\(r.version)", "\(r.rows)", "\(r.labelled)", r.regression ? metricName("rmse") : metricName("accuracy"),
+                        Show.number(r.regression ? mean.squareRoot() : 1 - mean)]
+            }, numeric: [2, 3, 5])
         }
         return out
     }

@@ -104,7 +104,7 @@ struct PredictionsCommand: ParsableCommand {
             BatchSummary(
                 batch: c.batch, rows: c.rows, unlabelled: c.unlabelled, labelledLater: c.labelledLater,
                 realized: (realized[c.batch] ?? []).map { r in
-                    let regression = c.regression
+                    let regression = r.regression
                     let mean = r.lossSum / Double(max(r.labelled, 1))
                     return .init(version: r.version, rows: r.labelled, metric: regression ? "rmse" : "accuracy", value: regression ? mean.squareRoot() : 1 - mean)
                 },

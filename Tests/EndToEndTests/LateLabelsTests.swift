@@ -98,6 +98,17 @@ struct LateLabelsTests {
         #expect(joinedRows == 602, "\(all)")
         let text = try ws.run(["batches", "late"])
         #expect(text.stdout.contains("label files (data.labels):") && text.stdout.contains("l1.csv"), "\(text.stdout)")
+        // Run 2's report: the estimate made before the labels, and the realized performance since.
+        let report = try ws.run(["report", "late", "--run", "2", "--output", "-"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.stdout.contains("<h2>Rows without labels</h2>") && report.stdout.contains("CBPE"), "\(report.stdout.prefix(300))")
+        #expect(report.stdout.contains("realized performance on those rows whose labels came later"))
+        // The page shows in Chromium without an error and within 1280 px.
+        let page = ws.root + "/late-run2.html"
+        try report.stdout.write(toFile: page, atomically: true, encoding: .utf8)
+        for check in try DashboardTests().browse(["file://" + page], as: "late-labels-report") {
+            #expect(check.problems.isEmpty, "\(check.url): \(check.problems)")
+        }
         // status: the rows still waiting, the newest realized and estimated performance.
         let status = try ws.run(["status"])
         #expect(status.stdout.contains("late: awaiting labels: 199 rows; realized accuracy "), "\(status.stdout)")
