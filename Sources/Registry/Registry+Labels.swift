@@ -309,6 +309,10 @@ extension Registry {
         package var labelledLater: Int
         package var regression: Bool
 
+        package init(batch: Int64, rows: Int, unlabelled: Int, labelledLater: Int, regression: Bool) {
+            (self.batch, self.rows, self.unlabelled, self.labelledLater, self.regression) = (batch, rows, unlabelled, labelledLater, regression)
+        }
+
         enum CodingKeys: String, CodingKey {
             case batch = "batch_id", rows, unlabelled, regression
             case labelledLater = "labelled_later"

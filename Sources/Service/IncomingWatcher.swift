@@ -103,8 +103,16 @@ final class IncomingWatcher: Service, Sendable {
     /// Returns the directories that are polled because inotify cannot watch them.
     @discardableResult
     func watch(_ jobs: [String: String]) -> [String] {
+        watch(directories: jobs.mapValues { [$0] })
+    }
+
+    /// The same with several directories a job (its incoming directory and its labels directory).
+    @discardableResult
+    func watch(directories jobs: [String: [String]]) -> [String] {
         var byDirectory: [String: [String]] = [:]
-        for (job, dir) in jobs { byDirectory[dir, default: []].append(job) }
+        for (job, dirs) in jobs {
+            for dir in Set(dirs) { byDirectory[dir, default: []].append(job) }
+        }
         let polled = state.withLock { s in
             for (wd, dir) in s.watches where byDirectory[dir] == nil {
                 inotify_rm_watch(fd, wd)

@@ -308,10 +308,12 @@ package final class Scheduler: Service, Sendable {
         }
     }
 
-    /// Watches the incoming directories of the jobs with `schedule.on_new_data`.
+    /// Watches the incoming directories (and labels directories) of the jobs with `schedule.on_new_data`.
     func watchIncoming() {
-        let jobs = Dictionary(currentJobs.filter(\.schedule.onNewData).map { ($0.name, $0.data.incoming) }, uniquingKeysWith: { a, _ in a })
-        for dir in watcher.watch(jobs) {
+        let jobs = Dictionary(
+            currentJobs.filter(\.schedule.onNewData).map { ($0.name, [$0.data.incoming] + ($0.data.labels.map { [$0] } ?? [])) },
+            uniquingKeysWith: { a, _ in a })
+        for dir in watcher.watch(directories: jobs) {
             cycle.log.warning("\(dir): inotify cannot watch it; polling it every \(Int(watcher.pollInterval)) s")
         }
     }

@@ -46,9 +46,11 @@ struct StatusCommand: ParsableCommand {
         var labels: LabelStatus?
 
         struct LabelStatus: Encodable {
-            /// Logged rows still without a label, and labels kept for ids no batch has brought.
-            var awaiting: Int
+            /// Logged rows still without a label (nil without data.id), labels kept for ids no batch has brought, and label
+            /// files rejected (nothing of them applied).
+            var awaiting: Int?
             var pendingLabels: Int
+            var rejectedLabelFiles = 0
             /// The newest batch with labels that came later: production's realized performance on it.
             var realized: PredictionsCommand.BatchSummary?
             /// The newest batch with an estimate.
@@ -56,13 +58,16 @@ struct StatusCommand: ParsableCommand {
 
             enum CodingKeys: String, CodingKey {
                 case awaiting, realized, estimated
-                case pendingLabels = "pending_labels"
+                case pendingLabels = "pending_labels", rejectedLabelFiles = "rejected_label_files"
             }
 
             /// "awaiting labels: 200 rows; realized accuracy 0.8612 on batch 2 (v1, 600 rows); estimated accuracy 0.87 (0.84–0.90) on batch 4"
             var line: String {
-                var parts = ["awaiting labels: \(awaiting) row\(awaiting == 1 ? "" : "s")"]
+                var parts: [String] = awaiting.map { ["awaiting labels: \($0) row\($0 == 1 ? "" : "s")"] } ?? []
                 if pendingLabels > 0 { parts.append("\(pendingLabels) label\(pendingLabels == 1 ? "" : "s") for ids not seen yet") }
+                if rejectedLabelFiles > 0 {
+                    parts.append("\(rejectedLabelFiles) label file\(rejectedLabelFiles == 1 ? "" : "s") rejected (updater batches shows why)")
+                }
                 if let r = realized, let v = r.realized.last {
                     parts.append("realized \(v.metric) \(String(format: "%.4f", v.value)) on batch \(r.batch) (v\(v.version), \(v.rows) rows)")
                 }
@@ -141,10 +146,13 @@ struct StatusCommand: ParsableCommand {
                     attention.append("\(job): the deploy command for v\(hook.version) failed (attempt \(hook.attempts)): \(hook.lastError ?? "") (log \(hook.logPath ?? "-")); the job's next cycle tries again")
                 }
             }
-            for (name, job) in configs where job.data.id != nil {
+            for (name, job) in configs {
                 let summaries = try PredictionsCommand.summaries(job: name, registry: registry)
+                let rejected = try registry.labelFiles(job: name).filter { $0.error != nil }.count
+                guard job.data.id != nil || !summaries.isEmpty else { continue }
                 statuses[name]?.labels = JobStatus.LabelStatus(
-                    awaiting: summaries.reduce(0) { $0 + $1.unlabelled - $1.labelledLater }, pendingLabels: try registry.pendingLabels(job: name),
+                    awaiting: job.data.id == nil ? nil : summaries.reduce(0) { $0 + $1.unlabelled - $1.labelledLater },
+                    pendingLabels: try registry.pendingLabels(job: name), rejectedLabelFiles: rejected,
                     realized: summaries.last { !$0.realized.isEmpty }, estimated: summaries.last { $0.estimate != nil })
             }
             for (name, job) in configs {

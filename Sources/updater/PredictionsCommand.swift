@@ -100,7 +100,13 @@ struct PredictionsCommand: ParsableCommand {
     static func summaries(job: String, registry: Registry) throws -> [BatchSummary] {
         let realized = Dictionary(grouping: try registry.realizedPerformance(job: job), by: \.batchID)
         let estimates = Dictionary(try registry.estimates(job: job).map { ($0.batchID, $0) }, uniquingKeysWith: { _, b in b })
-        return try registry.predictionCounts(job: job).map { c in
+        // Batches with an estimate but no logged rows (a binary job without data.id) are listed too.
+        var counts = try registry.predictionCounts(job: job)
+        let logged = Set(counts.map(\.batch))
+        for e in estimates.values where !logged.contains(e.batchID) {
+            counts.append(.init(batch: e.batchID, rows: e.rows, unlabelled: e.rows, labelledLater: 0, regression: false))
+        }
+        return counts.sorted { $0.batch < $1.batch }.map { c in
             BatchSummary(
                 batch: c.batch, rows: c.rows, unlabelled: c.unlabelled, labelledLater: c.labelledLater,
                 realized: (realized[c.batch] ?? []).map { r in

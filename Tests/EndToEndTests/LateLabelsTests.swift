@@ -131,6 +131,23 @@ struct LateLabelsTests {
         #expect((840...960).contains(training), "\(training)")
     }
 
+    @Test("without data.id a batch without labels is still estimated, and status and predictions show it")
+    func estimateWithoutID() throws {
+        let ws = try Workspace()
+        try ws.addJob("noid")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/noid/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        let (features, _) = withoutLabels(Synthetic.csv(rows: 400, seed: 2, firstID: 5000))
+        try ws.write(features, to: "incoming/noid/b2.csv")
+        let r = try ws.run(["run", "--once"])
+        #expect(r.stderr.contains("set data.id and data.labels to join their labels later"), "\(r.stderr)")
+        let s = try summaries(ws, "noid")
+        #expect(s.count == 1 && s.first?["batch"] as? Int == 2 && s.first?["estimate"] is [String: Any], "\(s)")
+        let status = try ws.run(["status"])
+        #expect(status.stdout.contains("noid: estimated accuracy "), "\(status.stdout)")
+        #expect(!status.stdout.contains("noid: awaiting labels"), "\(status.stdout)")
+    }
+
     @Test("a label file with a missing id is rejected naming its row; nothing of it is applied")
     func badLabelFile() throws {
         let ws = try Workspace()
@@ -144,6 +161,7 @@ struct LateLabelsTests {
         #expect(r.stderr.contains("l2.csv: line 1, column \"y\": required column is missing from the header"), "\(r.stderr)")
         let text = try ws.run(["batches", "bad"])
         #expect(text.stdout.contains("not applied"), "\(text.stdout)")
+        #expect(try ws.run(["status"]).stdout.contains("2 label files rejected (updater batches shows why)"))
     }
 
     @Test("a retrain in a run whose new rows have no labels is judged on the earlier batches' evaluation rows; an estimated drop can ask for it")

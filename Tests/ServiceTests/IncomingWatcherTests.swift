@@ -41,6 +41,17 @@ struct IncomingWatcherTests {
         #expect((watcher.lastChange("b") ?? .distantPast) < later)
     }
 
+    @Test("a job's second directory (its data.labels) is watched too: a label file is a change of the job")
+    func labelsDirectory() throws {
+        let incoming = try directory(), labels = try directory()
+        let watcher = IncomingWatcher()
+        defer { watcher.stop() }
+        #expect(watcher.watch(directories: ["late": [incoming, labels]]).isEmpty)
+        let before = Date()
+        try Data("id,y\nid1,yes\n".utf8).write(to: URL(fileURLWithPath: labels + "/l1.csv"))
+        #expect(changed(watcher, "late", since: before))
+    }
+
     @Test("the registry's writes are noticed, and each change is reported to onChange at once")
     func registry() throws {
         let state = try directory()
