@@ -275,6 +275,11 @@ extension Registry {
         }
     }
 
+    /// The batches whose rows are in the prediction log (read while the job had data.id).
+    package func loggedBatches(job: String) throws -> Set<Int64> {
+        try db.read { db in Set(try Int64.fetchAll(db, sql: "SELECT DISTINCT batch_id FROM prediction WHERE job = ?", arguments: [job])) }
+    }
+
     package func labelFiles(job: String) throws -> [LabelFileRecord] {
         try db.read { db in try LabelFileRecord.filter(Column("job") == job).order(Column("id")).fetchAll(db) }
     }

@@ -148,6 +148,21 @@ struct LateLabelsTests {
         #expect(!status.stdout.contains("noid: awaiting labels"), "\(status.stdout)")
     }
 
+    @Test("adding data.id to a job keeps the split of the batches it read before: their evaluation rows never become training rows")
+    func addingIDKeepsSplit() throws {
+        let ws = try Workspace()
+        try ws.addJob("grow")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/grow/b1.csv")
+        #expect(try ws.run(["run", "--once"]).stdout.contains("promoted v1"))
+        try ws.addJob("grow", extra: "id = \"id\"")
+        #expect(try ws.run(["trigger", "grow", "--full"]).status == 0)
+        let r = try ws.run(["run", "--once"])
+        #expect(r.status == 0, "\(r.output)")
+        let versions = try #require((try ws.json(["versions", "grow"]) as? [String: Any])?["versions"] as? [[String: Any]])
+        let rows = Dictionary(uniqueKeysWithValues: versions.compactMap { v in (v["version"] as? Int).map { ($0, v["training_rows"] as? Int ?? -1) } })
+        #expect(rows.count == 2 && rows[1] == rows[2], "\(rows)")
+    }
+
     @Test("a label file with a missing id is rejected naming its row; nothing of it is applied")
     func badLabelFile() throws {
         let ws = try Workspace()

@@ -20,11 +20,15 @@ struct EarlierBatches {
         var out: [SplitBatch] = []
         var count = 0
         let oldest = job.training.windowDays.map { now.addingTimeInterval(-Double($0) * 86_400) } ?? .distantPast
+        // A batch read before the job had data.id keeps the split it was read with (by its content
+        // and row), so that adding data.id never turns its evaluation rows into training rows.
+        let byID = job.data.id == nil ? [] : try registry.loggedBatches(job: job.name)
         for batch in try registry.consumedBatches(job: job.name).reversed() where count < job.training.windowRows {
             guard batch.firstSeenAt >= oldest, batch.id ?? 0 >= start ?? Int64.min else { break }
             do {
                 let loaded = try schema.load(batch.storedPath, shownAs: batch.path, badRows: .asBefore)
-                let split = SplitBatch(batch, loaded.table, ids: loaded.ids, job: job)
+                let ids = batch.joined || byID.contains(batch.id ?? -1) ? loaded.ids : nil
+                let split = SplitBatch(batch, loaded.table, ids: ids, job: job)
                 out.append(split)
                 count += split.train.rowCount
             } catch {
