@@ -78,7 +78,7 @@ struct JobRun {
         var evidence: Evidence? = nil
         if let production, !new.isEmpty {
             let check = DriftCheck(job: job, production: production, schema: schema, registry: cycle.registry, scorer: scorer, clock: cycle.clock)
-            let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table, unlabelled: $0.loaded.unlabelled) }, run: run.id)
+            let found = try check.run(on: new.map { .init(id: $0.record.id, table: $0.table, unlabelled: $0.loaded.unlabelled, joined: $0.record.joined) }, run: run.id)
             try recorder.drift(found.report, production: production.record.version, estimates: found.estimates)
             progress.drift = found.report
             log.info("drift \(found.report.summary)")

@@ -53,6 +53,8 @@ package struct DriftCheck {
         var id: Int64?
         var table: DataTable
         var unlabelled: DataTable? = nil
+        /// Rows whose labels came later (data.labels): their inputs were checked when they came.
+        var joined = false
     }
 
     /// Checks `batches` (in arrival order). `run`: the run the evidence is recorded with;
@@ -113,7 +115,15 @@ package struct DriftCheck {
         } catch {
             changes.append("production v\(version) cannot score the new data: \(error)")
         }
-        let compared = DriftDetector.compare(reference: reference.columns, current: all, policy: policy)
+        // Feature drift on the rows that are new to updater: a batch of joined rows holds rows whose
+        // inputs were checked (and announced) when they came without labels.
+        let fresh = batches.filter { !$0.joined }
+        let compared = fresh.isEmpty
+            ? (columns: [ColumnDrift](), schemaChanges: [String]())
+            : DriftDetector.compare(
+                reference: reference.columns,
+                current: fresh.compactMap(\.unlabelled).reduce(fresh.dropFirst().reduce(fresh[0].table) { $0.appending($1.table) }) { $0.appending($1) },
+                policy: policy)
         evidence.report = DriftReport(
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
