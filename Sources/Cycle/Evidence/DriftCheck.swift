@@ -64,7 +64,7 @@ package struct DriftCheck {
         let version = production.record.version
         let data = batches.dropFirst().reduce(batches[0].table) { $0.appending($1.table) }
         // Every row is checked for drift and scored; only labelled rows measure performance.
-        let all = batches.compactMap(\.unlabelled).reduce(data) { $0.appending($1) }
+        let all = Self.allRows(batches)
         var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(version))" }
         if let problem = production.referenceProblem { changes.append(problem) }
         var evidence = Evidence(
@@ -120,10 +120,7 @@ package struct DriftCheck {
         let fresh = batches.filter { !$0.joined }
         let compared = fresh.isEmpty
             ? (columns: [ColumnDrift](), schemaChanges: [String]())
-            : DriftDetector.compare(
-                reference: reference.columns,
-                current: fresh.compactMap(\.unlabelled).reduce(fresh.dropFirst().reduce(fresh[0].table) { $0.appending($1.table) }) { $0.appending($1) },
-                policy: policy)
+            : DriftDetector.compare(reference: reference.columns, current: Self.allRows(fresh), policy: policy)
         evidence.report = DriftReport(
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
@@ -186,6 +183,12 @@ package struct DriftCheck {
         let which = batches == 1 ? "the new batch" : "new batch \(index + 1) of \(batches)"
         let verb = p.metric == "rmse" ? "rose" : "fell"
         return "production's \(p.metric) \(verb) from \(round4(p.reference)) to \(round4(p.current)) on \(which) (p = \(sci(p.pValue)); reference: \(p.basis ?? "-"))"
+    }
+
+    /// The labelled rows of every batch (at least one), then the rows without labels of every batch.
+    static func allRows(_ batches: [Batch]) -> DataTable {
+        let labelled = batches.dropFirst().reduce(batches[0].table) { $0.appending($1.table) }
+        return batches.compactMap(\.unlabelled).reduce(labelled) { $0.appending($1) }
     }
 
     /// `output` (of the labelled rows of every batch, then of the unlabelled rows of every batch,
