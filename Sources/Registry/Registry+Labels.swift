@@ -184,11 +184,18 @@ extension Registry {
                 let rows = try PredictionRecord.filter(Column("job") == f.job && Column("row_id") == id).order(Column("id").desc).fetchAll(db)
                 // The newest row with this id that can still take a label, else the newest.
                 guard var row = rows.first(where: { $0.labelSource != "batch" && $0.joinedBatchID == nil }) ?? rows.first else {
-                    let pending = try Row.fetchOne(db, sql: "SELECT 1 FROM pending_label WHERE job = ? AND row_id = ?", arguments: [f.job, id]) != nil
+                    // A label kept from an earlier file for this id is replaced: that file's label no
+                    // longer waits, this one does.
+                    if let earlier = try Int64.fetchOne(
+                        db, sql: "SELECT label_file_id FROM pending_label WHERE job = ? AND row_id = ?", arguments: [f.job, id])
+                    {
+                        try db.execute(sql: "UPDATE label_file SET unseen = unseen - 1 WHERE id = ?", arguments: [earlier])
+                        f.relabelled += 1
+                    }
                     try db.execute(
                         sql: "INSERT OR REPLACE INTO pending_label (job, row_id, label, label_file_id) VALUES (?, ?, ?, ?)",
                         arguments: [f.job, id, label, f.id])
-                    if pending { f.relabelled += 1 } else { f.unseen += 1 }
+                    f.unseen += 1
                     continue
                 }
                 if row.labelSource == "batch" || row.joinedBatchID != nil {

@@ -212,10 +212,18 @@ struct LateLabelsTests {
         let r = try ws.run(["run", "--once"])
         #expect(r.stderr.contains("l1.csv: column \"y\": \"maybe\" in data row 2 is not one of the classes of the model in production (no, yes)"), "\(r.stderr)")
         #expect(try ws.sql("SELECT count(*) FROM pending_label") == "1")
+        // A second label for the same id not seen yet replaces the first: it is the one that waits.
+        try ws.write("id,y\nid7001,no\nid7001,yes\n", to: "labels/typo/l3.csv")
+        try ws.write("id,y\nid7001,no\n", to: "labels/typo/l4.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(try ws.sql("SELECT unseen || ',' || relabelled FROM label_file WHERE path LIKE '%l3.csv'") == "0,1")
+        #expect(try ws.sql("SELECT unseen || ',' || relabelled FROM label_file WHERE path LIKE '%l4.csv'") == "1,1")
+        #expect(try ws.sql("SELECT label FROM pending_label WHERE row_id = 'id7001'") == "no")
         try ws.write(Synthetic.csv(rows: 300, seed: 3, firstID: 7000), to: "incoming/typo/b2.csv")
         #expect(try ws.run(["run", "--once"]).status == 0)
         #expect(try ws.sql("SELECT count(*) FROM pending_label") == "0")
         #expect(try ws.sql("SELECT ignored || ',' || unseen FROM label_file WHERE path LIKE '%l2.csv'") == "1,0")
+        #expect(try ws.sql("SELECT ignored || ',' || unseen FROM label_file WHERE path LIKE '%l4.csv'") == "1,0")
     }
 
     @Test("kill -9 while labels are joined, at either step: after the restart every label is joined once")
