@@ -140,6 +140,13 @@ package struct RealizedBatch: Sendable, Equatable, FetchableRecord, Codable {
         case version, rows, labelled, regression
         case batchID = "batch_id", lossSum = "loss_sum", lossSumSquares = "loss_sum_squares"
     }
+
+    /// `accuracy` (1 − mean loss), or `rmse` (√ mean squared error) for regression.
+    package var metric: String { regression ? "rmse" : "accuracy" }
+    package var value: Double {
+        let mean = lossSum / Double(max(labelled, 1))
+        return regression ? mean.squareRoot() : 1 - mean
+    }
 }
 
 extension Registry {

@@ -187,9 +187,7 @@ package struct RunReport: Sendable {
         if !realized.isEmpty {
             out += "<p>Production's realized performance on those rows whose labels came later, by the version that scored them:</p>\n"
             out += HTML.table(["Batch", "Version", "Rows without a label", "Labelled since", "Metric", "Value"], realized.map { r in
-                let mean = r.lossSum / Double(max(r.labelled, 1))
-                return ["\(r.batchID)", "v\(r.version)", "\(r.rows)", "\(r.labelled)", r.regression ? metricName("rmse") : metricName("accuracy"),
-                        Show.number(r.regression ? mean.squareRoot() : 1 - mean)]
+                ["\(r.batchID)", "v\(r.version)", "\(r.rows)", "\(r.labelled)", metricName(r.metric), Show.number(r.value)]
             }, numeric: [2, 3, 5])
         }
         return out

@@ -109,11 +109,7 @@ struct PredictionsCommand: ParsableCommand {
         return counts.sorted { $0.batch < $1.batch }.map { c in
             BatchSummary(
                 batch: c.batch, rows: c.rows, unlabelled: c.unlabelled, labelledLater: c.labelledLater,
-                realized: (realized[c.batch] ?? []).map { r in
-                    let regression = r.regression
-                    let mean = r.lossSum / Double(max(r.labelled, 1))
-                    return .init(version: r.version, rows: r.labelled, metric: regression ? "rmse" : "accuracy", value: regression ? mean.squareRoot() : 1 - mean)
-                },
+                realized: (realized[c.batch] ?? []).map { .init(version: $0.version, rows: $0.labelled, metric: $0.metric, value: $0.value) },
                 estimate: estimates[c.batch].flatMap { try? decodeJSON(PerformanceEstimate.self, $0.estimate) })
         }
     }

@@ -21,6 +21,8 @@ struct LabelFiles {
     func scan(_ job: JobConfig, schema: () throws -> DataSchema) throws {
         guard let directory = job.data.labels, let idColumn = job.data.id else { return }
         let survey = try IncomingScanner.survey(directory, what: "labels directory (data.labels)", settleSeconds: job.data.settleSeconds, now: now, log: log)
+        // A class label must be one of production's classes (loaded, and its artifact verified, once).
+        var classes: [String]?? = nil
         for path in survey.settled {
             guard let before = Files.stamp(path),
                 try registry.knownLabelFile(job: job.name, path: path, size: before.size, mtimeNs: before.mtimeNs) == nil
@@ -40,10 +42,12 @@ struct LabelFiles {
             if !Files.exists(stored) { try Files.writeAtomically(bytes, to: stored) }
             let file = LabelFileRecord(job: job.name, path: path, storedPath: stored, size: after.size, mtimeNs: after.mtimeNs, sha256: sha, at: now)
             do {
-                let production = job.data.task == .regression ? nil : (try? ProductionModel.load(job: job.name, registry: registry)) ?? nil
-                let classes = try? production?.target.classes
+                if classes == nil {
+                    let production = job.data.task == .regression ? nil : (try? ProductionModel.load(job: job.name, registry: registry)) ?? nil
+                    classes = .some(try? production?.target.classes)
+                }
                 let labels = try Self.read(
-                    stored, shownAs: path, id: idColumn, label: job.data.label, regression: job.data.task == .regression, classes: classes)
+                    stored, shownAs: path, id: idColumn, label: job.data.label, regression: job.data.task == .regression, classes: classes ?? nil)
                 let applied = try registry.applyLabels(file, labels: labels)
                 log.info("label file \(path): \(applied.summary)")
                 checkpoints.reached(.labels)

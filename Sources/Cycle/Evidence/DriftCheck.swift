@@ -64,7 +64,7 @@ package struct DriftCheck {
         let version = production.record.version
         let data = batches.dropFirst().reduce(batches[0].table) { $0.appending($1.table) }
         // Every row is checked for drift and scored; only labelled rows measure performance.
-        let all = Self.allRows(batches)
+        let all = batches.compactMap(\.unlabelled).reduce(data) { $0.appending($1) }
         var changes = schema.addedFeatures.map { "new feature column \"\($0)\" (not used by v\(version))" }
         if let problem = production.referenceProblem { changes.append(problem) }
         var evidence = Evidence(
@@ -120,7 +120,8 @@ package struct DriftCheck {
         let fresh = batches.filter { !$0.joined }
         let compared = fresh.isEmpty
             ? (columns: [ColumnDrift](), schemaChanges: [String]())
-            : DriftDetector.compare(reference: reference.columns, current: Self.allRows(fresh), policy: policy)
+            : DriftDetector.compare(
+                reference: reference.columns, current: fresh.count == batches.count ? all : Self.allRows(fresh), policy: policy)
         evidence.report = DriftReport(
             columns: compared.columns, targets: targets, schemaChanges: changes + compared.schemaChanges,
             performance: performance, online: online, policy: policy)
