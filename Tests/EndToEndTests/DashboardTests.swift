@@ -71,6 +71,28 @@ struct DashboardTests {
         }
         let third = try String(contentsOfFile: ws.root + "/run3.html", encoding: .utf8)
         #expect(third.contains("<svg"), "the distributions are drawn")
+        // What a person reads before approving a change, in order: the decision, the concept-drift
+        // evidence, the features, label and prediction drift, the gate, the timeline.
+        let headings = ["The decision", "Concept drift: production's performance", "Feature drift", "Label and prediction drift", "The gate", "The job's timeline"]
+        let positions = headings.compactMap { third.range(of: "<h2>\($0)</h2>")?.lowerBound }
+        let absent = headings.filter { !third.contains("<h2>\($0)</h2>") }
+        #expect(absent.isEmpty && positions == positions.sorted(), "missing: \(absent)")
+        // Run 3's new labels are scrambled: production's accuracy on them, tested, is the evidence.
+        #expect(third.contains("Production's accuracy went from ") && third.contains("<th scope=\"col\">p-value (one-sided)</th>"))
+        #expect(third.contains("<h3>y <span class=\"muted\">categorical</span>") && third.contains("<h3>prediction <span class=\"muted\">"),
+                "the label's and the predictions' drift, each drawn")
+        // The gate's table: rule, metric, slice, both values, their difference and its interval, per rule.
+        let columns = ["Rule", "Metric", "Slice", "Candidate", "Production", "Difference", "Interval", "Result", "Why"]
+        let header = "<thead><tr>" + columns.map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>"
+        #expect(third.contains(header))
+        #expect(third.contains("<td>0: ≥ 0.75</td><td>ROC-AUC</td><td>all rows</td>"), "the default gate's first rule")
+        #expect(third.contains("<td>1: ≥ 0.65</td><td>accuracy</td><td>all rows</td>"), "and its second")
+        // The timeline: production's served accuracy, the versions and the changes of production.
+        #expect(third.contains("aria-label=\"Timeline of churn: served metric, versions, promotions and rollbacks\""))
+        #expect(third.contains("<p>Production's accuracy on each batch it served"))
+        #expect(third.contains("<title>v1 promoted</title>") && third.contains(" rejected by the gate</title>"))
+        #expect(third.contains("Changes of production, newest first</caption>") && third.contains("Versions, newest first</caption>"))
+        #expect(third.contains("<td>rejected</td><td>run 3</td>"), "run 3's candidate, rejected, in the versions table")
         #expect(!third.contains("<script") && !third.contains("http-equiv=\"refresh\""))
         let pages = try browse(urls, as: "report")
         #expect(pages.count == 3)

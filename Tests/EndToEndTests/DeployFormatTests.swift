@@ -28,6 +28,31 @@ struct DeployFormatTests {
         return String(try Workspace.collect(p).stdout.prefix(64))
     }
 
+    /// The `data` of the newest stored webhook event of `type` (events are stored whether or not
+    /// an endpoint wants them).
+    func eventData(_ ws: Workspace, _ type: String) throws -> [String: Any] {
+        let payload = try ws.sql("SELECT payload FROM webhook_event WHERE type = '\(type)' ORDER BY created_at DESC LIMIT 1")
+        try #require(!payload.isEmpty, "no \(type) event")
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any], "\(payload)")
+        return try #require(event["data"] as? [String: Any], "\(payload)")
+    }
+
+    /// Checks that an event's data names what is published now: the deploy path's file, its
+    /// format and checksum, and every published file with its own.
+    func expectPublished(_ data: [String: Any], _ ws: Workspace, formats: [String: String], version: Int) throws {
+        #expect(data["to_version"] as? Int == version, "\(data)")
+        #expect(data["deploy_path"] as? String == ws.root + "/deploy/churn.model", "\(data)")
+        #expect(data["format"] as? String == "updater", "\(data)")
+        #expect(data["sha256"] as? String == (try sha256(ws, "deploy/churn.model")), "\(data)")
+        let files = try #require(data["files"] as? [[String: Any]], "\(data)")
+        #expect(files.count == formats.count, "\(files)")
+        for (format, relative) in formats {
+            let file = files.first { $0["format"] as? String == format }
+            #expect(file?["path"] as? String == ws.root + "/" + relative, "\(format): \(files)")
+            #expect(file?["sha256"] as? String == (try sha256(ws, relative)), "\(format): \(files)")
+        }
+    }
+
     @Test("both formats: updater's file at the path, ONNX beside it, a metadata file beside each; a rollback replaces all four")
     func both() throws {
         let ws = try Workspace()
@@ -64,6 +89,33 @@ struct DeployFormatTests {
         #expect(back.status == 0, "\(back.output)")
         #expect(ws.bytes("deploy/churn.onnx") == ws.bytes("v1.onnx"), "the rollback published v1's ONNX file")
         #expect(try metadata(ws, "deploy/churn.onnx.json").version == 1 && (try metadata(ws, "deploy/churn.model.json")).version == 1)
+        // The rollback's event says what was published where, as a promotion's does.
+        let rolledBack = try eventData(ws, "model.rolled_back")
+        #expect(rolledBack["from_version"] as? Int == 2 && rolledBack["actor"] as? String == "tester", "\(rolledBack)")
+        #expect(rolledBack["run"] is NSNull, "a rollback belongs to no run (docs/webhooks.md): \(rolledBack)")
+        try expectPublished(rolledBack, ws, formats: ["updater": "deploy/churn.model", "onnx": "deploy/churn.onnx"], version: 1)
+    }
+
+    @Test("a forced promotion's event carries the deploy path, format and checksum of every published file")
+    func forced() throws {
+        let ws = try Workspace()
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
+        try ws.write(text, to: "jobs/churn.toml")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        // Labels scrambled: v2 is rejected by the gate; a person releases it anyway.
+        try ws.write(Synthetic.csv(rows: 1200, seed: 3, shift: 1.5, scramble: true, firstID: 20_000), to: "incoming/churn/b2.csv")
+        let second = try ws.run(["run", "--once"])
+        #expect(second.stdout.contains("v2 rejected by the gate"), "\(second.output)")
+        let r = try ws.run(["promote", "churn", "2", "--force", "--reason", "labels fixed upstream"])
+        #expect(r.status == 0 && r.stdout.contains("forced promotion recorded"), "\(r.output)")
+        #expect(try metadata(ws, "deploy/churn.onnx.json").version == 2 && (try metadata(ws, "deploy/churn.model.json")).version == 2)
+        let forced = try eventData(ws, "model.forced")
+        #expect(forced["from_version"] as? Int == 1 && forced["reason"] as? String == "labels fixed upstream", "\(forced)")
+        #expect(forced["run"] is NSNull, "a person's promotion belongs to no run: \(forced)")
+        try expectPublished(forced, ws, formats: ["updater": "deploy/churn.model", "onnx": "deploy/churn.onnx"], version: 2)
     }
 
     @Test("onnx alone: the deploy path holds the ONNX file; a deleted metadata file is written again by the next cycle")

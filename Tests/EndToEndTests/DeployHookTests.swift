@@ -94,6 +94,31 @@ struct DeployHookTests {
         #expect(env["UPDATER_VERSION"] == "1" && env["UPDATER_EVENT"] == "model.rolled_back" && env["UPDATER_RUN"] == nil, "\(env)")
     }
 
+    @Test("a forced promotion from the command line runs the command at once, with the forced version's path, format and checksum")
+    func forced() throws {
+        let ws = try Workspace()
+        try job(ws, script: Self.record)
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        #expect(seen(ws)["UPDATER_VERSION"] == "1")
+        // Labels scrambled: v2 is rejected, so nothing published changes and the command does not run.
+        try ws.write(Synthetic.csv(rows: 1200, seed: 3, shift: 1.5, scramble: true, firstID: 20_000), to: "incoming/churn/b2.csv")
+        let second = try ws.run(["run", "--once"])
+        #expect(second.stdout.contains("v2 rejected by the gate"), "\(second.output)")
+        #expect(seen(ws)["UPDATER_VERSION"] == "1", "a rejected candidate is not announced to the serving system")
+        let r = try ws.run(["promote", "churn", "2", "--force", "--reason", "labels fixed upstream"])
+        #expect(r.status == 0 && r.stdout.contains("forced promotion recorded") && r.stdout.contains("deploy command succeeded"), "\(r.output)")
+        let env = seen(ws)
+        #expect(env["UPDATER_VERSION"] == "2" && env["UPDATER_EVENT"] == "model.forced" && env["UPDATER_RUN"] == nil, "\(env)")
+        #expect(env["UPDATER_DEPLOY_PATH"] == ws.root + "/deploy/churn.model" && env["UPDATER_FORMAT"] == "updater", "\(env)")
+        #expect(ws.bytes("deploy/churn.model") == ws.bytes(absolute: ws.state + "/models/churn/v2.model"), "v2 is what is published")
+        let sha = Process()
+        sha.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sha.arguments = ["sha256sum", ws.root + "/deploy/churn.model"]
+        #expect(env["UPDATER_SHA256"] == String(try Workspace.collect(sha).stdout.prefix(64)), "\(env)")
+        #expect(try ws.sql("SELECT state || ' ' || event FROM deploy_hook ORDER BY id DESC LIMIT 1") == "succeeded model.forced")
+    }
+
     @Test("a command past its time limit is stopped with its whole process group")
     func timeout() throws {
         let ws = try Workspace()

@@ -113,6 +113,20 @@ struct GateCommandTests {
         let purple = gate.first { $0["rule_index"] as? Int == 2 }
         #expect(purple?["skipped"] as? Bool == true)
         #expect(purple?["reason"] as? String == "skipped: 0 evaluation rows in this slice, gate.min_slice_rows is 100")
+
+        // The run's report shows the same gate: a row per rule and slice, the test's interval in its column.
+        let report = try ws.run(["report", "sl", "--run", "2", "--output", "-"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = report.stdout
+        #expect(html.contains("<th scope=\"col\">Slice</th><th scope=\"col\">Candidate</th><th scope=\"col\">Production</th><th scope=\"col\">Difference</th><th scope=\"col\">Interval</th>"))
+        for value in ["blue", "green", "red"] {
+            #expect(html.contains("<td>0: ≥ 0.7</td><td>ROC-AUC</td><td>colour=\(value)</td>"), "the slice colour=\(value)")
+        }
+        let lower = try #require(bootstrap?["lower"] as? Double), upper = try #require(bootstrap?["upper"] as? Double)
+        let interval = "<td>[\(String(format: "%.4f", lower)), \(String(format: "%.4f", upper))]</td>"
+        #expect(html.contains("<td>1: change ≥ -0.2; judged by bootstrap</td><td>accuracy</td><td>all rows</td>"), "\(html)")
+        #expect(html.contains(interval), "the bootstrap interval \(interval)")
+        #expect(html.contains("<td>2: ≥ 0.5</td><td>accuracy</td><td>colour=purple</td>") && html.contains(">skipped</span>"))
     }
 }
 

@@ -86,8 +86,71 @@ struct TrainerContractTests {
         let v1 = try #require(try versions(ws).first)
         let chosen = try #require(v1["decision_threshold"] as? Double, "\(v1)")
         #expect(chosen > 0 && chosen < 1)
-        let spec = try String(contentsOfFile: ws.root + "/state/runs/j/1/trainer-full/spec.json", encoding: .utf8)
+        let dir = ws.root + "/state/runs/j/1/trainer-full"
+        let spec = try String(contentsOfFile: dir + "/spec.json", encoding: .utf8)
         #expect(spec.contains("\"validation\"") && spec.contains("\"validation_scores_file\"") && spec.contains("\"contract_version\" : 2"), "\(spec)")
+
+        // The threshold is the max-F1 point of the trainer's own scores of the validation rows: the
+        // rows updater gave it (features only) get their labels back from the batch they came from.
+        let scores = try String(contentsOfFile: dir + "/validation-scores.csv", encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { line -> Double in try #require(Double(line), "not a score: \(line)") }
+        let validation = try String(contentsOfFile: dir + "/data/validation.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        let batch = try String(contentsOfFile: ws.root + "/incoming/j/b1.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        let labelOf = try Self.labels(batch, label: "y")
+        let header = validation[0].split(separator: ",").map(String.init)
+        #expect(Set(header) == ["x1", "x2", "colour"], "\(header)")
+        let labels = try validation.dropFirst().map { line -> Bool in
+            try #require(labelOf[Self.key(header, line)], "validation row \(line) is not exactly one row of the batch")
+        }
+        #expect(labels.count == scores.count && labels.count > 20, "\(labels.count) validation rows, \(scores.count) scores")
+        #expect(labels.contains(true) && labels.contains(false))
+        let expected = Self.maxF1Threshold(labels: labels, scores: scores)
+        #expect(abs(chosen - expected) < 1e-12, "chosen \(chosen), max F1 of the trainer's validation scores at \(expected)")
+        #expect(scores.contains { abs($0 - chosen) < 1e-12 }, "the threshold is one of the trainer's validation scores")
+        #expect(r.stderr.contains("max F1") && r.stderr.contains("on \(labels.count) validation rows"), "\(r.stderr)")
+    }
+
+    /// A row's features as a key: numbers to 5 decimals (as the batch writes them), text as it is.
+    static func key(_ header: [String], _ line: String) -> String {
+        let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        return ["x1", "x2", "colour"].map { name -> String in
+            guard let i = header.firstIndex(of: name), i < cells.count else { return "?" }
+            guard name != "colour", let x = Double(cells[i]) else { return cells[i] }
+            return String(format: "%.5f", x == 0 ? 0 : x)
+        }.joined(separator: "|")
+    }
+
+    /// Each feature row of the batch with whether its label is the positive class, leaving out
+    /// features that more than one row has.
+    static func labels(_ lines: [String], label: String) throws -> [String: Bool] {
+        let header = lines[0].split(separator: ",").map(String.init)
+        let column = try #require(header.firstIndex(of: label))
+        var out: [String: Bool] = [:]
+        var repeated: Set<String> = []
+        for line in lines.dropFirst() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let key = Self.key(header, line)
+            if out[key] != nil { repeated.insert(key) }
+            out[key] = cells[column] == "yes"
+        }
+        for key in repeated { out[key] = nil }
+        return out
+    }
+
+    /// The decision threshold of maximum F1 on (labels, scores), as docs/jobs.md defines it: over
+    /// every distinct score t, with rows of score ≥ t predicted positive; ties keep the highest t.
+    static func maxF1Threshold(labels: [Bool], scores: [Double]) -> Double {
+        let positives = labels.filter { $0 }.count
+        var best: (t: Double, f1: Double)? = nil
+        for t in Set(scores).sorted(by: >) {
+            var tp = 0, fp = 0
+            for (s, y) in zip(scores, labels) where s >= t {
+                if y { tp += 1 } else { fp += 1 }
+            }
+            let f1 = 2 * Double(tp) / Double(2 * tp + fp + (positives - tp))
+            if best == nil || f1 > best!.f1 { best = (t, f1) }
+        }
+        return best?.t ?? 0.5
     }
 
     @Test("contract 1 stays binary: a multiclass job with a contract-1 trainer is refused, naming the key")

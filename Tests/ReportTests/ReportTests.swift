@@ -54,6 +54,104 @@ struct ReportTests {
         #expect(html.contains("<svg"))
     }
 
+    /// The part of `html` from the heading `<h2>title</h2>` to the next heading of its level.
+    func section(_ html: String, _ title: String) -> String? {
+        guard let start = html.range(of: "<h2>\(title)</h2>") else { return nil }
+        let rest = html[start.upperBound...]
+        return String(rest[..<(rest.range(of: "<h2>")?.lowerBound ?? rest.endIndex)])
+    }
+
+    @Test("A run's report holds the concept-drift evidence, label and prediction drift, the gate with its interval per rule and slice, and the timeline")
+    func sections() throws {
+        var r = report(state: .rejected, gate: [], drifted: 1, of: 2)
+        let label = column("y", drifted: true, psi: 0.3, bins: .init(categories: ["no", "yes"], reference: [60, 40, 0, 0], current: [30, 70, 0, 0]))
+        let prediction = column("prediction", drifted: false, psi: 0.05, bins: .init(edges: [0.5], reference: [50, 50, 0], current: [45, 55, 0]))
+        let performance = PerformanceDrift(
+            metric: "accuracy", reference: 0.84, current: 0.61, referenceRows: 375, currentRows: 1500, pValue: 0.0001, minDrop: 0.02,
+            alpha: 0.01, drifted: true, basis: "production v3's accuracy on its 375 evaluation rows")
+        r.drift = DriftReport(
+            columns: r.drift!.columns, targets: [label, prediction], performance: performance,
+            online: [OnlineDetection(detector: "adwin", rows: [212], decisive: true)], policy: DriftPolicy())
+        r.gate = [
+            GateResultRecord(
+                runID: 7, job: "churn", version: 4, ruleIndex: 0, metric: "roc_auc", min: 0.7, slice: "colour=red", candidate: 0.81,
+                passed: true, reason: "0.8100 ≥ min 0.7000"),
+            GateResultRecord(
+                runID: 7, job: "churn", version: 4, ruleIndex: 1, metric: "accuracy", change: -0.02, test: "bootstrap", candidate: 0.6,
+                baseline: 0.65, difference: -0.05, lower: -0.0812, upper: -0.0188, bound: -0.0812, passed: false,
+                reason: "the interval's lower bound -0.0812 < change -0.02"),
+        ]
+        let day = 86_400.0
+        func version(_ n: Int, run: Int64, _ status: VersionRecord.Status, at: Date) -> VersionRecord {
+            VersionRecord(
+                job: "churn", version: n, runID: run, mode: .full, generation: 0, trainingRows: 1500, dataFingerprint: "f", jobFileHash: "x",
+                metrics: "{}", artifactPath: "/a/v\(n)", artifactSHA256: "s", reference: "{}", status: status, createdAt: at)
+        }
+        r.timeline = Timeline(
+            job: "churn", production: 3,
+            versions: [
+                version(2, run: 4, .passed, at: now - 3 * day), version(3, run: 5, .passed, at: now - 2 * day), version(4, run: 7, .rejected, at: now),
+            ],
+            history: [
+                ProductionEvent(job: "churn", action: .promote, toVersion: 2, at: now - 3 * day, actor: "updater", reason: "gate passed", runID: 4),
+                ProductionEvent(job: "churn", action: .promote, fromVersion: 2, toVersion: 3, at: now - 2 * day, actor: "updater", reason: "gate passed", runID: 5),
+                ProductionEvent(job: "churn", action: .rollback, fromVersion: 3, toVersion: 2, at: now - day, actor: "alice", reason: "v3 misbehaves"),
+                ProductionEvent(job: "churn", action: .forced, fromVersion: 2, toVersion: 3, at: now - day / 2, actor: "bob", reason: "checked by hand"),
+            ],
+            servedAll: [], runNumbers: [4: 1, 5: 2, 7: 3])
+        let html = r.document()
+
+        // The concept-drift evidence: production's measured performance, its test, the online detectors.
+        let evidence = try #require(section(html, "Concept drift: production's performance"), "no concept-drift section")
+        #expect(evidence.contains("Production's accuracy went from 0.8400 on 375 reference rows"), "\(evidence)")
+        #expect(evidence.contains("to 0.6100 on 1500 new rows.") && evidence.contains(">worse</span>"), "\(evidence)")
+        #expect(evidence.contains("<th scope=\"col\">p-value (one-sided)</th>"))
+        #expect(evidence.contains("<td>accuracy</td><td class=\"num\">0.8400</td><td class=\"num\">0.6100</td><td class=\"num\">0.2300</td>"), "\(evidence)")
+        #expect(evidence.contains("<td>adwin</td><td>212</td><td>yes</td>"), "\(evidence)")
+
+        // Label and prediction drift: one card each, with both distributions drawn.
+        let targets = try #require(section(html, "Label and prediction drift"), "no label and prediction drift section")
+        #expect(targets.contains("<h3>y <span class=\"muted\">categorical</span>"), "\(targets)")
+        #expect(targets.contains("<h3>prediction <span class=\"muted\">numeric</span>"), "\(targets)")
+        #expect(targets.contains("aria-label=\"Distribution of y: ") && targets.contains("aria-label=\"Distribution of prediction: "))
+        #expect(!(section(html, "Feature drift") ?? "").contains("<h3>y "), "the label is not a feature column")
+
+        // The gate: every rule on every slice, with the interval of a rule that has a test.
+        let gate = try #require(section(html, "The gate"), "no gate section")
+        let columns = ["Rule", "Metric", "Slice", "Candidate", "Production", "Difference", "Interval", "Result", "Why"]
+        let header = "<thead><tr>" + columns.map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>"
+        #expect(gate.contains(header), "\(gate)")
+        #expect(gate.contains(
+            "<tr><td>0: ≥ 0.7</td><td>ROC-AUC</td><td>colour=red</td><td class=\"num\">0.8100</td><td class=\"num\">–</td><td class=\"num\">–</td><td>–</td><td><span class=\"tag good\">pass</span></td>"),
+            "\(gate)")
+        #expect(gate.contains(
+            "<tr><td>1: change ≥ -0.02; judged by bootstrap</td><td>accuracy</td><td>all rows</td><td class=\"num\">0.6000</td><td class=\"num\">0.6500</td><td class=\"num\">-0.0500</td><td>[-0.0812, -0.0188]</td><td><span class=\"tag bad\">fail</span></td>"),
+            "\(gate)")
+
+        // The timeline: the chart, every change of production and every version, newest first.
+        let timeline = try #require(section(html, "The job's timeline"), "no timeline")
+        #expect(timeline.contains("aria-label=\"Timeline of churn: served metric, versions, promotions and rollbacks\""), "\(timeline)")
+        for mark in ["v2 promoted", "v3 promoted", "rolled back to v2 by alice", "v3 forced by bob", "v3 trained, passed the gate", "v4 rejected by the gate"] {
+            #expect(timeline.contains("<title>\(mark)</title>"), "\(mark)")
+        }
+        #expect(timeline.contains("<caption class=\"muted\">Changes of production, newest first</caption>"))
+        #expect(timeline.contains("<td>rollback</td><td>v3</td><td>v2</td><td>alice</td><td>v3 misbehaves</td>"), "\(timeline)")
+        #expect(timeline.contains("<td>forced</td><td>v2</td><td>v3</td><td>bob</td>"), "\(timeline)")
+        let forced = try #require(timeline.range(of: "<td>forced</td>")), rollback = try #require(timeline.range(of: "<td>rollback</td>"))
+        #expect(forced.lowerBound < rollback.lowerBound, "newest first")
+        #expect(timeline.contains("<caption class=\"muted\">Versions, newest first</caption>"))
+        #expect(timeline.contains("<td>v3 <span class=\"tag good\">production</span></td>"), "\(timeline)")
+        #expect(timeline.contains("<td>full</td><td class=\"num\">1500</td><td>rejected</td><td>run 3</td>"), "\(timeline)")
+        // On the dashboard, a version's run is a link to its page.
+        let linked = r.body(runLink: { "/jobs/churn/runs/\($0)" })
+        #expect(linked.contains("<a href=\"/jobs/churn/runs/2\">run 2</a>"))
+
+        // The sections in the order a person reads them.
+        let order = ["The decision", "Concept drift: production's performance", "Feature drift", "Label and prediction drift", "The gate", "The job's timeline"]
+        let positions = order.compactMap { html.range(of: "<h2>\($0)</h2>")?.lowerBound }
+        #expect(positions.count == order.count && positions == positions.sorted())
+    }
+
     @Test("Text is escaped wherever it goes")
     func escaping() {
         #expect(HTML.escape("<a href=\"x\">'&'</a>") == "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;")
