@@ -10,6 +10,13 @@ private let exactPowersOfTen: [Double] = (0...22).map { p in
     return x
 }
 
+/// The same powers where a hot loop reads them without an array's checks (allocated once, kept).
+nonisolated(unsafe) let exactPowersOfTenTable: UnsafePointer<Double> = {
+    let table = UnsafeMutablePointer<Double>.allocate(capacity: exactPowersOfTen.count)
+    table.initialize(from: exactPowersOfTen, count: exactPowersOfTen.count)
+    return UnsafePointer(table)
+}()
+
 /// Parses a decimal number (`-12`, `3.25`, `.5`, `1e-3`), correctly rounded; `nil` when the bytes are
 /// not a decimal number (hex, `inf`, `nan` and stray characters are rejected).
 ///

@@ -25,3 +25,4 @@ struct UnsafeSendableBuffer: @unchecked Sendable {
     let buffer: UnsafeBufferPointer<UInt8>
     init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 }
+

@@ -593,6 +593,67 @@ struct CSVLargeFileTests {
         }
     }
 
+    @Test("chunks join as one file: blank lines between them, lone CR and CRLF ends, levels first seen late, text only in the last chunk")
+    func chunksJoin() throws {
+        // Rows of about 40 bytes; every ending; blank lines so chunks hold fewer rows than line ends.
+        var rows: [String] = []
+        for i in 0..<200_000 {
+            let late = i > 180_000 ? "a later category \(i % 3)" : "a category \(i % 5)"
+            let y = i == 199_000 ? "text" : String(Double(i % 1000) / 8)
+            rows.append("\(i),\(y),\(late),\(i % 11 == 0 ? "" : "-\(i % 97).125")")
+        }
+        let endings = ["\n", "\r\n", "\r", "\n\n", "\r\n\r\n"]
+        var text = "id,y,c,z\n"
+        for (i, row) in rows.enumerated() { text += row + endings[(i / 1000) % endings.count] }
+        let bytes = Array(text.utf8)
+        #expect(bytes.count > 4 << 20, "large enough to be cut into chunks")
+        var options = CSVOptions { $0 == "c" ? .categorical : .numeric }
+        options.textFallback = true
+        let whole = try CSVReader.parse(bytes, file: "t.csv", options: options)
+        // The same rows read in pieces too small to be chunked, joined by DataTable.appending.
+        let pieces = stride(from: 0, to: rows.count, by: 20_000).map { start in
+            "id,y,c,z\n" + rows[start..<min(start + 20_000, rows.count)].joined(separator: "\n") + "\n"
+        }
+        let parts = try pieces.map { try CSVReader.parse(Array($0.utf8), file: "t.csv", options: options) }
+        let joined = parts.dropFirst().reduce(parts[0]) { $0.appending($1) }
+        #expect(whole.rowCount == 200_000)
+        #expect(ParseIdentityTests.digest(whole) == ParseIdentityTests.digest(joined))
+        #expect(whole.column("y")?.kind == .categorical, "the text in the last chunk makes all of y text")
+    }
+
+    @Test("a file of 300 columns (parsed into buffers, then copied) reads every value")
+    func wideFile() throws {
+        let header = (0..<300).map { "c\($0)" }.joined(separator: ",")
+        let rows = (0..<50).map { r in (0..<300).map { c in c == 7 ? "k\(r % 3)" : "\(r * 1000 + c)" }.joined(separator: ",") }
+        let table = try CSVReader.parse(
+            Array((header + "\n" + rows.joined(separator: "\n")).utf8), file: "wide.csv",
+            options: CSVOptions { $0 == "c7" ? .categorical : .numeric })
+        #expect(table.rowCount == 50)
+        #expect(table.column("c299") == .numeric((0..<50).map { Double($0 * 1000 + 299) }))
+        #expect(table.column("c7") == .categorical(codes: (0..<50).map { Int32($0 % 3) }, levels: ["k0", "k1", "k2"]))
+    }
+
+    @Test("rows left out in later chunks are named by their true lines")
+    func skippedLinesInLaterChunks() throws {
+        var text = "a,b\n"
+        var expected: [Int] = []
+        for i in 0..<400_000 {
+            if i % 100_000 == 99_999 {
+                text += "\(i),bad\n"
+                expected.append(i + 2)
+            } else {
+                text += "\(i),\(i % 7)\n"
+            }
+        }
+        var options = CSVOptions { _ in .numeric }
+        options.skipBadRows = true
+        var skipped: [SkippedRow] = []
+        let table = try CSVReader.parse(Array(text.utf8), file: "t.csv", options: options, skipped: &skipped)
+        #expect(table.rowCount == 400_000 - 4)
+        #expect(skipped.map(\.line) == expected)
+        #expect(skipped.map(\.text) == expected.map { "\($0 - 2),bad" })
+    }
+
     @Test("with textFallback a numeric column holding text becomes categorical, keeping earlier values as text")
     func textFallback() throws {
         var options = CSVOptions { _ in .numeric }
