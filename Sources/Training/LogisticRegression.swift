@@ -163,21 +163,53 @@ struct LogisticBlocks: @unchecked Sendable {
         let bias = w[d]
         var loss = 0.0
         var gBias = 0.0
-        for r in lower..<upper {
-            let row = x.baseAddress! + r * d
+        let x = self.x.baseAddress!, w = self.w.baseAddress!
+        var r = lower
+        // Four rows at a time: their dot products are independent chains the processor runs side by
+        // side (one row's chain of d dependent additions was the loop's bound). Each row's sums, and
+        // the gradient's, keep the order of one row at a time, so every result is bit for bit the same.
+        while r + 4 <= upper {
+            let r0 = x + r * d, r1 = r0 + d, r2 = r1 + d, r3 = r2 + d
+            var z0 = bias, z1 = bias, z2 = bias, z3 = bias
+            for j in 0..<d {
+                z0 += w[j] * r0[j]
+                z1 += w[j] * r1[j]
+                z2 += w[j] * r2[j]
+                z3 += w[j] * r3[j]
+            }
+            let e0 = term(z0, r, &loss, &gBias), e1 = term(z1, r + 1, &loss, &gBias)
+            let e2 = term(z2, r + 2, &loss, &gBias), e3 = term(z3, r + 3, &loss, &gBias)
+            for j in 0..<d {
+                g[j] += e0 * r0[j]
+                g[j] += e1 * r1[j]
+                g[j] += e2 * r2[j]
+                g[j] += e3 * r3[j]
+            }
+            r += 4
+        }
+        while r < upper {
+            let row = x + r * d
             var z = bias
             for j in 0..<d { z += w[j] * row[j] }
-            // log(1 + e^z) − y·z and σ(z) from one exponential, without overflow.
-            let e = exp(-abs(z))
-            let weight = s[r]
-            loss += weight * (max(z, 0) + log1p(e) - y[r] * z)
-            let p = z >= 0 ? 1 / (1 + e) : e / (1 + e)
-            let residual = weight * (p - y[r])
+            let residual = term(z, r, &loss, &gBias)
             for j in 0..<d { g[j] += residual * row[j] }
-            gBias += residual
+            r += 1
         }
         g[d] = gBias
         losses[b] = loss
+    }
+
+    /// Row `r`'s loss, added to `loss`, and its weighted residual, added to `gBias` and returned:
+    /// log(1 + e^z) − y·z and σ(z) from one exponential, without overflow.
+    @inline(__always)
+    func term(_ z: Double, _ r: Int, _ loss: inout Double, _ gBias: inout Double) -> Double {
+        let e = exp(-abs(z))
+        let weight = s[r]
+        loss += weight * (max(z, 0) + log1p(e) - y[r] * z)
+        let p = z >= 0 ? 1 / (1 + e) : e / (1 + e)
+        let residual = weight * (p - y[r])
+        gBias += residual
+        return residual
     }
 }
 

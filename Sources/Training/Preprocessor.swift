@@ -1,3 +1,4 @@
+import Dispatch
 import Tabular
 
 /// Turns table columns into the model's numeric design matrix; stored inside the artifact so
@@ -71,35 +72,56 @@ package struct Preprocessor: Sendable, Codable, Equatable {
     /// The design matrix of `table`, row-major (`rowCount × width`).
     package func transform(_ table: DataTable) throws -> [Double] {
         let width = self.width
-        var x = [Double](repeating: 0, count: table.rowCount * width)
-        var offset = 0
-        for f in numeric {
+        let n = table.rowCount
+        let numbers: [[Double]] = try numeric.map { f in
             guard case .numeric(let values)? = table.column(f.name) else {
                 throw TrainingError("numeric feature \"\(f.name)\" is missing or not numeric")
             }
-            for r in 0..<table.rowCount where !values[r].isNaN {
-                x[r * width + offset] = (values[r] - f.mean) / f.scale
-            }
-            offset += 1
+            return values
         }
-        for f in numeric where f.missingIndicator {
-            guard case .numeric(let values)? = table.column(f.name) else { continue }
-            for r in 0..<table.rowCount where values[r].isNaN { x[r * width + offset] = 1 }
-            offset += 1
-        }
-        for f in categorical {
+        let indicated = zip(numeric, numbers).filter { $0.0.missingIndicator }.map(\.1)
+        // Per categorical feature: its codes, each code's input (the unseen bucket for a level the
+        // preprocessor does not know), and the input of a missing value.
+        let categories: [(codes: [Int32], map: [Int], other: Int)] = try categorical.map { f in
             guard case .categorical(let codes, let levels)? = table.column(f.name) else {
                 throw TrainingError("categorical feature \"\(f.name)\" is missing or not categorical")
             }
             let index = Dictionary(f.levels.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
             let other = f.levels.count
-            let map = levels.map { index[$0] ?? other }
-            for r in 0..<table.rowCount {
-                let c = codes[r]
-                x[r * width + offset + (c < 0 ? other : map[Int(c)])] = 1
-            }
-            offset += f.levels.count + 1
+            return (codes, levels.map { index[$0] ?? other }, other)
         }
-        return x
+        let features = numeric
+        let widths = categorical.map { $0.levels.count + 1 }
+        // Row-major, filled a block of rows at a time (the block stays in cache while each feature
+        // writes its column of it), blocks in parallel.
+        return [Double](unsafeUninitializedCapacity: n * width) { buffer, count in
+            count = n * width
+            guard n > 0, width > 0 else { return }
+            let base = DisjointWrites(buffer.baseAddress!)
+            let blockRows = 2048
+            DispatchQueue.concurrentPerform(iterations: (n + blockRows - 1) / blockRows) { b in
+                let lower = b * blockRows, upper = min(n, lower + blockRows)
+                let x = base.pointer + lower * width
+                x.initialize(repeating: 0, count: (upper - lower) * width)
+                var offset = 0
+                for (f, values) in zip(features, numbers) {
+                    for r in lower..<upper where !values[r].isNaN {
+                        x[(r - lower) * width + offset] = (values[r] - f.mean) / f.scale
+                    }
+                    offset += 1
+                }
+                for values in indicated {
+                    for r in lower..<upper where values[r].isNaN { x[(r - lower) * width + offset] = 1 }
+                    offset += 1
+                }
+                for (k, c) in categories.enumerated() {
+                    for r in lower..<upper {
+                        let code = c.codes[r]
+                        x[(r - lower) * width + offset + (code < 0 ? c.other : c.map[Int(code)])] = 1
+                    }
+                    offset += widths[k]
+                }
+            }
+        }
     }
 }
