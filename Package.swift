@@ -38,8 +38,9 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Tabular"]),
         // Registry: the SQLite record of jobs, batches, runs, versions, production history and the webhook outbox.
         .target(name: "Registry", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
-        // A C shim over libcurl's easy interface (curl_easy_setopt is variadic).
-        .target(name: "CCurlShim", linkerSettings: [.linkedLibrary("curl")]),
+        // A C shim over libcurl's easy interface (curl_easy_setopt is variadic). libcurl is loaded with
+        // dlopen at the first webhook, not linked (its header is still needed to build).
+        .target(name: "CCurlShim"),
         // pipe2, which Swift's Glibc module does not expose.
         .target(name: "CSystemShim"),
         // Webhooks: endpoint settings, signed deliveries through libcurl, the outbox dispatcher and its retries.

@@ -81,17 +81,25 @@ package struct ScheduleSettings: Sendable, Equatable {
     package var interval: Double?
     /// A cron expression, read in `timeZone`; instead of `interval`.
     package var cron: CronSchedule?
-    package var timeZone: TimeZone
+    /// The job file's `timezone`; nil: the system's.
+    package var zone: TimeZone?
+    /// The zone cron times are read in: `zone`, else the system's, looked up only when asked (by a
+    /// cron schedule). Looking up the system's zone loads ICU (about 4.6 MB resident, issue 18),
+    /// which a daemon whose jobs all run on an interval never needs.
+    package var timeZone: TimeZone {
+        get { zone ?? .current }
+        set { zone = newValue }
+    }
     /// Also run when new files appear in `data.incoming` (inotify, else polling), `debounce` seconds
     /// after the last one, so a burst of files makes one run. `interval` / `cron` is then the
     /// "at the latest".
     package var onNewData: Bool
     package var debounce: Double
 
-    package init(interval: Double? = 3600, cron: CronSchedule? = nil, timeZone: TimeZone = .current, onNewData: Bool = false, debounce: Double = 5) {
+    package init(interval: Double? = 3600, cron: CronSchedule? = nil, timeZone: TimeZone? = nil, onNewData: Bool = false, debounce: Double = 5) {
         self.interval = interval
         self.cron = cron
-        self.timeZone = timeZone
+        self.zone = timeZone
         self.onNewData = onNewData
         self.debounce = debounce
     }

@@ -5,7 +5,7 @@ import GRDB
 /// An event for webhooks, written in the same transaction as the state change it reports (a
 /// promotion and its `model.promoted` event commit together or not at all). `payload` is the exact
 /// JSON body sent to `standard` endpoints, the same on every attempt.
-package struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "webhook_event"
     /// `msg_` and 24 random characters: the `webhook-id` header, the receiver's idempotency key.
     package var id: String
@@ -39,8 +39,11 @@ package struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord
         return "msg_" + String((0..<24).map { _ in alphabet[Int(g.next(upperBound: UInt(alphabet.count)))] })
     }
 
-    /// RFC 3339 in UTC with milliseconds.
+    /// RFC 3339 in UTC with milliseconds: `2026-12-03T13:46:39.693Z`. Made by hand (``UTCTime``:
+    /// the same text), as `ISO8601DateFormatter` would load ICU into the daemon; the formatter only
+    /// for years outside 1583...9999.
     package static func timestamp(_ date: Date) -> String {
+        if let time = UTCTime(date) { return time.iso8601WithMilliseconds }
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         f.timeZone = TimeZone(identifier: "UTC")
@@ -50,7 +53,7 @@ package struct WebhookEventRecord: Codable, Sendable, Equatable, FetchableRecord
 
 /// One event's delivery to one endpoint: pending (first attempt or waiting for a retry), delivered
 /// (a 2xx answer), or dead (the last attempt failed, or the endpoint said 410 Gone). Kept either way.
-package struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "webhook_delivery"
     package enum State: String, Codable, Sendable { case pending, delivered, dead }
     package var id: Int64?
@@ -77,7 +80,7 @@ package struct WebhookDeliveryRecord: Codable, Sendable, Equatable, FetchableRec
 }
 
 /// An endpoint the receiver asked to stop (410 Gone), until `updater webhooks enable`.
-package struct WebhookEndpointStateRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct WebhookEndpointStateRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "webhook_endpoint_state"
     package var endpoint: String
     package var disabledAt: Date
@@ -170,7 +173,7 @@ extension Registry {
         try db.read { db in
             let rows = try WebhookDeliveryRecord.filter(
                 Column("endpoint") == endpoint && Column("state") == WebhookDeliveryRecord.State.pending.rawValue
-                    && Column("next_attempt_at") <= now
+                    && Column("next_attempt_at") <= StoredDate.databaseValue(now)
             ).order(Column("id")).limit(limit).fetchAll(db)
             return try Self.joined(db, rows)
         }
@@ -179,7 +182,7 @@ extension Registry {
     /// When `endpoint`'s next pending delivery is due, if it has one.
     package func nextDue(endpoint: String) throws -> Date? {
         try db.read { db in
-            try Date.fetchOne(
+            try StoredDate.fetchOne(
                 db, sql: "SELECT MIN(next_attempt_at) FROM webhook_delivery WHERE endpoint = ? AND state = 'pending'",
                 arguments: [endpoint])
         }
@@ -255,7 +258,7 @@ extension Registry {
                         AND NOT EXISTS (SELECT 1 FROM webhook_delivery d WHERE d.event_id = e.id
                                         AND (d.state != 'delivered' OR d.delivered_at >= ?))
                         LIMIT 1000
-                        """, arguments: [cutoff, cutoff])
+                        """, arguments: [StoredDate.databaseValue(cutoff), StoredDate.databaseValue(cutoff)])
                 guard !ids.isEmpty else { return 0 }
                 let list = ids.map { _ in "?" }.joined(separator: ",")
                 try db.execute(sql: "DELETE FROM webhook_delivery WHERE event_id IN (\(list))", arguments: StatementArguments(ids))

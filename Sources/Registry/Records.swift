@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// A job as the registry knows it.
-package struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "job"
     package var name: String
     package var filePath: String
@@ -32,7 +32,7 @@ package struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, Persist
 }
 
 /// A batch of new data: one CSV file, registered once by content.
-package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "batch"
     package enum Status: String, Codable, Sendable { case pending, consumed, rejected }
     package var id: Int64?
@@ -90,7 +90,7 @@ package struct BatchRecord: Codable, Sendable, Equatable, FetchableRecord, Mutab
 }
 
 /// One update cycle of one job.
-package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "run"
     package enum State: String, Codable, Sendable { case queued, running, succeeded, failed, rejected, interrupted }
     package var id: Int64?
@@ -171,7 +171,7 @@ package struct RunRecord: Codable, Sendable, Equatable, FetchableRecord, Mutable
 }
 
 /// A trained model version of a job, whether it passed the gate or not.
-package struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "model_version"
     package enum Mode: String, Codable, Sendable { case full, incremental }
     package enum Status: String, Codable, Sendable { case passed, rejected }
@@ -239,7 +239,7 @@ package struct VersionRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
 }
 
 /// One gate rule's result for one candidate.
-package struct GateResultRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct GateResultRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "gate_result"
     package var id: Int64?
     package var runID: Int64
@@ -307,7 +307,7 @@ package struct GateResultRecord: Codable, Sendable, Equatable, FetchableRecord, 
 }
 
 /// One change of the model in production. Append-only.
-package struct ProductionEvent: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct ProductionEvent: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "production_event"
     package enum Action: String, Codable, Sendable { case promote, rollback, forced }
     package var id: Int64?
@@ -341,7 +341,7 @@ package struct ProductionEvent: Codable, Sendable, Equatable, FetchableRecord, M
 }
 
 /// A request for a run (from `updater trigger`), picked up by the next cycle.
-package struct RequestRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct RequestRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "request"
     package var id: Int64?
     package var job: String
@@ -369,7 +369,7 @@ package struct RequestRecord: Codable, Sendable, Equatable, FetchableRecord, Mut
 }
 
 /// The saved state of a job's online drift detectors (JSON), for the production version they watch.
-package struct OnlineDetectorRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct OnlineDetectorRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "online_detector"
     package var job: String
     package var version: Int
@@ -392,7 +392,7 @@ package struct OnlineDetectorRecord: Codable, Sendable, Equatable, FetchableReco
 }
 
 /// A paused job: the daemon starts no run of it until it is resumed.
-package struct PauseRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct PauseRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "job_pause"
     package var job: String
     package var pausedAt: Date
@@ -412,7 +412,7 @@ package struct PauseRecord: Codable, Sendable, Equatable, FetchableRecord, Persi
 }
 
 /// A job file that no longer validates; the daemon keeps running its last good version.
-package struct JobFileProblemRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct JobFileProblemRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "job_file_problem"
     package var job: String
     package var file: String
@@ -431,7 +431,7 @@ package struct JobFileProblemRecord: Codable, Sendable, Equatable, FetchableReco
 /// trained on the batch: the evidence the freshness policy reads for concept drift. The per-row
 /// loss (1 for a wrong class; the squared error for regression) is kept as a sum and a sum of
 /// squares, so batches pool into one reference with its variance.
-package struct ServedBatchRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct ServedBatchRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "served_batch"
     package var id: Int64?
     package var job: String
@@ -476,7 +476,7 @@ package struct ServedBatchRecord: Codable, Sendable, Equatable, FetchableRecord,
 
 /// A change of concept the policy suspected at a batch (production's performance fell), and
 /// whether a model trained only on the rows from there on confirmed it by beating production.
-package struct ConceptChangeRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct ConceptChangeRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "concept_change"
     package enum State: String, Codable, Sendable { case confirmed, unconfirmed }
     package var id: Int64?
@@ -511,7 +511,7 @@ package struct ConceptChangeRecord: Codable, Sendable, Equatable, FetchableRecor
 
 /// The data a job's feature drift is compared with, after the policy acknowledged a shift of the
 /// inputs that left production's performance intact (instead of the production version's training rows).
-package struct DriftBaselineRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct DriftBaselineRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "drift_baseline"
     package var job: String
     /// The production version it applies to; another version in production uses its own reference.
@@ -536,7 +536,7 @@ package struct DriftBaselineRecord: Codable, Sendable, Equatable, FetchableRecor
 
 /// A person's action on a batch: let a rejected or set-aside one be read again, or take a consumed
 /// one out of (or back into) the training windows.
-package struct BatchActionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct BatchActionRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "batch_action"
     package enum Action: String, Codable, Sendable { case retry, exclude, include }
     package var id: Int64?

@@ -101,7 +101,7 @@ extension Registry {
                 sql: """
                     INSERT OR IGNORE INTO incoming_file (job, path, size, mtime_ns, sha256, batch_id, seen_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [job, path, size, mtimeNs, sha256, batch, now])
+                    """, arguments: [job, path, size, mtimeNs, sha256, batch, StoredDate.databaseValue(now)])
         }
     }
 }

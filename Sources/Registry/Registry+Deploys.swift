@@ -6,7 +6,7 @@ import GRDB
 /// command that rolled back, the job's next cycle), retried at each of the job's cycles until it
 /// succeeds. Only the newest change of a job matters to a serving system: queuing one supersedes
 /// the job's older hooks that have not succeeded.
-package struct DeployHookRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct DeployHookRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "deploy_hook"
     package enum State: String, Codable, Sendable {
         /// Not tried yet.
@@ -78,7 +78,7 @@ extension Registry {
             guard var hook = try DeployHookRecord
                 .filter(Column("job") == job)
                 .filter(["pending", "failed"].contains(Column("state"))
-                    || (Column("state") == "running" && Column("started_at") < now.addingTimeInterval(-staleAfter)))
+                    || (Column("state") == "running" && Column("started_at") < StoredDate.databaseValue(now.addingTimeInterval(-staleAfter))))
                 .order(Column("id").desc).fetchOne(db)
             else { return nil }
             hook.state = .running

@@ -84,7 +84,7 @@ extension Registry {
         f.runSeconds = try Row.fetchAll(
             db, sql: "SELECT started_at, finished_at FROM run WHERE job = ? AND started_at IS NOT NULL AND finished_at IS NOT NULL ORDER BY id",
             arguments: [job]
-        ).map { row in max(0, (row["finished_at"] as Date).timeIntervalSince(row["started_at"] as Date)) }
+        ).map { row in try max(0, StoredDate.decode(row, "finished_at").timeIntervalSince(StoredDate.decode(row, "started_at"))) }
         let cost = try Row.fetchOne(
             db, sql: "SELECT COALESCE(SUM(training_rows), 0) AS rows, COALESCE(SUM(cpu_seconds), 0) AS cpu FROM run WHERE job = ?", arguments: [job])
         f.trainingRows = cost?["rows"] ?? 0
@@ -111,7 +111,7 @@ extension Registry {
         {
             f.batches[row["state"]] = row["n"]
         }
-        f.lastSuccess = try Date.fetchOne(
+        f.lastSuccess = try StoredDate.fetchOne(
             db, sql: "SELECT MAX(finished_at) FROM run WHERE job = ? AND state IN ('succeeded', 'rejected')", arguments: [job])
         if let estimate = try String.fetchOne(db, sql: "SELECT estimate FROM estimated_batch WHERE job = ? ORDER BY batch_id DESC LIMIT 1", arguments: [job]),
             let object = try? JSONSerialization.jsonObject(with: Data(estimate.utf8)) as? [String: Any],

@@ -4,7 +4,7 @@ import GRDB
 /// One row production scored (or that arrived before any model) of a job with `data.id`: the
 /// prediction log. Its label is known at arrival (`label_source` "batch"), joined later from a label
 /// file ("labels"), or not yet.
-package struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "prediction"
     package var id: Int64?
     package var job: String
@@ -54,7 +54,7 @@ package struct PredictionRecord: Codable, Sendable, Equatable, FetchableRecord, 
 }
 
 /// A label file read from `data.labels`, registered once by content, and what its lines did.
-package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, MutablePersistableRecord {
     package static let databaseTableName = "label_file"
     package var id: Int64?
     package var job: String
@@ -101,7 +101,7 @@ package struct LabelFileRecord: Codable, Sendable, Equatable, FetchableRecord, M
 }
 
 /// Production's estimated performance on one batch's rows without labels.
-package struct EstimatedBatchRecord: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+package struct EstimatedBatchRecord: Codable, Sendable, Equatable, FetchableRecord, StoredDates, PersistableRecord {
     package static let databaseTableName = "estimated_batch"
     package var job: String
     package var batchID: Int64
@@ -125,7 +125,7 @@ package struct EstimatedBatchRecord: Codable, Sendable, Equatable, FetchableReco
 }
 
 /// Production's realized performance on one batch once labels of its rows arrived later.
-package struct RealizedBatch: Sendable, Equatable, FetchableRecord, Codable {
+package struct RealizedBatch: Sendable, Equatable, FetchableRecord, StoredDates, Codable {
     package var batchID: Int64
     package var version: Int
     /// Rows of the batch that came without a label, and how many of them have one now.
@@ -321,7 +321,7 @@ extension Registry {
 
     /// Per batch with logged rows: how many, how many came without a label, how many of those have
     /// one now, and whether its scores are values (regression).
-    package struct PredictionCounts: Sendable, FetchableRecord, Decodable {
+    package struct PredictionCounts: Sendable, FetchableRecord, StoredDates, Decodable {
         package var batch: Int64
         package var rows: Int
         package var unlabelled: Int

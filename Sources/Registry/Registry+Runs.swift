@@ -284,7 +284,7 @@ extension Registry {
                     INSERT INTO job_problem (job, message, since) VALUES (?, ?, ?)
                     ON CONFLICT(job) DO UPDATE SET since = CASE WHEN message = excluded.message THEN since ELSE excluded.since END,
                     message = excluded.message
-                    """, arguments: [job, message, now])
+                    """, arguments: [job, message, StoredDate.databaseValue(now)])
         }
     }
 
@@ -293,7 +293,8 @@ extension Registry {
         try db.read { db in
             var out: [String: (message: String, since: Date)] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT job, message, since FROM job_problem") {
-                out[row["job"]] = (row["message"], row["since"])
+                let since = try StoredDate.decode(row, "since")
+                out[row["job"]] = (row["message"], since)
             }
             return out
         }

@@ -39,6 +39,12 @@ package final class Registry: Sendable {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(15)
+        // At most two reading connections (GRDB's default is 5): each one opened keeps its own SQLite
+        // page cache and schema as long as the process lives, in the daemon for good (issue 18).
+        // Reads are short and none waits for another inside its transaction, so a third read at
+        // once (cycles, webhook workers and /metrics side by side) only waits for one of the two;
+        // the writer has its own connection. CLI commands mostly read from one thread.
+        config.maximumReaderCount = 2
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -272,7 +278,7 @@ extension Registry {
                 sql: """
                     INSERT OR IGNORE INTO incoming_file (job, path, size, mtime_ns, sha256, batch_id, seen_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [job, path, size, mtimeNs, sha256, batch.id, now])
+                    """, arguments: [job, path, size, mtimeNs, sha256, batch.id, StoredDate.databaseValue(now)])
             return (batch, isNew)
         }
         return (resolved(batch), isNew)

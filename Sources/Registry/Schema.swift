@@ -282,7 +282,7 @@ enum Schema {
             }
             try db.execute(
                 sql: "INSERT INTO state_identity (id, created_at) VALUES (?, ?)",
-                arguments: [UUID().uuidString.lowercased(), Date()])
+                arguments: [UUID().uuidString.lowercased(), StoredDate.databaseValue(Date())])
         }
         m.registerMigration("v10") { db in
             // A person's say over batches (`updater batches retry|exclude|include`), and batches

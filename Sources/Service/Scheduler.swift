@@ -348,7 +348,10 @@ package final class Scheduler: Service, Sendable {
         return text
     }
 
+    /// Logged for each paused job when the daemon starts: the time by hand (``UTCTime``, the same
+    /// text as `ISO8601DateFormatter`, which would load ICU into the daemon).
     static func describe(_ p: PauseRecord) -> String {
-        "paused by \(p.actor) at \(ISO8601DateFormatter().string(from: p.pausedAt))" + (p.reason.map { ": \($0)" } ?? "")
+        let at = UTCTime(p.pausedAt)?.iso8601 ?? ISO8601DateFormatter().string(from: p.pausedAt)
+        return "paused by \(p.actor) at \(at)" + (p.reason.map { ": \($0)" } ?? "")
     }
 }

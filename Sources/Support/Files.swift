@@ -269,11 +269,15 @@ extension Files {
     package static func canonical(_ path: String) -> String {
         var existing = absolutePath(path)
         var rest: [String] = []
-        while existing != "/", realpath(existing, nil) == nil {
+        // realpath mallocs its answer: each one is freed (the loop's test once called it and dropped
+        // the buffer of the one that succeeded, a leak on every call; issue 18).
+        var found = realpath(existing, nil)
+        while found == nil, existing != "/" {
             rest.insert(baseName(existing), at: 0)
             existing = directory(of: existing)
+            found = realpath(existing, nil)
         }
-        guard let resolved = realpath(existing, nil) else { return absolutePath(path) }
+        guard let resolved = found else { return absolutePath(path) }
         defer { free(resolved) }
         let base = String(cString: resolved)
         return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")

@@ -20,21 +20,27 @@ package struct HTTPResult: Sendable, Equatable {
 /// on, redirects not followed, only http and https, connect and total timeouts, and the handle's
 /// connections reused between requests. A client is used by one thread at a time; its calls block
 /// that thread, so callers keep them off Swift's cooperative pool.
+///
+/// libcurl is loaded at the first request of the process, not linked (issue 18: linked, it and its
+/// dependencies cost every daemon about 6 MB, though many send no webhook). Where it cannot be
+/// loaded, each request fails with the reason, which the delivery records like any other failure.
 package final class HTTPClient {
-    private static let initialised: Bool = updater_http_global_init() == 0
-    private let handle: OpaquePointer
+    /// The libcurl handle, made at the first request.
+    private var handle: OpaquePointer?
 
-    package init() throws {
-        guard Self.initialised, let h = updater_http_new() else { throw HTTPClientError("cannot initialise libcurl") }
-        handle = h
-    }
+    package init() {}
 
-    deinit { updater_http_free(handle) }
+    deinit { if let handle { updater_http_free(handle) } }
 
     package func post(
         _ url: String, headers: [String], body: [UInt8], connectTimeout: TimeInterval = 5, timeout: TimeInterval = 15,
         caFile: String? = nil
     ) -> HTTPResult {
+        if handle == nil { handle = updater_http_new() }
+        guard let handle else {
+            let reason = String(cString: updater_http_load_error())
+            return HTTPResult(status: nil, error: reason.isEmpty ? "cannot initialise libcurl" : reason, retryAfter: nil, body: "", seconds: 0)
+        }
         var result = updater_http_result()
         let cHeaders = headers.map { strdup($0) }
         defer { cHeaders.forEach { free($0) } }
@@ -66,9 +72,4 @@ package final class HTTPClient {
         f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
         return f.date(from: t).map { max(0, $0.timeIntervalSince(now)) }
     }
-}
-
-package struct HTTPClientError: Error, CustomStringConvertible {
-    package var description: String
-    init(_ d: String) { description = d }
 }

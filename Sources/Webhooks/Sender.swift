@@ -11,7 +11,7 @@ package final class WebhookSender {
     let environment: [String: String]
 
     package init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        client = try HTTPClient()
+        client = HTTPClient()
         self.environment = environment
     }
 

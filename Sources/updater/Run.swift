@@ -49,6 +49,8 @@ struct Run: AsyncParsableCommand {
     var metricsTextfile: String?
 
     func run() async throws {
+        // The daemon's memory (issue 18): before its threads start.
+        if !once { Daemon.limitMallocArenas() }
         let level: Logger.Level
         switch logLevel {
         case "debug": level = .debug

@@ -1,5 +1,7 @@
 // A small C shim over libcurl's easy interface: curl_easy_setopt is variadic, which Swift cannot
-// call, so one typed function does a whole POST with the options updater needs.
+// call, so one typed function does a whole POST with the options updater needs. libcurl
+// (libcurl.so.4) is loaded at the first use, not linked, so that processes that send no webhook
+// never map it and its dependencies.
 #ifndef UPDATER_CURL_SHIM_H
 #define UPDATER_CURL_SHIM_H
 
@@ -19,10 +21,16 @@ typedef struct {
     double seconds;
 } updater_http_result;
 
-/// Global initialisation; call once before any other function (thread-unsafe in libcurl).
+/// Loads libcurl and initialises it, the first time from any thread (the others wait); later calls
+/// return the first one's answer. 0 on success, else -1 and updater_http_load_error() says why.
 int updater_http_global_init(void);
 
+/// Why libcurl could not be loaded or initialised ("cannot load libcurl.so.4 (...): ..."); empty
+/// before updater_http_global_init and after it succeeded.
+const char *updater_http_load_error(void);
+
 /// A handle that keeps its connections alive between requests; use it from one thread at a time.
+/// Loads libcurl if needed; NULL when it cannot be loaded (see updater_http_load_error) or on failure.
 updater_http *updater_http_new(void);
 void updater_http_free(updater_http *h);
 
