@@ -26,9 +26,11 @@ test: deps
 
 # Benchmarks print their figures and the ratio against their peer; they need Python with numpy,
 # scipy, pandas and scikit-learn (pip install numpy scipy pandas scikit-learn) for data generation
-# and the peers.
+# and the peers. The data goes to .build-bench/ once (about 4 GB with the 10M-row files of the
+# drift and training scaling checks); run one benchmark at a time on a small machine.
 bench: deps
 	$(SWIFT) build -c release
+	python3 Benchmarks/ingest_bench.py
 	python3 Benchmarks/drift_bench.py
 	python3 Benchmarks/training_bench.py
 	python3 Benchmarks/metrics_bench.py
