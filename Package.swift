@@ -25,7 +25,7 @@ let package = Package(
             name: "Support",
             dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Logging", package: "swift-log")]),
         // Tabular data: RFC 4180 CSV into contiguous columns.
-        .target(name: "Tabular"),
+        .target(name: "Tabular", dependencies: ["CSystemShim"]),
         // Drift: reference statistics and drift measures.
         .target(name: "Drift", dependencies: ["Tabular"]),
         // Training: preprocessing, models, optimisers and the model artifact format.

@@ -633,6 +633,28 @@ struct CSVLargeFileTests {
         #expect(table.column("c7") == .categorical(codes: (0..<50).map { Int32($0 % 3) }, levels: ["k0", "k1", "k2"]))
     }
 
+    @Test("a large file that shrinks while it is read fails with a message, not a crash (SIGBUS)")
+    func fileShrinksWhileMapped() throws {
+        let path = NSTemporaryDirectory() + "shrinks-\(UUID().uuidString).csv"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let text = "x\n" + String(repeating: "1.5\n", count: 2_000_000)
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: DataError(.unreadable, file: path, "the file changed while it was read: it is shorter than the \(text.utf8.count) bytes it had")) {
+            try CSVReader.withBytes(of: path) { bytes -> Int in
+                // Another process truncates the file while it is mapped; every page after the first
+                // then reads as zeros.
+                #expect(truncate(path, 4096) == 0)
+                var sum = 0
+                for k in stride(from: 0, to: bytes.count, by: 4096) { sum &+= Int(bytes[k]) }
+                return sum
+            }
+        }
+        // The same file, whole, reads as usual (mapped: it is over 4 MB).
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+        let table = try CSVReader.read(file: path, options: CSVOptions { _ in .numeric })
+        #expect(table.rowCount == 2_000_000)
+    }
+
     @Test("rows left out in later chunks are named by their true lines")
     func skippedLinesInLaterChunks() throws {
         var text = "a,b\n"

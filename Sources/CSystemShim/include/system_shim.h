@@ -11,4 +11,17 @@ int updater_pipe_cloexec_nonblock(int fds[2]);
 /// 1 on success, 0 on failure (malloc.h is not in Swift's Glibc module).
 int updater_limit_malloc_arenas(int count);
 
+#include <stddef.h>
+
+/// Maps `length` bytes of the open file `fd` read-only and populated, and guards the mapping: a
+/// SIGBUS on an address inside it (the file was truncated while mapped) maps a page of zeros there
+/// and is counted, instead of killing the process. Returns the mapping, or NULL with errno.
+/// `*guard` receives the guard's slot (-1 when all are in use: the mapping is then made without a
+/// guard, and the caller should read the file instead).
+const void *updater_map_guarded(int fd, size_t length, int *guard);
+
+/// Unmaps what updater_map_guarded mapped and frees its guard; returns how many faults the guard
+/// caught (0: every byte read came from the file).
+int updater_unmap_guarded(const void *address, size_t length, int guard);
+
 #endif
