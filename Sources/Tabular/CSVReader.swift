@@ -151,13 +151,8 @@ package enum CSVReader {
     /// while it is mapped, the missing pages read as zeros instead of killing the process (SIGBUS),
     /// and the read fails with a message saying the file changed.
     static func withBytes<R>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw DataError(.unreadable, file: path, "cannot open: \(errnoText())") }
+        let (fd, size) = try openRegularFile(path)
         defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DataError(.unreadable, file: path, "cannot stat: \(errnoText())") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError(.unreadable, file: path, "not a regular file") }
-        let size = Int(st.st_size)
         var guardSlot: Int32 = -1
         if size >= 4 << 20, let mapped = updater_map_guarded(fd, size, &guardSlot) {
             if guardSlot >= 0 {
@@ -170,7 +165,7 @@ package enum CSVReader {
             }
             _ = updater_unmap_guarded(mapped, size, guardSlot)
         }
-        return try readBytes(path).withUnsafeBufferPointer { try body($0) }
+        return try readBytes(fd, size, path).withUnsafeBufferPointer { try body($0) }
     }
 
     /// Line ends (LF, or CR not followed by LF) between `start` and `end`.
@@ -276,16 +271,32 @@ package enum CSVReader {
 
     /// The whole file as bytes.
     package static func readBytes(_ path: String) throws -> [UInt8] {
+        let (fd, size) = try openRegularFile(path)
+        defer { close(fd) }
+        return try readBytes(fd, size, path)
+    }
+
+    /// The file open for reading, and its size; only a regular file (not a directory or a pipe).
+    static func openRegularFile(_ path: String) throws -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw DataError(.unreadable, file: path, "cannot open: \(errnoText())") }
-        defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw DataError(.unreadable, file: path, "cannot stat: \(errnoText())") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError(.unreadable, file: path, "not a regular file") }
-        // Read into uninitialized memory (zeroing a buffer the read overwrites costs a pass over
-        // it), with one reader per core for large files.
-        let size = Int(st.st_size)
-        return try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        guard fstat(fd, &st) == 0 else {
+            let error = DataError(.unreadable, file: path, "cannot stat: \(errnoText())")
+            close(fd)
+            throw error
+        }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw DataError(.unreadable, file: path, "not a regular file")
+        }
+        return (fd, Int(st.st_size))
+    }
+
+    /// The `size` bytes of the open file `fd`, read into uninitialized memory (zeroing a buffer the
+    /// read overwrites costs a pass over it), with one reader per core for large files.
+    static func readBytes(_ fd: Int32, _ size: Int, _ path: String) throws -> [UInt8] {
+        try [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             guard size > 0 else { return }
             let parts = size < (4 << 20) ? 1 : ProcessInfo.processInfo.activeProcessorCount
             let target = DisjointWrites(buffer.baseAddress!)
