@@ -28,6 +28,19 @@ struct DeployFormatTests {
         return String(try Workspace.collect(p).stdout.prefix(64))
     }
 
+    /// A workspace whose job `churn` publishes with `deploy` (its `[deploy]` path and format lines),
+    /// after the run that made v1.
+    func firstVersion(deploy: String) throws -> Workspace {
+        let ws = try Workspace()
+        try ws.addJob("churn")
+        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
+        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: deploy)
+        try ws.write(text, to: "jobs/churn.toml")
+        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status == 0)
+        return ws
+    }
+
     /// The `data` of the newest stored webhook event of `type` (events are stored whether or not
     /// an endpoint wants them).
     func eventData(_ ws: Workspace, _ type: String) throws -> [String: Any] {
@@ -55,13 +68,7 @@ struct DeployFormatTests {
 
     @Test("both formats: updater's file at the path, ONNX beside it, a metadata file beside each; a rollback replaces all four")
     func both() throws {
-        let ws = try Workspace()
-        try ws.addJob("churn")
-        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
-        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
-        try ws.write(text, to: "jobs/churn.toml")
-        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
-        #expect(try ws.run(["run", "--once"]).status == 0)
+        let ws = try firstVersion(deploy: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
         let files = try FileManager.default.contentsOfDirectory(atPath: ws.root + "/deploy").filter { !$0.hasPrefix(".") }.sorted()
         #expect(files == ["churn.model", "churn.model.json", "churn.onnx", "churn.onnx.json"], "\(files)")
         let onnx = try metadata(ws, "deploy/churn.onnx.json")
@@ -98,13 +105,7 @@ struct DeployFormatTests {
 
     @Test("a forced promotion's event carries the deploy path, format and checksum of every published file")
     func forced() throws {
-        let ws = try Workspace()
-        try ws.addJob("churn")
-        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
-        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
-        try ws.write(text, to: "jobs/churn.toml")
-        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
-        #expect(try ws.run(["run", "--once"]).status == 0)
+        let ws = try firstVersion(deploy: "path = \"../deploy/churn.model\"\nformat = [\"updater\", \"onnx\"]")
         // Labels scrambled: v2 is rejected by the gate; a person releases it anyway.
         try ws.write(Synthetic.csv(rows: 1200, seed: 3, shift: 1.5, scramble: true, firstID: 20_000), to: "incoming/churn/b2.csv")
         let second = try ws.run(["run", "--once"])
@@ -120,13 +121,7 @@ struct DeployFormatTests {
 
     @Test("onnx alone: the deploy path holds the ONNX file; a deleted metadata file is written again by the next cycle")
     func onnxOnly() throws {
-        let ws = try Workspace()
-        try ws.addJob("churn")
-        var text = try #require(String(data: ws.bytes("jobs/churn.toml")!, encoding: .utf8))
-        text = text.replacingOccurrences(of: "path = \"../deploy/churn.model\"", with: "path = \"../deploy/churn.onnx\"\nformat = \"onnx\"")
-        try ws.write(text, to: "jobs/churn.toml")
-        try ws.write(Synthetic.csv(rows: 1200, seed: 1), to: "incoming/churn/b1.csv")
-        #expect(try ws.run(["run", "--once"]).status == 0)
+        let ws = try firstVersion(deploy: "path = \"../deploy/churn.onnx\"\nformat = \"onnx\"")
         #expect(try metadata(ws, "deploy/churn.onnx.json").sha256 == (try sha256(ws, "deploy/churn.onnx")))
         try FileManager.default.removeItem(atPath: ws.root + "/deploy/churn.onnx.json")
         let again = try ws.run(["run", "--once"])
