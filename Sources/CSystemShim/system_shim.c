@@ -8,6 +8,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "system_shim.h"
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 int updater_pipe_cloexec_nonblock(int fds[2]) { return pipe2(fds, O_CLOEXEC | O_NONBLOCK); }
 
@@ -76,4 +79,48 @@ int updater_unmap_guarded(const void *address, size_t length, int guard) {
     }
     munmap((void *)address, length);
     return hits;
+}
+
+/* Line ends and quotes. The count is LF + CR - (CR immediately followed by LF): a CRLF pair is one
+   line end. `after_cr` carries "the previous byte was a CR" from one block to the next. */
+static size_t line_ends_tail(const unsigned char *p, size_t n, int after_cr, int *has_quote) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        count += (c == '\n') + (c == '\r') - (c == '\n' && after_cr);
+        after_cr = c == '\r';
+        if (c == '"') *has_quote = 1;
+    }
+    return count;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,popcnt")))
+static size_t line_ends_avx2(const unsigned char *p, size_t n, int *has_quote) {
+    const __m256i lf = _mm256_set1_epi8('\n'), cr = _mm256_set1_epi8('\r'), qu = _mm256_set1_epi8('"');
+    size_t count = 0, i = 0;
+    uint64_t carry = 0, quotes = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+        uint64_t mlf = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, lf))
+            | (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, lf)) << 32;
+        uint64_t mcr = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, cr))
+            | (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, cr)) << 32;
+        quotes |= (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(a, qu), _mm256_cmpeq_epi8(b, qu)));
+        uint64_t crlf = mlf & (mcr << 1 | carry);
+        count += (size_t)(_mm_popcnt_u64(mlf) + _mm_popcnt_u64(mcr) - _mm_popcnt_u64(crlf));
+        carry = mcr >> 63;
+    }
+    *has_quote = quotes != 0;
+    return count + line_ends_tail(p + i, n - i, (int)carry, has_quote);
+}
+#endif
+
+size_t updater_line_ends(const unsigned char *p, size_t n, int *has_quote) {
+    *has_quote = 0;
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) return line_ends_avx2(p, n, has_quote);
+#endif
+    return line_ends_tail(p, n, 0, has_quote);
 }

@@ -1,39 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Maps a field's raw bytes to its category code without building a `String` or hashing twice:
-/// an open-addressing table over FNV-1a hashes, with the keys' bytes kept in one flat buffer.
-/// Reading a categorical column costs one hash and one byte comparison per value; a `String` is
-/// made only the first time a value is seen.
+/// an open-addressing table over a hash of the key's 8-byte words, with the keys' bytes kept in one
+/// flat buffer. Reading a categorical column costs one hash and one comparison per value; a
+/// `String` is made only the first time a value is seen.
+///
+/// Most category values are at most 8 bytes long: those are hashed in one step and compared as one
+/// word (their first 8 bytes, zero-padded, are kept in the entry). Hashing byte by byte (FNV-1a)
+/// and comparing bytes in a loop took 10 % of reading a file with 3 categorical columns of 20.
 struct ByteInterner {
+    private struct Entry {
+        var hash: UInt64
+        /// The key's first 8 bytes, zero-padded.
+        var prefix: UInt64
+        var length: Int
+        /// Where the key's bytes start in `bytes`.
+        var start: Int
+        var code: Int32
+    }
+
     private var slots: [Int32]  // index into `entries`, or -1 when empty
-    private var starts: [Int] = []
-    private var lengths: [Int] = []
-    private var codes: [Int32] = []
-    private var hashes: [UInt64] = []
+    private var entries: [Entry] = []
     private var bytes: [UInt8] = []
 
     init() { slots = [Int32](repeating: -1, count: 64) }
 
     /// The code stored for these bytes, if any.
     func find(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
-        let h = Self.hash(key)
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let e = Int(slots[i])
-            if e < 0 { return nil }
-            if hashes[e] == h, lengths[e] == key.count, equal(e, key) { return codes[e] }
-            i = (i + 1) & mask
+        let (h, prefix) = Self.hash(key)
+        return slots.withUnsafeBufferPointer { slots in
+            entries.withUnsafeBufferPointer { entries in
+                let mask = slots.count - 1
+                var i = Int(truncatingIfNeeded: h) & mask
+                while true {
+                    let e = Int(slots[i])
+                    if e < 0 { return nil }
+                    let entry = entries[e]
+                    if entry.hash == h, entry.prefix == prefix, entry.length == key.count,
+                        key.count <= 8 || restEqual(entry, key)
+                    {
+                        return entry.code
+                    }
+                    i = (i + 1) & mask
+                }
+            }
         }
     }
 
     mutating func insert(_ key: UnsafeBufferPointer<UInt8>, code: Int32) {
-        if (codes.count + 1) * 2 > slots.count { grow() }
-        let h = Self.hash(key)
-        starts.append(bytes.count)
-        lengths.append(key.count)
-        codes.append(code)
-        hashes.append(h)
+        if (entries.count + 1) * 2 > slots.count { grow() }
+        let (h, prefix) = Self.hash(key)
+        entries.append(Entry(hash: h, prefix: prefix, length: key.count, start: bytes.count, code: code))
         bytes.append(contentsOf: key)
-        place(codes.count - 1, hash: h)
+        place(entries.count - 1, hash: h)
     }
 
     private mutating func place(_ entry: Int, hash: UInt64) {
@@ -45,23 +68,37 @@ struct ByteInterner {
 
     private mutating func grow() {
         slots = [Int32](repeating: -1, count: slots.count * 2)
-        for e in 0..<codes.count { place(e, hash: hashes[e]) }
+        for e in entries.indices { place(e, hash: entries[e].hash) }
     }
 
-    private func equal(_ e: Int, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether the key's bytes after the first 8 equal the entry's (lengths already equal).
+    private func restEqual(_ entry: Entry, _ key: UnsafeBufferPointer<UInt8>) -> Bool {
         bytes.withUnsafeBufferPointer { b in
-            let start = starts[e]
-            for k in 0..<key.count where b[start + k] != key[k] { return false }
-            return true
+            memcmp(b.baseAddress! + entry.start + 8, key.baseAddress! + 8, key.count - 8) == 0
         }
     }
 
-    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key {
-            h ^= UInt64(byte)
-            h = h &* 0x100_0000_01b3
+    /// The key's hash (its length and each 8-byte word, multiplied and folded in turn) and its
+    /// first 8 bytes, zero-padded.
+    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, prefix: UInt64) {
+        let n = key.count
+        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
+        var prefix: UInt64 = 0
+        guard let p = key.baseAddress, n > 0 else { return (h, 0) }
+        var k = 0
+        while k < n {
+            var word: UInt64
+            if n - k >= 8 {
+                word = UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
+            } else {
+                word = 0
+                for t in 0..<(n - k) { word |= UInt64(p[k + t]) << UInt64(8 * t) }
+            }
+            if k == 0 { prefix = word }
+            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            k += 8
         }
-        return h ^ (h >> 29)
+        return (h, prefix)
     }
 }

@@ -88,12 +88,19 @@ package enum CSVReader {
         let names = try parser.checkedHeader(options)
         let plan = ColumnPlan(names: names, options: options)
         let parts = buf.count - parser.i < (4 << 20) ? 1 : 2 * ProcessInfo.processInfo.activeProcessorCount
-        let chunks = rowChunks(buf, from: parser.i, parts: parts)
         let base = UnsafeSendableBuffer(buf)
         // The most rows each chunk can hold (one per line end, and a last unterminated one):
         // each chunk writes its rows into the table's columns at the sum of the bounds before it,
-        // so no column is copied after the parse unless blank lines leave gaps to close.
-        let bounds = parallelMap(chunks) { chunk in lineEnds(base.buffer, chunk.start, chunk.end) + 1 }
+        // so no column is copied after the parse unless blank lines leave gaps to close. The chunks
+        // are first cut as if no field were quoted; the same pass that counts their line ends
+        // finds any quote, and then they are cut again, outside quotes.
+        func cut(quoted: Bool) -> (chunks: [(start: Int, end: Int)], lineEnds: [(count: Int, quoted: Bool)]) {
+            let chunks = rowChunks(buf, from: parser.i, parts: parts, quoted: quoted)
+            return (chunks, parallelMap(chunks) { chunk in lineEnds(base.buffer, chunk.start, chunk.end) })
+        }
+        let unquoted = cut(quoted: false)
+        let (chunks, scans) = unquoted.chunks.count > 1 && unquoted.lineEnds.contains(where: \.quoted) ? cut(quoted: true) : unquoted
+        let bounds = scans.map { $0.count + 1 }
         let offsets = bounds.indices.map { k in bounds[..<k].reduce(0, +) }
         var levels: [[String]] = []
         var texts: [Int: Column] = [:]
@@ -168,25 +175,13 @@ package enum CSVReader {
         return try readBytes(fd, size, path).withUnsafeBufferPointer { try body($0) }
     }
 
-    /// Line ends (LF, or CR not followed by LF) between `start` and `end`.
-    static func lineEnds(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int {
-        guard end > start, let p = b.baseAddress else { return 0 }
-        var count = 0
-        if memchr(p + start, Int32(cr), end - start) == nil {
-            // No carriage return: count line feeds with memchr, which scans 32 or 64 bytes a step
-            // (3 times faster here than counting them 8 bytes at a time in Swift).
-            var q = p + start
-            let stop = p + end
-            while let hit = memchr(q, Int32(lf), stop - q) {
-                count += 1
-                q = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) + 1
-            }
-            return count
-        }
-        for q in start..<(end - 1) {
-            count &+= (p[q] == lf ? 1 : 0) &+ (p[q] == cr && p[q + 1] != lf ? 1 : 0)
-        }
-        return count &+ (p[end - 1] == lf || p[end - 1] == cr ? 1 : 0)
+    /// Line ends (LF, or CR not followed by LF) between `start` and `end`, and whether a `"` is
+    /// among those bytes.
+    static func lineEnds(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (count: Int, quoted: Bool) {
+        guard end > start, let p = b.baseAddress else { return (0, false) }
+        var quote: Int32 = 0
+        let count = updater_line_ends(p + start, end - start, &quote)
+        return (count, quote != 0)
     }
 
     /// Storage for the table's columns, `capacity` rows each: `body` writes rows into it and
@@ -243,19 +238,18 @@ package enum CSVReader {
         return (numericArrays, codeArrays)
     }
 
-    /// Row-aligned chunks of the data region, each cut at a line end outside quotes. A file with no
-    /// quote in its data (most numeric files) is cut at the first line end after each target; one
-    /// with quotes is cut where an even number of `"` precede the line end (escaped quotes come in
-    /// pairs), which takes a scan of the bytes before the cut.
-    static func rowChunks(_ b: UnsafeBufferPointer<UInt8>, from start: Int, parts: Int) -> [(start: Int, end: Int)] {
+    /// Row-aligned chunks of the data region, each cut at a line end outside quotes. Data with no
+    /// quote (`quoted` false: most numeric files) is cut at the first line end after each target;
+    /// data with quotes is cut where an even number of `"` precede the line end (escaped quotes come
+    /// in pairs), which takes a scan of the bytes before the cut.
+    static func rowChunks(_ b: UnsafeBufferPointer<UInt8>, from start: Int, parts: Int, quoted: Bool) -> [(start: Int, end: Int)] {
         guard parts > 1, start < b.count else { return [(start, b.count)] }
-        let hasQuotes = memchr(b.baseAddress! + start, Int32(quote), b.count - start) != nil
         var chunks: [(start: Int, end: Int)] = []
         var chunkStart = start
         var i = start, quotes = 0
         for k in 1..<parts {
             let target = start + (b.count - start) * k / parts
-            if !hasQuotes, i < target { i = target }
+            if !quoted, i < target { i = target }
             while i < b.count {
                 let c = b[i]
                 i += 1
@@ -399,7 +393,7 @@ private struct Parser {
         let mustHave = names.map { options.skipBadRows && options.notMissing.contains($0) }
         let missing = options.missingTokens
         let maxMissingLength = missing.map(\.utf8.count).max() ?? 0
-        let powers = exactPowersOfTenTable
+        let powers = exactPowersOfTenTable, scales = integerPowersOfTenTable
         guard let bytes = b.baseAddress else { return }
         let count = b.count
         let doubles = chunk.doubles
@@ -427,7 +421,7 @@ private struct Parser {
                         // register: no call, no store of `i`, until a field is not plain.
                         var at = i
                         var afterField = false
-                        while let (x, end) = plainNumber(bytes, count, at: at, powers), !(x.isNaN && mustHave[c]) {
+                        while let (x, end) = plainNumber(bytes, count, at: at, powers, scales), !(x.isNaN && mustHave[c]) {
                             doubles[r >> 1][row] = x
                             c += 1
                             at = end
@@ -639,7 +633,9 @@ private struct Parser {
 // @_transparent, not @inline(__always): the compiler kept this a call inside `rows`, and the call
 // (its register saves, the position through memory) was 40 % of the parse (perf, 1M × 21 file).
 @_transparent
-func plainNumber(_ p: UnsafePointer<UInt8>, _ n: Int, at start: Int, _ powers: UnsafePointer<Double>) -> (Double, Int)? {
+func plainNumber(
+    _ p: UnsafePointer<UInt8>, _ n: Int, at start: Int, _ powers: UnsafePointer<Double>, _ scales: UnsafePointer<UInt64>
+) -> (Double, Int)? {
     var j = start
     if j == n || p[j] == comma || p[j] == lf || p[j] == cr { return (.nan, j) }
     let negative = p[j] == UInt8(ascii: "-")
@@ -659,7 +655,7 @@ func plainNumber(_ p: UnsafePointer<UInt8>, _ n: Int, at start: Int, _ powers: U
                 j += 1
                 let (fraction, f) = eightDigits(p + j)
                 if f == 8 { return nil }
-                mantissa = mantissa &* UInt64(powers[f]) &+ fraction
+                mantissa = mantissa &* scales[f] &+ fraction
                 scale = f
                 digits += f
                 j += f

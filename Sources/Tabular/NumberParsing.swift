@@ -17,6 +17,18 @@ nonisolated(unsafe) let exactPowersOfTenTable: UnsafePointer<Double> = {
     return UnsafePointer(table)
 }()
 
+/// 10^0 ... 10^19 as integers, for scaling a mantissa in a hot loop (converting the Double powers
+/// to integers there cost a range check per use).
+nonisolated(unsafe) let integerPowersOfTenTable: UnsafePointer<UInt64> = {
+    let table = UnsafeMutablePointer<UInt64>.allocate(capacity: 20)
+    var x: UInt64 = 1
+    for k in 0..<20 {
+        table[k] = x
+        x = x &* 10
+    }
+    return UnsafePointer(table)
+}()
+
 /// Parses a decimal number (`-12`, `3.25`, `.5`, `1e-3`), correctly rounded; `nil` when the bytes are
 /// not a decimal number (hex, `inf`, `nan` and stray characters are rejected).
 ///
