@@ -22,7 +22,7 @@ Each updater and peer time is the median of 3 runs (--repeat); peak RSS is the l
 
 Usage: python3 Benchmarks/drift_bench.py [--sizes 100k,1M,10M] [--repeat K]   (make bench runs it)
 Needs: numpy, scipy, pandas (pip install numpy scipy pandas), a release build of updater
-(swift build -c release; the UPDATER environment variable overrides its path). Data is generated
+(swift build -c release --static-swift-stdlib; the UPDATER environment variable overrides its path). Data is generated
 once into .build-bench/drift_{ref,cur}_<rows>.csv (10M: about 960 MB each, written a million rows
 at a time).
 """
@@ -125,7 +125,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
     sizes = sorted(parse_size(s) for s in args.sizes.split(",") if s.strip())
     k = args.repeat
     print(f"updater drift, two files x N rows x (10 numeric with 1% missing + 2 categorical), whole process;"

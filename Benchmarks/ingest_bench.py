@@ -117,7 +117,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
     mixed = generate(DATA / "ingest_1m.csv")
     bench("1M x (16 numeric with ~1% missing + 3 categorical + y)", mixed, list(CATEGORICAL), args.repeat)
     numeric = DATA / "train_1m.csv"

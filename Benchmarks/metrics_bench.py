@@ -15,7 +15,7 @@ cross-check the two results. Until that subcommand exists, the script still gene
 times scikit-learn, then says that the updater side was skipped.
 
 Usage: python3 Benchmarks/metrics_bench.py   (needs numpy, scikit-learn, and
-`swift build -c release`). Data is generated once into .build-bench/metrics_10m.csv.
+`swift build -c release --static-swift-stdlib`). Data is generated once into .build-bench/metrics_10m.csv.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".build-bench"
-UPDATER = ROOT / ".build" / "release" / "updater"
+UPDATER = Path(os.environ.get("UPDATER", ROOT / ".build" / "release" / "updater"))
 ROWS = 10_000_000
 
 
@@ -142,7 +142,7 @@ def main() -> None:
 
     if not has_metrics_command():
         print("updater side SKIPPED: `.build/release/updater metrics` does not exist yet "
-              "(build with `swift build -c release` once the subcommand is added).")
+              "(build with `swift build -c release --static-swift-stdlib` once the subcommand is added).")
         return
     runs = [updater_metrics(path) for _ in range(3)]
     ours = min(t for t, _ in runs)

@@ -26,7 +26,7 @@ Files (generated once into .build-bench/): train_1m.csv (171 MB), test_200k.csv,
 train_100k.csv and train_10m.csv (about 1.7 GB, written a million rows at a time).
 
 Usage: python3 Benchmarks/training_bench.py [--repeat K] [--sizes 100k,1M,10M] [--generate-only]
-(make bench runs it; needs numpy, scipy, pandas, scikit-learn, and `swift build -c release`; the
+(make bench runs it; needs numpy, scipy, pandas, scikit-learn, and `swift build -c release --static-swift-stdlib`; the
 UPDATER environment variable overrides the binary's path).
 """
 from __future__ import annotations
@@ -155,7 +155,7 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler
 
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
     k = args.repeat
     print(f"data: {ROWS:,} training rows x {FEATURES} numeric features ({train.stat().st_size / 1e6:.0f} MB), "
           f"{TEST_ROWS:,} test rows, a {len(yb):,}-row batch for the incremental update; medians of {k}")

@@ -14,7 +14,8 @@ those of the delivery path alone (fan-out, signing, libcurl, recording each atte
    waits for its 2 s timeout): endpoint A's latency percentiles must stay those of step 2
    (printed side by side, with the ratio).
 
-No peer is named for this benchmark. Usage: `swift build -c release`, then
+No peer is named for this benchmark. Usage: `swift build -c release --static-swift-stdlib` (the UPDATER
+environment variable overrides the binary's path), then
 `python3 Benchmarks/webhook_bench.py` (standard library only). `make bench` runs it.
 """
 from __future__ import annotations
@@ -39,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-UPDATER = ROOT / ".build" / "release" / "updater"
+UPDATER = Path(os.environ.get("UPDATER", ROOT / ".build" / "release" / "updater"))
 EVENTS = 10_000
 RATE = 500  # events per second in the steady phases
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
@@ -203,7 +204,7 @@ def show(name: str, p: list[float]) -> str:
 
 def main() -> None:
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release` first")
+        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first")
     base = Path(tempfile.mkdtemp(prefix="updater-webhook-bench-"))
     try:
         print(f"webhook delivery: {EVENTS:,} events per phase, two endpoints, real daemon (release build)", flush=True)
