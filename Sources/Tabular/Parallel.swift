@@ -25,4 +25,3 @@ struct UnsafeSendableBuffer: @unchecked Sendable {
     let buffer: UnsafeBufferPointer<UInt8>
     init(_ buffer: UnsafeBufferPointer<UInt8>) { self.buffer = buffer }
 }
-
