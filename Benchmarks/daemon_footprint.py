@@ -11,7 +11,7 @@
    complete (a first model, promoted); printed: runs per minute, and the scheduling delay (the
    batch's arrival to its run's start, from the registry's timestamps) at p50, p90, p99 and max.
 
-No peer is named for this benchmark. Usage: `swift build -c release --static-swift-stdlib` (the UPDATER
+No peer is named for this benchmark. Usage: `make release` (the UPDATER
 environment variable overrides the binary's path), then
 `python3 Benchmarks/daemon_footprint.py` (standard library only). `make bench` runs it.
 """
@@ -106,7 +106,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> int:
     if not UPDATER.exists():
-        print(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first", file=sys.stderr)
+        print(f"{UPDATER} is missing: run `make release` first", file=sys.stderr)
         return 1
     work = Path(tempfile.mkdtemp(prefix="updater-footprint-"))
     try:

@@ -18,11 +18,13 @@ bound: the sorts in ks_2samp and wasserstein grow faster than linearly); in prac
 skipped (about 10x 1M's time). Evidently's DataDriftPreset needs about a minute on 1M x 10 here
 (facts.md); it is not run.
 
-Each updater and peer time is the median of 3 runs (--repeat); peak RSS is the largest of them.
+Each updater and peer time is the median of 3 runs (--repeat); below 1M rows updater's is the median
+of three times as many, since a run takes 50 ms there and this VM's noise is largest. Peak RSS is the
+largest of them.
 
 Usage: python3 Benchmarks/drift_bench.py [--sizes 100k,1M,10M] [--repeat K]   (make bench runs it)
 Needs: numpy, scipy, pandas (pip install numpy scipy pandas), a release build of updater
-(swift build -c release --static-swift-stdlib; the UPDATER environment variable overrides its path). Data is generated
+(make release; the UPDATER environment variable overrides its path). Data is generated
 once into .build-bench/drift_{ref,cur}_<rows>.csv (10M: about 960 MB each, written a million rows
 at a time).
 """
@@ -125,7 +127,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `make release` first (or set UPDATER)")
     sizes = sorted(parse_size(s) for s in args.sizes.split(",") if s.strip())
     k = args.repeat
     print(f"updater drift, two files x N rows x (10 numeric with 1% missing + 2 categorical), whole process;"
@@ -135,7 +137,7 @@ def main() -> None:
     for rows in sizes:
         ref, cur = generate(rows)
         size = (ref.stat().st_size + cur.stat().st_size) / 1e6
-        runs = [run_updater(ref, cur) for _ in range(k)]
+        runs = [run_updater(ref, cur) for _ in range(k if rows >= 1_000_000 else 3 * k)]
         wall = statistics.median(r[0] for r in runs)
         rss = max(r[1] for r in runs)
         spm = wall / (rows / 1e6)

@@ -19,7 +19,7 @@ columns), not the training that follows; it has a resolution of 10 ms. pandas' t
 file in the page cache for both (it is read once before timing).
 
 Usage: python3 Benchmarks/ingest_bench.py [--repeat K]   (make bench runs it)
-Needs: numpy, pandas (pip install numpy pandas), a release build of updater (swift build -c
+Needs: numpy, pandas (pip install numpy pandas), a release build of updater (make
 release; the UPDATER environment variable overrides its path).
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `make release` first (or set UPDATER)")
     mixed = generate(DATA / "ingest_1m.csv")
     bench("1M x (16 numeric with ~1% missing + 3 categorical + y)", mixed, list(CATEGORICAL), args.repeat)
     numeric = DATA / "train_1m.csv"

@@ -15,7 +15,7 @@ cross-check the two results. Until that subcommand exists, the script still gene
 times scikit-learn, then says that the updater side was skipped.
 
 Usage: python3 Benchmarks/metrics_bench.py   (needs numpy, scikit-learn, and
-`swift build -c release --static-swift-stdlib`). Data is generated once into .build-bench/metrics_10m.csv.
+`make release`). Data is generated once into .build-bench/metrics_10m.csv.
 """
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def main() -> None:
 
     if not has_metrics_command():
         print("updater side SKIPPED: `.build/release/updater metrics` does not exist yet "
-              "(build with `swift build -c release --static-swift-stdlib` once the subcommand is added).")
+              "(build with `make release` once the subcommand is added).")
         return
     runs = [updater_metrics(path) for _ in range(3)]
     ours = min(t for t, _ in runs)

@@ -19,14 +19,15 @@ Targets:
 Peer: make_pipeline(StandardScaler(), LogisticRegression(solver="lbfgs", C=1.0, max_iter=1000)).fit
 on the 1M rows as numpy arrays (updater standardises inside its model too; C = 1 = 1/l2). ROC-AUC of
 both is sklearn.metrics.roc_auc_score on the same 200,000 held-out rows (test_200k.csv; updater's
-scores from `updater predict`). Every time is the median of 3 runs (--repeat); the three 1M
-`updater train` runs give both its "trained" figure and its end-to-end wall time.
+scores from `updater predict`). Every time is the median of 3 runs (--repeat; below 1M rows, of
+three times as many: a run takes 60 ms there and this VM's noise is largest); the three 1M `updater
+train` runs give both its "trained" figure and its end-to-end wall time.
 
 Files (generated once into .build-bench/): train_1m.csv (171 MB), test_200k.csv, batch_100k.csv,
 train_100k.csv and train_10m.csv (about 1.7 GB, written a million rows at a time).
 
 Usage: python3 Benchmarks/training_bench.py [--repeat K] [--sizes 100k,1M,10M] [--generate-only]
-(make bench runs it; needs numpy, scipy, pandas, scikit-learn, and `swift build -c release --static-swift-stdlib`; the
+(make bench runs it; needs numpy, scipy, pandas, scikit-learn, and `make release`; the
 UPDATER environment variable overrides the binary's path).
 """
 from __future__ import annotations
@@ -155,7 +156,7 @@ def main() -> None:
     from sklearn.preprocessing import StandardScaler
 
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first (or set UPDATER)")
+        sys.exit(f"{UPDATER} is missing: run `make release` first (or set UPDATER)")
     k = args.repeat
     print(f"data: {ROWS:,} training rows x {FEATURES} numeric features ({train.stat().st_size / 1e6:.0f} MB), "
           f"{TEST_ROWS:,} test rows, a {len(yb):,}-row batch for the incremental update; medians of {k}")
@@ -207,7 +208,8 @@ def main() -> None:
             r = full
         else:
             r = median_runs([updater_train(["--input", str(path), "--label", "y", "--output",
-                                            str(DATA / f"model_{size_name(rows)}")]) for _ in range(k)])
+                                            str(DATA / f"model_{size_name(rows)}")])
+                              for _ in range(k if rows >= ROWS else 3 * k)])
         spm = r["wall"] / (rows / 1e6)
         per_m.append(spm)
         print(f"{rows:>11,} rows ({path.stat().st_size / 1e6:5.0f} MB): {r['wall']:7.2f} s wall"

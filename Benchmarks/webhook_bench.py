@@ -14,7 +14,7 @@ those of the delivery path alone (fan-out, signing, libcurl, recording each atte
    waits for its 2 s timeout): endpoint A's latency percentiles must stay those of step 2
    (printed side by side, with the ratio).
 
-No peer is named for this benchmark. Usage: `swift build -c release --static-swift-stdlib` (the UPDATER
+No peer is named for this benchmark. Usage: `make release` (the UPDATER
 environment variable overrides the binary's path), then
 `python3 Benchmarks/webhook_bench.py` (standard library only). `make bench` runs it.
 """
@@ -204,7 +204,7 @@ def show(name: str, p: list[float]) -> str:
 
 def main() -> None:
     if not UPDATER.exists():
-        sys.exit(f"{UPDATER} is missing: run `swift build -c release --static-swift-stdlib` first")
+        sys.exit(f"{UPDATER} is missing: run `make release` first")
     base = Path(tempfile.mkdtemp(prefix="updater-webhook-bench-"))
     try:
         print(f"webhook delivery: {EVENTS:,} events per phase, two endpoints, real daemon (release build)", flush=True)

@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--print", action="store_true", help="print the table instead of writing docs/cycle.md")
     args = ap.parse_args()
     if not os.access(args.bin, os.X_OK):
-        sys.exit(f"{args.bin}: no updater binary (swift build -c release --static-swift-stdlib)")
+        sys.exit(f"{args.bin}: no updater binary (make release)")
 
     with tempfile.TemporaryDirectory(prefix="updater-freshness-") as tmp:
         streams = os.path.join(tmp, "streams")

@@ -158,7 +158,7 @@ def main():
     ap.add_argument("--skip-freshness", action="store_true", help="only the estimation goal")
     args = ap.parse_args()
     if not os.access(args.bin, os.X_OK):
-        sys.exit(f"{args.bin}: no updater binary (swift build -c release --static-swift-stdlib)")
+        sys.exit(f"{args.bin}: no updater binary (make release)")
     with tempfile.TemporaryDirectory(prefix="updater-late-labels-") as tmp:
         estimation(args.bin, tmp, args.seed, args.delay)
         if not args.skip_freshness:
