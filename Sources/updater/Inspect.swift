@@ -568,6 +568,19 @@ struct TriggerCommand: ParsableCommand {
         } else {
             print("\(what); no daemon is running on \(common.state.path), so it waits for the next `updater run --once` or `updater run`")
         }
+        // The request is kept either way, but a job whose file does not load is not run.
+        if let problem = Self.problem(of: name, common) {
+            FileHandle.standardError.write(Data("warning: \(problem)\nwarning: \(name) does not run until that is fixed; the request waits\n".utf8))
+        }
+    }
+
+    /// Why the job would not run from the jobs directory: its file is missing, or does not load
+    /// alone or beside the other jobs (`updater validate` says the same); nil when it runs.
+    static func problem(of name: String, _ common: CommonOptions) -> String? {
+        let file = common.jobFile(name)
+        guard Files.exists(file) else { return "no \(file)" }
+        guard let set = try? JobSet.load(directory: common.jobsDirectory) else { return nil }
+        return set.invalid.first { $0.problems.contains { JobSet.jobName(file: $0.file) == name } }.map(\.description)
     }
 }
 

@@ -180,6 +180,29 @@ struct UpdateCycleTests {
         #expect(runs.first?["decision"] as? String == "full")
     }
 
+    @Test("updater trigger keeps the request but warns when the job's file would not run")
+    func triggerWarnsOfAnInvalidJob() throws {
+        let ws = try Workspace()
+        try ws.addJob("good")
+        var r = try ws.run(["trigger", "good"])
+        #expect(r.status == 0 && !r.stderr.contains("warning"), "\(r.output)")
+        // Valid alone, but it publishes where job good does.
+        try ws.addJob("twin")
+        let twin = ws.root + "/jobs/twin.toml"
+        try String(contentsOfFile: twin, encoding: .utf8).replacingOccurrences(of: "deploy/twin.model", with: "deploy/good.model")
+            .write(toFile: twin, atomically: true, encoding: .utf8)
+        r = try ws.run(["trigger", "twin"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.stderr.contains("warning: ") && r.stderr.contains("twin.toml: deploy.path"), "\(r.output)")
+        #expect(r.stderr.contains("twin does not run until that is fixed; the request waits"), "\(r.output)")
+        // A job known to the registry whose file is gone.
+        try ws.write(Synthetic.csv(rows: 600, seed: 51), to: "incoming/good/b1.csv")
+        #expect(try ws.run(["run", "--once"]).status != 64)
+        try FileManager.default.removeItem(atPath: ws.root + "/jobs/good.toml")
+        r = try ws.run(["trigger", "good"])
+        #expect(r.status == 0 && r.stderr.contains("warning: no ") && r.stderr.contains("good.toml"), "\(r.output)")
+    }
+
     @Test("a file still being written (recently modified) is not read until it settles")
     func unsettledFileWaits() throws {
         let ws = try Workspace()
