@@ -55,3 +55,24 @@ if ! python3 -c "import xgboost, dask.dataframe, distributed, pandas, pyarrow, s
         || python3 -m pip install -q --break-system-packages xgboost-cpu "dask[dataframe,distributed]" pandas scikit-learn 2>/dev/null \
         || echo "note: could not pip install xgboost, dask and scikit-learn; the trainer tests will fail"
 fi
+# The metrics tests lint /metrics and the alert rules in docs/ with Prometheus's promtool. Debian
+# has it only in the prometheus package, whose installation would also start a Prometheus server:
+# only promtool is taken out of the package, into .build-tools/bin (not on PATH, not committed).
+tools="$(cd "$(dirname "$0")/.." && pwd)/.build-tools"
+if ! command -v promtool >/dev/null && [ ! -x "$tools/bin/promtool" ]; then
+    tmp=$(mktemp -d)
+    fetch() { (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1); }
+    if ! fetch; then
+        # The package lists may never have been fetched on this machine.
+        sudo_cmd=()
+        [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+        "${sudo_cmd[@]}" apt-get update -q >/dev/null 2>&1 || true
+        fetch || true
+    fi
+    if ls "$tmp"/prometheus_*.deb >/dev/null 2>&1 && dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/root"; then
+        mkdir -p "$tools/bin" && cp "$tmp/root/usr/bin/promtool" "$tools/bin/promtool"
+    else
+        echo "note: could not fetch promtool (Debian's prometheus package); the promtool checks are skipped"
+    fi
+    rm -rf "$tmp"
+fi

@@ -5,6 +5,14 @@ import Testing
 /// agreeing with `updater status --json`.
 @Suite("Prometheus metrics, through the binary")
 struct MetricsTests {
+    /// Prometheus's linter: Debian's prometheus package's, or the copy `scripts/install-deps.sh`
+    /// takes out of that package into .build-tools/bin.
+    static let promtool: String? = {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return ["/usr/bin/promtool", repo.appendingPathComponent(".build-tools/bin/promtool").path]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
     /// `curl` on 127.0.0.1: status code and body.
     func get(_ url: String, token: String? = nil) throws -> (status: Int, body: String) {
         let p = Process()
@@ -63,11 +71,11 @@ struct MetricsTests {
         #expect((samples["updater_training_rows_total{updater_job=m}"] ?? 0) > 800)
         #expect((samples["updater_last_success_timestamp_seconds{updater_job=m}"] ?? 0) > Date().timeIntervalSince1970 - 600)
         #expect(try get(url.replacingOccurrences(of: "/metrics", with: "/other")).status == 404)
-        // Prometheus's own linter, when it is installed (Debian's prometheus package).
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") {
+        // Prometheus's own linter, when it is there (`scripts/install-deps.sh` fetches it).
+        if let promtool = Self.promtool {
             let lint = Process()
             lint.executableURL = URL(fileURLWithPath: "/bin/sh")
-            lint.arguments = ["-c", "promtool check metrics < '\(ws.root)/scraped.prom'"]
+            lint.arguments = ["-c", "'\(promtool)' check metrics < '\(ws.root)/scraped.prom'"]
             let r = try Workspace.collect(lint)
             #expect(r.status == 0, "promtool check metrics: \(r.output)")
         }
@@ -106,13 +114,12 @@ struct MetricsTests {
         #expect(leftovers == ["updater.prom"], "no temporary file is left for the collector to read half-written")
     }
 
-    @Test("promtool accepts the alert rules in docs/ (when promtool is installed)")
+    @Test("promtool accepts the alert rules in docs/ (when promtool is there)", .enabled(if: MetricsTests.promtool != nil))
     func alertRules() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/promtool") else { return }
         let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("docs/prometheus/updater-alerts.yml").path
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+        p.executableURL = URL(fileURLWithPath: MetricsTests.promtool!)
         p.arguments = ["check", "rules", rules]
         let r = try Workspace.collect(p)
         #expect(r.status == 0 && r.output.contains("SUCCESS: 7 rules found"), "\(r.output)")
