@@ -7,6 +7,8 @@
 # Swift itself must already be on PATH.
 set -euo pipefail
 
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
 need=()
 for pkg in libsqlite3-dev sqlite3 libcurl4-openssl-dev; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
@@ -15,8 +17,6 @@ command -v python3 >/dev/null || need+=(python3)
 command -v chromium >/dev/null || need+=(chromium)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
-    sudo_cmd=()
-    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
     "${sudo_cmd[@]}" apt-get update -q
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
@@ -64,8 +64,6 @@ if ! command -v promtool >/dev/null && [ ! -x "$tools/bin/promtool" ]; then
     fetch() { (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1); }
     if ! fetch; then
         # The package lists may never have been fetched on this machine.
-        sudo_cmd=()
-        [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
         "${sudo_cmd[@]}" apt-get update -q >/dev/null 2>&1 || true
         fetch || true
     fi

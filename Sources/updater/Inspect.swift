@@ -568,9 +568,11 @@ struct TriggerCommand: ParsableCommand {
         } else {
             print("\(what); no daemon is running on \(common.state.path), so it waits for the next `updater run --once` or `updater run`")
         }
-        // The request is kept either way, but a job whose file does not load is not run.
+        // The request is kept either way, but a job whose file does not load is not run from it: a
+        // daemon that loaded an earlier good version keeps that one (the scheduler's reload).
         if let problem = Self.problem(of: name, common) {
-            FileHandle.standardError.write(Data("warning: \(problem)\nwarning: \(name) does not run until that is fixed; the request waits\n".utf8))
+            let note = "\(name) does not run from this file until that is fixed (a running daemon keeps the last good version it loaded, if any); the request waits"
+            FileHandle.standardError.write(Data("warning: \(problem)\nwarning: \(note)\n".utf8))
         }
     }
 

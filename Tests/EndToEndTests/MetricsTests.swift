@@ -7,11 +7,9 @@ import Testing
 struct MetricsTests {
     /// Prometheus's linter: Debian's prometheus package's, or the copy `scripts/install-deps.sh`
     /// takes out of that package into .build-tools/bin.
-    static let promtool: String? = {
-        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return ["/usr/bin/promtool", repo.appendingPathComponent(".build-tools/bin/promtool").path]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
+    static let promtool = ["/usr/bin/promtool", repo.appendingPathComponent(".build-tools/bin/promtool").path]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// `curl` on 127.0.0.1: status code and body.
     func get(_ url: String, token: String? = nil) throws -> (status: Int, body: String) {
@@ -116,8 +114,7 @@ struct MetricsTests {
 
     @Test("promtool accepts the alert rules in docs/ (when promtool is there)", .enabled(if: MetricsTests.promtool != nil))
     func alertRules() throws {
-        let rules = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("docs/prometheus/updater-alerts.yml").path
+        let rules = Self.repo.appendingPathComponent("docs/prometheus/updater-alerts.yml").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MetricsTests.promtool!)
         p.arguments = ["check", "rules", rules]
