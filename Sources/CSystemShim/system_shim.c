@@ -55,7 +55,7 @@ static void install_bus_handler(void) {
 
 const void *updater_map_guarded(int fd, size_t length, int *guard) {
     *guard = -1;
-    void *address = mmap(NULL, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    void *address = mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0);
     if (address == MAP_FAILED) return NULL;
     pthread_once(&bus_once, install_bus_handler);
     for (int k = 0; k < GUARD_SLOTS; k++) {

@@ -17,6 +17,8 @@ struct ByteInterner {
         var hash: UInt64
         /// The key's first 8 bytes, zero-padded.
         var prefix: UInt64
+        /// Its bytes 8 to 15, zero-padded.
+        var second: UInt64
         var length: Int
         /// Where the key's bytes start in `bytes`.
         var start: Int
@@ -51,10 +53,82 @@ struct ByteInterner {
         }
     }
 
+    /// The code stored for the plain field at `p[at...]`, and where the field ends: a field of at
+    /// most 15 bytes, without quotes, followed by a comma or a line end within the buffer's next
+    /// 16 bytes. nil when the field is not such a field or its bytes are not stored yet (the
+    /// caller then reads it the general way, ``find(_:)`` and ``insert(_:code:)``).
+    ///
+    /// The field's end and its key are found in the two 8-byte words at `at`, without a loop
+    /// over its bytes: reading a categorical field byte by byte (its end, its hash) took three
+    /// times a numeric field's instructions.
+    @inline(__always)
+    func find(plainFieldIn p: UnsafePointer<UInt8>, _ n: Int, at: Int) -> (code: Int32, end: Int)? {
+        guard n &- at >= 16 else { return nil }
+        let w1 = UInt64(littleEndian: UnsafeRawPointer(p + at).loadUnaligned(as: UInt64.self))
+        let w2 = UInt64(littleEndian: UnsafeRawPointer(p + at + 8).loadUnaligned(as: UInt64.self))
+        let m1 = Self.delimiters(w1), m2 = Self.delimiters(w2)
+        let length: Int, prefix: UInt64, second: UInt64
+        if m1 != 0 {
+            length = m1.trailingZeroBitCount &>> 3
+            prefix = w1 & Self.lowBytes(length)
+            second = 0
+        } else if m2 != 0 {
+            length = 8 &+ (m2.trailingZeroBitCount &>> 3)
+            prefix = w1
+            second = w2 & Self.lowBytes(length &- 8)
+        } else {
+            return nil
+        }
+        guard p[at &+ length] != UInt8(ascii: "\"") else { return nil }
+        // Self.hash's rounds: none for an empty key, one per 8 bytes (zero-padded).
+        var h = UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15
+        if length > 0 {
+            h = (h ^ prefix) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h &>> 32
+        }
+        if length > 8 {
+            h = (h ^ second) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h &>> 32
+        }
+        return slots.withUnsafeBufferPointer { slots in
+            entries.withUnsafeBufferPointer { entries in
+                let mask = slots.count &- 1
+                var i = Int(truncatingIfNeeded: h) & mask
+                while true {
+                    let e = Int(slots[i])
+                    if e < 0 { return nil }
+                    let entry = entries[e]
+                    if entry.hash == h, entry.prefix == prefix, entry.second == second, entry.length == length {
+                        return (entry.code, at &+ length)
+                    }
+                    i = (i &+ 1) & mask
+                }
+            }
+        }
+    }
+
+    /// The high bit of each byte of `w` that is a comma, a quote, a CR or a LF: exact for the
+    /// lowest one (a borrow can only mark bytes above a match).
+    @inline(__always)
+    private static func delimiters(_ w: UInt64) -> UInt64 {
+        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { (x &- 0x0101_0101_0101_0101) & ~x }
+        let marks = zeroBytes(w ^ 0x2C2C_2C2C_2C2C_2C2C) | zeroBytes(w ^ 0x2222_2222_2222_2222)
+            | zeroBytes(w ^ 0x0D0D_0D0D_0D0D_0D0D) | zeroBytes(w ^ 0x0A0A_0A0A_0A0A_0A0A)
+        return marks & 0x8080_8080_8080_8080
+    }
+
+    /// A mask of the low `count` bytes of a word (`count` < 8).
+    @inline(__always)
+    private static func lowBytes(_ count: Int) -> UInt64 { (1 &<< UInt64(count &* 8)) &- 1 }
+
     mutating func insert(_ key: UnsafeBufferPointer<UInt8>, code: Int32) {
         if (entries.count + 1) * 2 > slots.count { grow() }
         let (h, prefix) = Self.hash(key)
-        entries.append(Entry(hash: h, prefix: prefix, length: key.count, start: bytes.count, code: code))
+        var second: UInt64 = 0
+        if key.count > 8 {
+            for t in 0..<min(key.count - 8, 8) { second |= UInt64(key[8 + t]) << UInt64(8 * t) }
+        }
+        entries.append(Entry(hash: h, prefix: prefix, second: second, length: key.count, start: bytes.count, code: code))
         bytes.append(contentsOf: key)
         place(entries.count - 1, hash: h)
     }

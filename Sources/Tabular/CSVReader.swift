@@ -154,7 +154,8 @@ package enum CSVReader {
 
     /// Runs `body` on the bytes of the file at `path`. A file of 4 MB or more is mapped rather than
     /// read: no copy from the page cache and no fresh pages to fault in, which were a third of the
-    /// time of reading a large CSV (docs/performance.md). The mapping is guarded: if the file shrinks
+    /// time of reading a large CSV (docs/performance.md); its pages are faulted in by the first
+    /// pass over them, the line-end count, on every core at once. The mapping is guarded: if the file shrinks
     /// while it is mapped, the missing pages read as zeros instead of killing the process (SIGBUS),
     /// and the read fails with a message saying the file changed.
     static func withBytes<R>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
@@ -391,9 +392,12 @@ private struct Parser {
         // column that turns to text (CSVOptions.textFallback) gets a categorical slot.
         var route = plan.route
         let mustHave = names.map { options.skipBadRows && options.notMissing.contains($0) }
+        let numbers = NumberRunTable(route: route, mustHave: mustHave, columns: chunk.doubles)
+        // Per categorical slot (the chunk's own slots of columns turned to text included): the
+        // codes of the bytes seen so far.
+        var interners = [ByteInterner](repeating: ByteInterner(), count: plan.categoricalCount)
         let missing = options.missingTokens
         let maxMissingLength = missing.map(\.utf8.count).max() ?? 0
-        let powers = exactPowersOfTenTable, scales = integerPowersOfTenTable
         guard let bytes = b.baseAddress else { return }
         let count = b.count
         let doubles = chunk.doubles
@@ -417,28 +421,16 @@ private struct Parser {
                     }
                     var r = route[c]
                     if r >= 0, r & 1 == 0 {
-                        // Plain numbers in a run of numeric columns, read with the position in a
-                        // register: no call, no store of `i`, until a field is not plain.
-                        var at = i
+                        // Plain numbers in a run of numeric columns: 16 bytes at a time where the
+                        // processor can, then one by one; anything else takes the general path.
                         var afterField = false
-                        while let (x, end) = plainNumber(bytes, count, at: at, powers, scales), !(x.isNaN && mustHave[c]) {
-                            doubles[r >> 1][row] = x
-                            c += 1
-                            at = end
-                            afterField = true
-                            // -1 (skipped) is odd, like a categorical slot: one test for "numeric".
-                            guard end < count, bytes[end] == comma, c < columnCount else { break }
-                            let next = route[c]
-                            guard next & 1 == 0 else { break }
-                            r = next
-                            at = end + 1
-                            afterField = false
-                        }
-                        i = at
+                        i = updater_read_numbers(bytes, count, i, &c, row, numbers.run, &afterField)
+                        if !afterField { (i, c, afterField) = readPlainNumbers(bytes, count, at: i, column: c, row: row, numbers.run.pointee) }
                         if afterField {
                             more = endField()
                             continue
                         }
+                        r = route[c]
                         let f = try field(c, names, rowLine)
                         do {
                             let value = try number(f, column: names[c], line: rowLine, missing: missing, maxMissing: maxMissingLength)
@@ -447,11 +439,19 @@ private struct Parser {
                         } catch let error as DataError where options.textFallback && error.code == .badNumber {
                             // From here on this column is text: earlier numbers become their text.
                             route[c] = chunk.turnToText(plan.loadedIndex[c], slot: r >> 1, rows: row) * 2 + 1
-                            try category(f, slot: route[c] >> 1, row: row, column: c, names, rowLine, mustHave: mustHave[c], chunk, missing)
+                            numbers.update(route: route)
+                            interners.append(ByteInterner())
+                            try category(f, &interners[route[c] >> 1], slot: route[c] >> 1, row: row, column: c, names, rowLine, mustHave: mustHave[c], chunk, missing)
                         }
                     } else if r >= 0 {
-                        let f = try field(c, names, rowLine)
-                        try category(f, slot: r >> 1, row: row, column: c, names, rowLine, mustHave: mustHave[c], chunk, missing)
+                        let s = r >> 1
+                        if let (code, end) = interners[s].find(plainFieldIn: bytes, count, at: i), code >= 0 || !mustHave[c] {
+                            chunk.codes[s][row] = code
+                            i = end
+                        } else {
+                            let f = try field(c, names, rowLine)
+                            try category(f, &interners[s], slot: s, row: row, column: c, names, rowLine, mustHave: mustHave[c], chunk, missing)
+                        }
                     } else {
                         _ = try field(c, names, rowLine)
                     }
@@ -495,12 +495,12 @@ private struct Parser {
 
     /// Stores a categorical field's code.
     func category(
-        _ f: Field, slot s: Int, row: Int, column c: Int, _ names: [String], _ rowLine: Int, mustHave: Bool,
+        _ f: Field, _ interner: inout ByteInterner, slot s: Int, row: Int, column c: Int, _ names: [String], _ rowLine: Int, mustHave: Bool,
         _ chunk: ParsedChunk, _ missing: Set<String>
     ) throws {
         let raw = UnsafeBufferPointer(rebasing: b[f.start..<f.end])
         let code: Int32
-        if let known = chunk.interners[s].find(raw) {
+        if let known = interner.find(raw) {
             code = known
         } else {
             // First time these bytes are seen in this column: decode, then remember.
@@ -508,7 +508,7 @@ private struct Parser {
                 throw DataError(.badEncoding, file: file, line: rowLine, column: names[c], "value is not valid UTF-8")
             }
             code = chunk.code(of: text, slot: s, missing: missing)
-            chunk.interners[s].insert(raw, code: code)
+            interner.insert(raw, code: code)
         }
         chunk.codes[s][row] = code
         if code < 0, mustHave { throw DataError(.badLabel, file: file, line: rowLine, column: names[c], "value is missing") }
@@ -624,51 +624,49 @@ private struct Parser {
     }
 }
 
-/// A plain decimal number (`-12`, `3.25`, `.5`, up to 19 digits, no exponent) that ends at a
-/// delimiter, and where it ends; or NaN for an empty field; nil for anything else. The value is
+/// A plain decimal number (`-12`, `3.25`, `.5`, up to 19 digits, no exponent) at `start`, not
+/// empty, that ends at a delimiter, and where it ends; nil for anything else. The value is
 /// Clinger's exact fast path of ``parseDouble(_:)-(UnsafeBufferPointer<UInt8>)``, bit for bit.
 ///
 /// Runs of up to 7 digits are read 8 bytes at a time (SWAR: no branch per digit, so no
 /// mispredicted loop exit per field); longer runs, and the last bytes of the buffer, one by one.
-// @_transparent, not @inline(__always): the compiler kept this a call inside `rows`, and the call
-// (its register saves, the position through memory) was 40 % of the parse (perf, 1M × 21 file).
+/// All arithmetic wraps: the positions stay within `n`, and the counts are checked before use.
 @_transparent
 func plainNumber(
     _ p: UnsafePointer<UInt8>, _ n: Int, at start: Int, _ powers: UnsafePointer<Double>, _ scales: UnsafePointer<UInt64>
 ) -> (Double, Int)? {
     var j = start
-    if j == n || p[j] == comma || p[j] == lf || p[j] == cr { return (.nan, j) }
     let negative = p[j] == UInt8(ascii: "-")
-    if negative || p[j] == UInt8(ascii: "+") { j += 1 }
-    var mantissa: UInt64 = 0
-    var digits = 0
-    var scale = 0
-    var wide = false
-    if j + 16 <= n {
+    if negative || p[j] == UInt8(ascii: "+") { j &+= 1 }
+    if j &+ 16 <= n {
         let (whole, k) = eightDigits(p + j)
         if k < 8 {
-            wide = true
-            mantissa = whole
-            digits = k
-            j += k
+            // At most 7 + 7 digits: the mantissa is below 2^53 and 10^scale is exact, so only an
+            // empty number and the byte after it are left to check.
+            var mantissa = whole, digits = k, scale = 0
+            j &+= k
             if p[j] == UInt8(ascii: ".") {
-                j += 1
+                j &+= 1
                 let (fraction, f) = eightDigits(p + j)
                 if f == 8 { return nil }
                 mantissa = mantissa &* scales[f] &+ fraction
                 scale = f
-                digits += f
-                j += f
+                digits &+= f
+                j &+= f
             }
+            guard digits > 0, p[j] == comma || p[j] == lf || p[j] == cr else { return nil }
+            var x = Double(Int64(bitPattern: mantissa))
+            if scale > 0 { x /= powers[scale] }
+            return (negative ? -x : x, j)
         }
     }
-    if !wide {
-        digits = digitRun(p, n, &j, &mantissa)
-        if j < n, p[j] == UInt8(ascii: ".") {
-            j += 1
-            scale = digitRun(p, n, &j, &mantissa)
-            digits += scale
-        }
+    var mantissa: UInt64 = 0
+    var digits = digitRun(p, n, &j, &mantissa)
+    var scale = 0
+    if j < n, p[j] == UInt8(ascii: ".") {
+        j &+= 1
+        scale = digitRun(p, n, &j, &mantissa)
+        digits &+= scale
     }
     if j < n, p[j] != comma, p[j] != lf, p[j] != cr { return nil }
     guard digits > 0, digits <= 19, mantissa <= 1 << 53, scale <= 22 else { return nil }
@@ -677,6 +675,90 @@ func plainNumber(
     return (negative ? -x : x, j)
 }
 
+/// The number loops' view of a chunk's columns (``updater_number_run``), per file column: where
+/// a numeric column's rows go, where its run of numeric columns ends, and whether a missing
+/// value is an error there.
+final class NumberRunTable {
+    let run: UnsafeMutablePointer<updater_number_run>
+    private let columns: UnsafeMutablePointer<UnsafeMutablePointer<Double>?>
+    private let runEnd: UnsafeMutablePointer<Int>
+    private let mustHave: UnsafeMutablePointer<Bool>
+    private let doubles: UnsafeMutablePointer<UnsafeMutablePointer<Double>>
+
+    /// `route` as in ``Parser/rows``: per file column, 2 × its numeric slot in `doubles`, or odd.
+    init(route: [Int], mustHave: [Bool], columns doubles: UnsafeMutablePointer<UnsafeMutablePointer<Double>>) {
+        let count = max(route.count, 1)
+        self.doubles = doubles
+        columns = .allocate(capacity: count)
+        runEnd = .allocate(capacity: count)
+        self.mustHave = .allocate(capacity: count)
+        self.mustHave.initialize(repeating: false, count: count)
+        self.mustHave.update(from: mustHave, count: mustHave.count)
+        run = .allocate(capacity: 1)
+        run.initialize(to: updater_number_run(columns: columns, run_end: runEnd, must_have: self.mustHave))
+        columns.initialize(repeating: nil, count: count)
+        runEnd.initialize(repeating: 0, count: count)
+        update(route: route)
+    }
+
+    /// Follows a change of `route` (a numeric column turned to text).
+    func update(route: [Int]) {
+        var end = route.count
+        for c in route.indices.reversed() {
+            let r = route[c]
+            if r >= 0, r & 1 == 0 {
+                columns[c] = doubles[r >> 1]
+            } else {
+                columns[c] = nil
+                end = c
+            }
+            runEnd[c] = end
+        }
+    }
+
+    deinit {
+        columns.deallocate()
+        runEnd.deallocate()
+        mustHave.deallocate()
+        run.deallocate()
+    }
+}
+
+/// Reads the plain numbers (``plainNumber(_:_:at:_:_:)``, or empty fields: missing values) of
+/// consecutive numeric columns of one row, from column `first` (numeric) at `start`, and writes
+/// them to their columns at `row`. Stops at the first field that is neither (or a missing value
+/// that must not be), or after a number followed by a line end or the end of the run of numeric
+/// columns. Returns where it stopped: the position (the delimiter after the last field read when
+/// `afterField`, else the start of the field it did not read) and the column.
+///
+/// ``updater_read_numbers`` does the same 16 bytes at a time, for all but the last bytes of the
+/// buffer and numbers of up to 15 digits; this loop reads what it leaves, and everything on a
+/// processor without SSE4.1. A function of its own, with wrapping arithmetic on pointers: inside
+/// ``Parser/rows`` the loop kept its bounds and tables on the stack and checked every `+ 1`.
+@inline(never)
+func readPlainNumbers(
+    _ p: UnsafePointer<UInt8>, _ n: Int, at start: Int, column first: Int, row: Int, _ run: updater_number_run
+) -> (at: Int, column: Int, afterField: Bool) {
+    let powers = exactPowersOfTenTable, scales = integerPowersOfTenTable
+    let stop = run.run_end[first]
+    var at = start, c = first
+    while true {
+        guard let column = run.columns[c] else { return (at, c, false) }
+        let end: Int
+        if at == n || p[at] == comma || p[at] == lf || p[at] == cr {
+            if run.must_have[c] { return (at, c, false) }
+            column[row] = .nan
+            end = at
+        } else {
+            guard let (x, e) = plainNumber(p, n, at: at, powers, scales) else { return (at, c, false) }
+            column[row] = x
+            end = e
+        }
+        c &+= 1
+        guard end < n, p[end] == comma, c < stop else { return (end, c, true) }
+        at = end &+ 1
+    }
+}
 
 /// Reads decimal digits from `j` on into `mantissa` (wrapping: the caller limits the count);
 /// returns how many.
@@ -687,9 +769,9 @@ func digitRun(_ p: UnsafePointer<UInt8>, _ n: Int, _ j: inout Int, _ mantissa: i
         let d = p[j] &- 48
         if d >= 10 { break }
         mantissa = mantissa &* 10 &+ UInt64(d)
-        j += 1
+        j &+= 1
     }
-    return j - start
+    return j &- start
 }
 
 /// The decimal digits at the start of the 8 bytes at `p`: their value and how many (0...8).
@@ -816,7 +898,6 @@ final class ParsedChunk: @unchecked Sendable {
     let codes: UnsafeMutablePointer<UnsafeMutablePointer<Int32>>
     let tableCategoricalCount: Int
     private(set) var categoricalCount: Int
-    var interners: [ByteInterner]
     var levels: [[String]]
     var lookup: [[String: Int32]]
 
@@ -831,7 +912,6 @@ final class ParsedChunk: @unchecked Sendable {
         codes = .allocate(capacity: max(numericCount + categoricalCount, 1))
         for s in 0..<numericCount { doubles[s] = targets.doubles[s] + offset }
         for s in 0..<categoricalCount { codes[s] = targets.codes[s] + offset }
-        interners = Array(repeating: ByteInterner(), count: categoricalCount)
         levels = Array(repeating: [], count: categoricalCount)
         lookup = Array(repeating: [:], count: categoricalCount)
     }
@@ -862,7 +942,6 @@ final class ParsedChunk: @unchecked Sendable {
         categoricalCount += 1
         codes[s] = .allocate(capacity: max(capacity, 1))
         converted.withUnsafeBufferPointer { codes[s].update(from: $0.baseAddress!, count: rows) }
-        interners.append(ByteInterner())
         levels.append(names)
         lookup.append(Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, Int32($0)) }))
         loaded[j] = (.categorical, s)

@@ -13,8 +13,7 @@ int updater_limit_malloc_arenas(int count);
 
 #include <stddef.h>
 
-/// Maps `length` bytes of the open file `fd` read-only and populated, and guards the mapping: a
-/// SIGBUS on an address inside it (the file was truncated while mapped) maps a page of zeros there
+/// Maps `length` bytes of the open file `fd` read-only, and guards the mapping: a SIGBUS on an address inside it (the file was truncated while mapped) maps a page of zeros there
 /// and is counted, instead of killing the process. Returns the mapping, or NULL with errno.
 /// `*guard` receives the guard's slot (-1 when all are in use: the mapping is then made without a
 /// guard, and the caller should read the file instead).
@@ -30,5 +29,31 @@ int updater_unmap_guarded(const void *address, size_t length, int guard);
 /// rows are counted before it is parsed; three memchr passes for quotes, carriage returns and line
 /// feeds took 7 % of reading a 1M-row file).
 size_t updater_line_ends(const unsigned char *p, size_t n, int *has_quote);
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/// Where the CSV reader's number loop writes (Tabular's `Parser.rows`), per file column.
+typedef struct {
+    /// Its numeric column's rows; NULL when the column is not numeric.
+    double *_Nullable const *_Nonnull columns;
+    /// The first column at or after it that is not numeric: where its run of numeric columns ends.
+    const intptr_t *_Nonnull run_end;
+    /// Whether a missing value is an error there (the caller reports it).
+    const bool *_Nonnull must_have;
+} updater_number_run;
+
+/// Reads the plain numbers and empty fields of consecutive numeric columns of row `row`, from
+/// column `*column` (numeric) at `at`, into `run`'s columns, with SSE4.1. A plain number here is
+/// an optional sign, then at most 15 digits with at most one point among them, ended by a comma
+/// or a line end 32 bytes or more before `n`; its value is the mantissa divided by an exact power
+/// of ten, which is correctly rounded (Clinger's fast path), as the general parser's.
+///
+/// Stops at a field that is not one of these (or empty where `must_have`), or after a field
+/// followed by a line end or the end of the run (`*after_field` true). Returns the position where
+/// it stopped (the delimiter after the last field read when `*after_field`, else the start of the
+/// field it did not read); `*column` is that field's column. Without SSE4.1 it reads nothing.
+intptr_t updater_read_numbers(const unsigned char *_Nonnull p, intptr_t n, intptr_t at, intptr_t *_Nonnull column,
+                              intptr_t row, const updater_number_run *_Nonnull run, bool *_Nonnull after_field);
 
 #endif
