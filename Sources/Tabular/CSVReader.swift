@@ -89,18 +89,21 @@ package enum CSVReader {
         let plan = ColumnPlan(names: names, options: options)
         let parts = buf.count - parser.i < (4 << 20) ? 1 : 2 * ProcessInfo.processInfo.activeProcessorCount
         let base = UnsafeSendableBuffer(buf)
-        // The most rows each chunk can hold (one per line end, and a last unterminated one):
-        // each chunk writes its rows into the table's columns at the sum of the bounds before it,
-        // so no column is copied after the parse unless blank lines leave gaps to close. The chunks
-        // are first cut as if no field were quoted; the same pass that counts their line ends
-        // finds any quote, and then they are cut again, outside quotes.
+        // The most rows each chunk can hold: one per line end, and in the last chunk a row without
+        // one (every other chunk ends just after a line end). Each chunk writes its rows into the
+        // table's columns at the sum of the bounds before it, so no column is copied after the
+        // parse unless blank lines leave gaps to close. The chunks are first cut as if no field
+        // were quoted; the same pass that counts their line ends finds any quote, and then they
+        // are cut again, outside quotes.
         func cut(quoted: Bool) -> (chunks: [(start: Int, end: Int)], lineEnds: [(count: Int, quoted: Bool)]) {
             let chunks = rowChunks(buf, from: parser.i, parts: parts, quoted: quoted)
             return (chunks, parallelMap(chunks) { chunk in lineEnds(base.buffer, chunk.start, chunk.end) })
         }
         let unquoted = cut(quoted: false)
         let (chunks, scans) = unquoted.chunks.count > 1 && unquoted.lineEnds.contains(where: \.quoted) ? cut(quoted: true) : unquoted
-        let bounds = scans.map { $0.count + 1 }
+        // (With a row of room more in every chunk, each chunk after the first was moved back a
+        // row after the parse: a copy of most of the table.)
+        let bounds = scans.indices.map { scans[$0].count + ($0 == scans.count - 1 ? 1 : 0) }
         let offsets = bounds.indices.map { k in bounds[..<k].reduce(0, +) }
         var levels: [[String]] = []
         var texts: [Int: Column] = [:]
