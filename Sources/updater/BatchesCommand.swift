@@ -20,6 +20,7 @@ struct BatchesCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List a job's batches: status, rows, the run that read them, why one was rejected.",
             discussion: """
                 Example:
@@ -116,6 +117,7 @@ struct BatchesCommand: ParsableCommand {
 
     struct Retry: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "retry",
             abstract: "Let a rejected or set-aside batch be read again by the next run.",
             discussion: """
                 Use it once the cause is fixed: the job file (a column that should be categorical, say), or the machine (a batch set aside after updater was killed while reading it). The same bytes dropped again into the incoming directory are recognised and not read twice, so this is the way back.
@@ -143,6 +145,7 @@ struct BatchesCommand: ParsableCommand {
 
     struct Exclude: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "exclude",
             abstract: "Keep a consumed batch out of every future training window (bad labels, say).",
             discussion: """
                 Versions already trained on it keep their record; later trainings leave its rows out. updater batches include puts it back.
@@ -171,6 +174,7 @@ struct BatchesCommand: ParsableCommand {
 
     struct Include: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "include",
             abstract: "Put an excluded batch back into the training windows.",
             discussion: """
                 Example:

@@ -14,6 +14,7 @@ import Glibc
 
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the update cycle: once, or on every job's interval until stopped.",
         discussion: """
             For each job with new data: drift check → retrain (incremental or full) → evaluate the candidate and production on the same rows → gate → promote or reject. A bad job file is reported and skipped; the other jobs run. `updater run` repeats each job's cycle on its schedule.interval and at once when `updater trigger` asks, skips paused jobs (`updater pause`), reloads the job files on SIGHUP (a file that no longer validates keeps its last good version running), and stops on SIGTERM or SIGINT: no new run starts, runs in progress get --stop-grace to finish, then their trainings are stopped (external trainers' process groups included) and their runs marked interrupted and retried after a restart. Under systemd (Type=notify) it reports READY, RELOADING, STOPPING, a one-line STATUS and WATCHDOG pings on $NOTIFY_SOCKET. It delivers webhook events to the endpoints of webhooks.toml (beside the jobs directory, or --webhooks) and of the job files, retrying failures for about a day (docs/webhooks.md); --once makes each due delivery attempt once.

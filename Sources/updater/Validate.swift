@@ -7,6 +7,7 @@ import JobFiles
 
 struct Validate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "validate",
         abstract: "Check job files and print every problem.",
         discussion: """
             Checks each FILE, or every *.toml in each DIR (default: the jobs directory, and the global webhooks file beside it). Prints every problem as FILE:LINE: KEY: MESSAGE and exits 1 if there is any.

@@ -71,6 +71,7 @@ struct WebhooksCommand: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the endpoints: format, events, whether enabled, deliveries by state.",
             discussion: """
                 Example:
@@ -100,6 +101,7 @@ struct WebhooksCommand: ParsableCommand {
 
     struct Test: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "test",
             abstract: "Send a `test` event to an endpoint now and print the answer.",
             discussion: """
                 Signed and formatted like every delivery; not recorded in the outbox and not retried. Exits 1 unless the answer is 2xx. Secrets are read as the daemon reads them: from files, from this shell's environment, or from systemd credentials in --credentials DIR.
@@ -153,6 +155,7 @@ struct WebhooksCommand: ParsableCommand {
 
     struct Deliveries: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "deliveries",
             abstract: "List deliveries, newest first: state, attempts, the last answer or error, the next attempt.",
             discussion: """
                 A delivery is pending (its first attempt, or waiting for a retry), delivered (a 2xx answer) or dead (its last attempt failed, or the endpoint answered 410 Gone).
@@ -205,6 +208,7 @@ struct WebhooksCommand: ParsableCommand {
 
     struct Redeliver: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "redeliver",
             abstract: "Send a delivery again (same event id), with a fresh retry schedule.",
             discussion: """
                 The running daemon sends it within a second (or the next `updater run` does).
@@ -229,6 +233,7 @@ struct WebhooksCommand: ParsableCommand {
 
     struct Enable: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enable",
             abstract: "Enable an endpoint disabled by a 410 Gone answer; its waiting deliveries are sent.",
             discussion: """
                 Example:
