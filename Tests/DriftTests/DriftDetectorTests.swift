@@ -236,6 +236,28 @@ struct SortingTests {
         #expect(sorted.count == expected.count)
         #expect(zip(sorted, expected).allSatisfy { $0 == $1 })
     }
+
+    @Test("the reference sample's indexes are Floyd's algorithm's, as a set and a sort of it choose them")
+    func sampleIndexesAreFloyds() {
+        /// Floyd's algorithm as it was written first: a Set of the draws, then sorted.
+        func reference(_ n: Int, _ k: Int, seed: UInt64) -> [Int] {
+            guard k < n else { return Array(0..<n) }
+            var g = SplitMix64(seed: seed)
+            var chosen = Set<Int>()
+            for j in (n - k)..<n {
+                let t = Int(g.next() % UInt64(j + 1))
+                if !chosen.insert(t).inserted { chosen.insert(j) }
+            }
+            return chosen.sorted()
+        }
+        for (n, k) in [(0, 0), (1, 0), (5, 5), (5, 9), (64, 63), (65, 64), (100, 1), (1000, 999), (100_000, 10_000), (10_000, 9_999)] {
+            for seed: UInt64 in [0, 1, 18, .max] {
+                let got = sampleIndexes(n, k, seed: seed)
+                #expect(got == reference(n, k, seed: seed), "n \(n), k \(k), seed \(seed)")
+                #expect(got.count == min(n, k))
+            }
+        }
+    }
 }
 
 @Suite("Drift verdict details")
