@@ -98,11 +98,14 @@ func table(_ header: [String], _ rows: [[String]]) -> String {
         for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
     }
     func line(_ cells: [String]) -> String {
-        let text = cells.enumerated().map { i, c in
-            i == cells.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+        // Padded by characters, as the widths are counted (Foundation's `padding(toLength:)` counts
+        // UTF-16 units, and goes through NSString and reflection: most of rendering a drift report).
+        var text = cells.enumerated().map { i, c in
+            i == cells.count - 1 || i >= widths.count ? c : c + String(repeating: " ", count: max(0, widths[i] - c.count))
         }.joined(separator: "  ")
         // No trailing blanks when the last cells are empty.
-        return String(text.reversed().drop(while: { $0 == " " }).reversed())
+        while text.last == " " { text.removeLast() }
+        return text
     }
     return ([line(header)] + rows.map(line)).joined(separator: "\n")
 }
