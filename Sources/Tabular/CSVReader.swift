@@ -158,9 +158,9 @@ package enum CSVReader {
     /// Runs `body` on the bytes of the file at `path`. A file of 4 MB or more is mapped rather than
     /// read: no copy from the page cache and no fresh pages to fault in, which were a third of the
     /// time of reading a large CSV (docs/performance.md); its pages are faulted in by the first
-    /// pass over them, the line-end count, on every core at once. The mapping is guarded: if the file shrinks
-    /// while it is mapped, the missing pages read as zeros instead of killing the process (SIGBUS),
-    /// and the read fails with a message saying the file changed.
+    /// pass over them, the line-end count, on every core at once. The mapping is guarded: if the
+    /// file shrinks while it is mapped, the missing pages read as zeros instead of killing the
+    /// process (SIGBUS), and the read fails with a message saying the file changed.
     static func withBytes<R>(of path: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) throws -> R {
         let (fd, size) = try openRegularFile(path)
         defer { close(fd) }
