@@ -33,7 +33,7 @@ struct ByteInterner {
 
     /// The code stored for these bytes, if any.
     func find(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
-        let (h, prefix) = Self.hash(key)
+        let (h, prefix, _) = Self.hash(key)
         return slots.withUnsafeBufferPointer { slots in
             entries.withUnsafeBufferPointer { entries in
                 let mask = slots.count - 1
@@ -81,15 +81,9 @@ struct ByteInterner {
         }
         guard p[at &+ length] != UInt8(ascii: "\"") else { return nil }
         // Self.hash's rounds: none for an empty key, one per 8 bytes (zero-padded).
-        var h = UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15
-        if length > 0 {
-            h = (h ^ prefix) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h &>> 32
-        }
-        if length > 8 {
-            h = (h ^ second) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h &>> 32
-        }
+        var h = Self.seed(length)
+        if length > 0 { h = Self.mix(h, prefix) }
+        if length > 8 { h = Self.mix(h, second) }
         return slots.withUnsafeBufferPointer { slots in
             entries.withUnsafeBufferPointer { entries in
                 let mask = slots.count &- 1
@@ -123,11 +117,7 @@ struct ByteInterner {
 
     mutating func insert(_ key: UnsafeBufferPointer<UInt8>, code: Int32) {
         if (entries.count + 1) * 2 > slots.count { grow() }
-        let (h, prefix) = Self.hash(key)
-        var second: UInt64 = 0
-        if key.count > 8 {
-            for t in 0..<min(key.count - 8, 8) { second |= UInt64(key[8 + t]) << UInt64(8 * t) }
-        }
+        let (h, prefix, second) = Self.hash(key)
         entries.append(Entry(hash: h, prefix: prefix, second: second, length: key.count, start: bytes.count, code: code))
         bytes.append(contentsOf: key)
         place(entries.count - 1, hash: h)
@@ -152,13 +142,13 @@ struct ByteInterner {
         }
     }
 
-    /// The key's hash (its length and each 8-byte word, multiplied and folded in turn) and its
-    /// first 8 bytes, zero-padded.
-    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, prefix: UInt64) {
+    /// The key's hash (its length and each 8-byte word, multiplied and folded in turn), its first
+    /// 8 bytes and its bytes 8 to 15, each zero-padded.
+    static func hash(_ key: UnsafeBufferPointer<UInt8>) -> (hash: UInt64, prefix: UInt64, second: UInt64) {
         let n = key.count
-        var h = UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15
-        var prefix: UInt64 = 0
-        guard let p = key.baseAddress, n > 0 else { return (h, 0) }
+        var h = seed(n)
+        var prefix: UInt64 = 0, second: UInt64 = 0
+        guard let p = key.baseAddress, n > 0 else { return (h, 0, 0) }
         var k = 0
         while k < n {
             var word: UInt64
@@ -168,11 +158,21 @@ struct ByteInterner {
                 word = 0
                 for t in 0..<(n - k) { word |= UInt64(p[k + t]) << UInt64(8 * t) }
             }
-            if k == 0 { prefix = word }
-            h = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
-            h ^= h >> 32
+            if k == 0 { prefix = word } else if k == 8 { second = word }
+            h = mix(h, word)
             k += 8
         }
-        return (h, prefix)
+        return (h, prefix, second)
+    }
+
+    /// The hash before any word: of the key's length.
+    @inline(__always)
+    private static func seed(_ length: Int) -> UInt64 { UInt64(truncatingIfNeeded: length) &* 0x9E37_79B9_7F4A_7C15 }
+
+    /// One 8-byte word folded into the hash.
+    @inline(__always)
+    private static func mix(_ h: UInt64, _ word: UInt64) -> UInt64 {
+        let m = (h ^ word) &* 0xFF51_AFD7_ED55_8CCD
+        return m ^ (m &>> 32)
     }
 }
