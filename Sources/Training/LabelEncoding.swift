@@ -25,10 +25,11 @@ package struct LabelEncoding: Sendable, Codable, Equatable {
                 seen[x] = ()
                 if let v = col.string(at: row) { values.insert(v) }
             }
-        } else {
-            for row in 0..<table.rowCount {
-                if let v = col.string(at: row) { values.insert(v) }
-            }
+        } else if case .categorical(let codes, let levels) = col {
+            // Each level present once, not a String per row (5 % of training a million rows).
+            var seen = [Bool](repeating: false, count: levels.count)
+            for c in codes where c >= 0 { seen[Int(c)] = true }
+            for (i, level) in levels.enumerated() where seen[i] { values.insert(level) }
         }
         let sorted = values.sorted { a, b in
             if let x = parseDouble(a), let y = parseDouble(b) { return x < y }
