@@ -31,13 +31,26 @@ package struct Preprocessor: Sendable, Codable, Equatable {
 
     /// Fits on the training rows; `features` are the columns to use, each present in `table`.
     package static func fit(_ table: DataTable, features: [String]) throws -> Preprocessor {
-        var numeric: [Numeric] = []
-        var categorical: [Categorical] = []
-        for name in features {
+        let columns = try features.map { name in
             guard let column = table.column(name) else { throw TrainingError("feature column \"\(name)\" is missing") }
+            return (name, column)
+        }
+        // The columns in parallel: each is two serial passes (45 ms a million rows × 20 columns on one core).
+        let fitted = parallelMap(columns) { Fitted(name: $0.0, column: $0.1) }
+        return Preprocessor(
+            numeric: fitted.compactMap { if case .numeric(let f) = $0 { f } else { nil } },
+            categorical: fitted.compactMap { if case .categorical(let f) = $0 { f } else { nil } })
+    }
+
+    /// One feature's fitted preprocessing.
+    private enum Fitted {
+        case numeric(Numeric)
+        case categorical(Categorical)
+
+        init(name: String, column: Column) {
             switch column {
             case .numeric(let values):
-                // Two passes (sum, then squared deviations): exact enough and vectorisable.
+                // Two passes (sum, then squared deviations), the mean before the spread around it.
                 var n = 0, sum = 0.0
                 for x in values where !x.isNaN {
                     n += 1
@@ -47,15 +60,14 @@ package struct Preprocessor: Sendable, Codable, Equatable {
                 var squares = 0.0
                 for x in values where !x.isNaN { squares += (x - mean) * (x - mean) }
                 let std = n > 0 ? (squares / Double(n)).squareRoot() : 0
-                numeric.append(Numeric(
+                self = .numeric(Numeric(
                     name: name, mean: mean, scale: std > 1e-12 ? std : 1, missingIndicator: n < values.count))
             case .categorical(let codes, let levels):
                 var seen = [Bool](repeating: false, count: levels.count)
                 for c in codes where c >= 0 { seen[Int(c)] = true }
-                categorical.append(Categorical(name: name, levels: levels.indices.filter { seen[$0] }.map { levels[$0] }.sorted()))
+                self = .categorical(Categorical(name: name, levels: levels.indices.filter { seen[$0] }.map { levels[$0] }.sorted()))
             }
         }
-        return Preprocessor(numeric: numeric, categorical: categorical)
     }
 
     /// The number of model inputs.
@@ -70,58 +82,5 @@ package struct Preprocessor: Sendable, Codable, Equatable {
     }
 
     /// The design matrix of `table`, row-major (`rowCount × width`).
-    package func transform(_ table: DataTable) throws -> [Double] {
-        let width = self.width
-        let n = table.rowCount
-        let numbers: [[Double]] = try numeric.map { f in
-            guard case .numeric(let values)? = table.column(f.name) else {
-                throw TrainingError("numeric feature \"\(f.name)\" is missing or not numeric")
-            }
-            return values
-        }
-        let indicated = zip(numeric, numbers).filter { $0.0.missingIndicator }.map(\.1)
-        // Per categorical feature: its codes, each code's input (the unseen bucket for a level the
-        // preprocessor does not know), and the input of a missing value.
-        let categories: [(codes: [Int32], map: [Int], other: Int)] = try categorical.map { f in
-            guard case .categorical(let codes, let levels)? = table.column(f.name) else {
-                throw TrainingError("categorical feature \"\(f.name)\" is missing or not categorical")
-            }
-            let index = Dictionary(f.levels.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            let other = f.levels.count
-            return (codes, levels.map { index[$0] ?? other }, other)
-        }
-        let features = numeric
-        let widths = categorical.map { $0.levels.count + 1 }
-        // Row-major, filled a block of rows at a time (the block stays in cache while each feature
-        // writes its column of it), blocks in parallel.
-        return [Double](unsafeUninitializedCapacity: n * width) { buffer, count in
-            count = n * width
-            guard n > 0, width > 0 else { return }
-            let base = DisjointWrites(buffer.baseAddress!)
-            let blockRows = 2048
-            DispatchQueue.concurrentPerform(iterations: (n + blockRows - 1) / blockRows) { b in
-                let lower = b * blockRows, upper = min(n, lower + blockRows)
-                let x = base.pointer + lower * width
-                x.initialize(repeating: 0, count: (upper - lower) * width)
-                var offset = 0
-                for (f, values) in zip(features, numbers) {
-                    for r in lower..<upper where !values[r].isNaN {
-                        x[(r - lower) * width + offset] = (values[r] - f.mean) / f.scale
-                    }
-                    offset += 1
-                }
-                for values in indicated {
-                    for r in lower..<upper where values[r].isNaN { x[(r - lower) * width + offset] = 1 }
-                    offset += 1
-                }
-                for (k, c) in categories.enumerated() {
-                    for r in lower..<upper {
-                        let code = c.codes[r]
-                        x[(r - lower) * width + offset + (code < 0 ? c.other : c.map[Int(code)])] = 1
-                    }
-                    offset += widths[k]
-                }
-            }
-        }
-    }
+    package func transform(_ table: DataTable) throws -> [Double] { try inputs(table).matrix() }
 }
