@@ -4,7 +4,7 @@ each, end to end (the whole process, parsing included), at 100k, 1M and 10M rows
 per-column tests on the same files.
 
 Targets (issue 18, "Read data at memory speed"):
-- at 1M rows: at most 0.8 s wall and at most 400 MB peak RSS (/usr/bin/time -f %M);
+- at 1M rows: at most 0.8 s wall and at most 400 MB peak RSS (both as Benchmarks/measure.py takes them);
 - linear in rows: the seconds per million rows at every size within 20% of each other (the
   largest at most 1.2x the smallest). Peak RSS is printed with its bytes per row, which says
   whether the 10M run holds every row or streams.
@@ -19,8 +19,8 @@ skipped (about 10x 1M's time). Evidently's DataDriftPreset needs about a minute 
 (facts.md); it is not run.
 
 Each updater and peer time is the median of 3 runs (--repeat); below 1M rows updater's is the median
-of three times as many, since a run takes 50 ms there and this VM's noise is largest. Peak RSS is the
-largest of them.
+of three times as many, since a run takes 50 ms there and this VM's noise is largest. Peak RSS is
+taken from one more run (Benchmarks/measure.py says why).
 
 Usage: python3 Benchmarks/drift_bench.py [--sizes 100k,1M,10M] [--repeat K]   (make bench runs it)
 Needs: numpy, scipy, pandas (pip install numpy scipy pandas), a release build of updater
@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,8 @@ os.environ.pop("OPENBLAS_CORETYPE", None)
 os.environ.pop("OPENBLAS_L2_SIZE", None)
 
 import numpy as np  # noqa: E402
+
+import measure  # noqa: E402  (Benchmarks/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".build-bench"
@@ -91,17 +92,17 @@ def generate(rows: int) -> tuple[Path, Path]:
     return ref, cur
 
 
-def run_updater(ref: Path, cur: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one `updater drift` run."""
-    cmd = ["/usr/bin/time", "-f", "%e %M", str(UPDATER), "drift", "--reference", str(ref), "--current", str(cur),
-           "--categorical", "plan,region", "--json", "--fail-on", "never"]
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"updater failed: {p.stderr}")
-    rss_kb = int(p.stderr.strip().splitlines()[-1].split()[1])
-    return wall, rss_kb / 1024
+def updater_command(ref: Path, cur: Path) -> list[str]:
+    return [str(UPDATER), "drift", "--reference", str(ref), "--current", str(cur),
+            "--categorical", "plan,region", "--json", "--fail-on", "never"]
+
+
+def run_updater(ref: Path, cur: Path) -> float:
+    """Wall seconds of one `updater drift` run."""
+    r = measure.run(updater_command(ref, cur))
+    if r.status != 0:
+        sys.exit(f"updater failed: {r.stderr}")
+    return r.wall
 
 
 def run_peer(ref: Path, cur: Path) -> float:
@@ -137,9 +138,8 @@ def main() -> None:
     for rows in sizes:
         ref, cur = generate(rows)
         size = (ref.stat().st_size + cur.stat().st_size) / 1e6
-        runs = [run_updater(ref, cur) for _ in range(k if rows >= 1_000_000 else 3 * k)]
-        wall = statistics.median(r[0] for r in runs)
-        rss = max(r[1] for r in runs)
+        wall = statistics.median(run_updater(ref, cur) for _ in range(k if rows >= 1_000_000 else 3 * k))
+        rss = measure.peak_mb(updater_command(ref, cur))
         spm = wall / (rows / 1e6)
         per_m.append(spm)
         print(f"\n{rows:,} rows per file ({size:.0f} MB in all)")

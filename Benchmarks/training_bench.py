@@ -13,7 +13,7 @@ Targets:
   the same ROC-AUC to 1e-4;
 - linear in rows (issue 18): the end-to-end seconds per million rows at 100k, 1M and 10M within
   20% of each other (the largest at most 1.2x the smallest). Peak RSS at each size is printed
-  (from /usr/bin/time -f %M) with its bytes per row, which says whether the 10M run holds every
+  (Benchmarks/measure.py) with its bytes per row, which says whether the 10M run holds every
   row (the 20 features as doubles alone are 160 bytes a row) or streams.
 
 Peer: make_pipeline(StandardScaler(), LogisticRegression(solver="lbfgs", C=1.0, max_iter=1000)).fit
@@ -21,7 +21,8 @@ on the 1M rows as numpy arrays (updater standardises inside its model too; C = 1
 both is sklearn.metrics.roc_auc_score on the same 200,000 held-out rows (test_200k.csv; updater's
 scores from `updater predict`). Every time is the median of 3 runs (--repeat; below 1M rows, of
 three times as many: a run takes 60 ms there and this VM's noise is largest); the three 1M `updater
-train` runs give both its "trained" figure and its end-to-end wall time.
+train` runs give both its "trained" figure and its end-to-end wall time. Peak RSS is taken from one
+more run at each size (Benchmarks/measure.py says why).
 
 Files (generated once into .build-bench/): train_1m.csv (171 MB), test_200k.csv, batch_100k.csv,
 train_100k.csv and train_10m.csv (about 1.7 GB, written a million rows at a time).
@@ -47,6 +48,8 @@ os.environ.pop("OPENBLAS_CORETYPE", None)
 os.environ.pop("OPENBLAS_L2_SIZE", None)
 
 import numpy as np  # noqa: E402
+
+import measure  # noqa: E402  (Benchmarks/measure.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".build-bench"
@@ -100,22 +103,20 @@ def train_file(rows: int) -> Path:
 
 
 def updater_train(args: list[str]) -> dict:
-    """One whole `updater train` process: its own "read" and "trained" figures, the process's wall
-    time and peak RSS (MB)."""
-    cmd = ["/usr/bin/time", "-f", "%M", str(UPDATER), "train", *args]
-    t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        sys.exit(f"updater train failed: {p.stderr}")
-    m = re.search(r"read ([0-9.]+)s, trained ([0-9.]+)s", p.stdout)
-    return {"read": float(m.group(1)), "trained": float(m.group(2)), "wall": wall,
-            "rss": int(p.stderr.strip().splitlines()[-1]) / 1024}
+    """One whole `updater train` process: its own "read" and "trained" figures and the process's
+    wall time."""
+    r = measure.run([str(UPDATER), "train", *args])
+    if r.status != 0:
+        sys.exit(f"updater train failed: {r.stderr}")
+    m = re.search(r"read ([0-9.]+)s, trained ([0-9.]+)s", r.stdout)
+    return {"read": float(m.group(1)), "trained": float(m.group(2)), "wall": r.wall}
 
 
-def median_runs(runs: list[dict]) -> dict:
-    out = {k: statistics.median(r[k] for r in runs) for k in ("read", "trained", "wall")}
-    out["rss"] = max(r["rss"] for r in runs)
+def median_runs(args: list[str], k: int) -> dict:
+    """The medians of k runs of `updater train args`, and the peak RSS (MB) of one more."""
+    runs = [updater_train(args) for _ in range(k)]
+    out = {key: statistics.median(r[key] for r in runs) for key in ("read", "trained", "wall")}
+    out["rss"] = measure.peak_mb([str(UPDATER), "train", *args])
     return out
 
 
@@ -162,8 +163,7 @@ def main() -> None:
           f"{TEST_ROWS:,} test rows, a {len(yb):,}-row batch for the incremental update; medians of {k}")
 
     out = DATA / "model_full"
-    full = median_runs([updater_train(["--input", str(train), "--label", "y", "--output", str(out)])
-                        for _ in range(k)])
+    full = median_runs(["--input", str(train), "--label", "y", "--output", str(out)], k)
     auc_ours = roc_auc_score(yt, updater_scores(out / "model.updater", test))
 
     peer_times = []
@@ -207,9 +207,8 @@ def main() -> None:
         if rows == ROWS:
             r = full
         else:
-            r = median_runs([updater_train(["--input", str(path), "--label", "y", "--output",
-                                            str(DATA / f"model_{size_name(rows)}")])
-                              for _ in range(k if rows >= ROWS else 3 * k)])
+            r = median_runs(["--input", str(path), "--label", "y", "--output", str(DATA / f"model_{size_name(rows)}")],
+                            k if rows >= ROWS else 3 * k)
         spm = r["wall"] / (rows / 1e6)
         per_m.append(spm)
         print(f"{rows:>11,} rows ({path.stat().st_size / 1e6:5.0f} MB): {r['wall']:7.2f} s wall"
