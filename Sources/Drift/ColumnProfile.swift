@@ -37,13 +37,17 @@ package struct ColumnProfile: Sendable, Codable, Equatable {
     package var present: Int { rows - missing }
 
     /// The profile of a reference column.
-    package init(name: String, column: Column, bins: Int, sampleSize: Int = 10_000, seed: UInt64 = 0) {
+    package init(
+        name: String, column: Column, bins: Int, sampleSize: Int = 10_000, seed: UInt64 = 0,
+        sortBuffers: SortBuffers = SortBuffers()
+    ) {
         self.name = name
         self.kind = column.kind
         self.rows = column.count
         switch column {
         case .numeric(let values):
-            let sorted = sortedPresent(values)
+            let sorted = sortedPresent(values, buffers: sortBuffers)
+            defer { sortBuffers.give(sorted) }
             var edges: [Double] = []
             if !sorted.isEmpty {
                 for k in 1..<bins {

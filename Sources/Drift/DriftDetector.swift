@@ -11,8 +11,9 @@ package enum DriftDetector {
     package static func compare(
         reference: [ColumnProfile], current: DataTable, policy: DriftPolicy, reportAddedColumns: Bool = false
     ) -> (columns: [ColumnDrift], schemaChanges: [String]) {
+        let buffers = SortBuffers()
         var columns = parallelMap(reference) { profile in
-            column(profile, current.column(profile.name), policy: policy)
+            column(profile, current.column(profile.name), policy: policy, sortBuffers: buffers)
         }
         if reportAddedColumns {
             let known = Set(reference.map(\.name))
@@ -33,7 +34,9 @@ package enum DriftDetector {
     }
 
     /// One column against its reference profile.
-    package static func column(_ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy) -> ColumnDrift {
+    package static func column(
+        _ profile: ColumnProfile, _ current: Column?, policy: DriftPolicy, sortBuffers: SortBuffers = SortBuffers()
+    ) -> ColumnDrift {
         let weight = policy.weight(for: profile.name)
         var result = ColumnDrift(
             column: profile.name, kind: profile.kind.rawValue, status: .ok, drifted: false, weight: weight)
@@ -94,7 +97,8 @@ package enum DriftDetector {
             }
         case .ks, .wasserstein:
             guard case .numeric(let values) = current else { break }
-            let sorted = sortedPresent(values)
+            let sorted = sortedPresent(values, buffers: sortBuffers)
+            defer { sortBuffers.give(sorted) }
             if method == .ks {
                 let ks = ksTwoSample(sortedA: profile.sample.values, sortedB: sorted)
                 result.statistic = ks.statistic

@@ -19,8 +19,11 @@ package struct ReferenceProfile: Sendable, Codable, Equatable {
     package init(table: DataTable, features: [String], label: String?, prediction: Column?, policy: DriftPolicy, seed: UInt64) {
         let named = features.compactMap { name in table.column(name).map { (name, $0) } }
         // Each column samples its own positions, so sampling errors are not shared between columns.
+        let buffers = SortBuffers()
         columns = parallelMap(named) { name, column in
-            ColumnProfile(name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed ^ stableHash(name))
+            ColumnProfile(
+                name: name, column: column, bins: policy.bins, sampleSize: policy.sampleSize, seed: seed ^ stableHash(name),
+                sortBuffers: buffers)
         }
         self.label = label.flatMap { name in table.column(name).map { ColumnProfile(name: name, column: $0, bins: policy.bins) } }
         self.prediction = prediction.map {

@@ -232,9 +232,29 @@ struct SortingTests {
         values += [0, -0.0, .infinity, -.infinity, .nan, .nan, 1e-310, -1e-310, .greatestFiniteMagnitude]
         values += (0..<5000).map { _ in Double(next() % 7) }  // ties
         let expected = values.filter { !$0.isNaN }.sorted()
-        let sorted = sortedPresent(values)
+        let sorted = sortedPresent(values, buffers: SortBuffers())
         #expect(sorted.count == expected.count)
         #expect(zip(sorted, expected).allSatisfy { $0 == $1 })
+    }
+
+    @Test("arrays lent again to later sorts, larger and smaller, leave each sort's result as a fresh sort's")
+    func reusedBuffersSortAlike() {
+        var state: UInt64 = 7
+        func column(_ n: Int) -> [Double] {
+            (0..<n).map { i in
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                return i % 13 == 0 ? .nan : Double(Int64(bitPattern: state) >> 11) / 1e9
+            }
+        }
+        let buffers = SortBuffers()
+        // Each result goes back before the next sort, as the drift computations do; the sizes make
+        // the lent arrays shrink, grow past their capacity, and hold values of an earlier column.
+        for n in [30_000, 9_000, 60_000, 60_000, 5_000] {
+            let values = column(n)
+            let sorted = sortedPresent(values, buffers: buffers)
+            #expect(sorted == values.filter { !$0.isNaN }.sorted(), "\(n) values")
+            buffers.give(sorted)
+        }
     }
 
     @Test("the reference sample's indexes are Floyd's algorithm's, as a set and a sort of it choose them")

@@ -68,7 +68,7 @@ struct DriftStatisticsTests {
             #expect(close(profile.mean, c.mean_ref, 1e-12))
             #expect(close(profile.std, c.std_ref, 1e-12))
             guard case .numeric(let values) = curColumn else { return }
-            let current = sortedPresent(values)
+            let current = sortedPresent(values, buffers: SortBuffers())
             if c.wasserstein == nil {
                 #expect(profile.sample.values.isEmpty || current.isEmpty)
             } else {
