@@ -14,7 +14,10 @@ Targets:
 - linear in rows (issue 18): the end-to-end seconds per million rows at 100k, 1M and 10M within
   20% of each other (the largest at most 1.2x the smallest). Peak RSS at each size is printed
   (Benchmarks/measure.py) with its bytes per row, which says whether the 10M run holds every
-  row (the 20 features as doubles alone are 160 bytes a row) or streams.
+  row (the 20 features as doubles alone are 160 bytes a row) or streams. The same figures net of
+  a run's fixed cost (the command on 1,000 rows) are printed after: that part of a run does not
+  grow with the rows, and it is most of what makes a 100k-row run dearer per row
+  (docs/performance.md).
 
 Peer: make_pipeline(StandardScaler(), LogisticRegression(solver="lbfgs", C=1.0, max_iter=1000)).fit
 on the 1M rows as numpy arrays (updater standardises inside its model too; C = 1 = 1/l2). ROC-AUC of
@@ -56,6 +59,7 @@ DATA = ROOT / ".build-bench"
 UPDATER = Path(os.environ.get("UPDATER", ROOT / ".build" / "release" / "updater"))
 ROWS, FEATURES, TEST_ROWS = 1_000_000, 20, 200_000
 CHUNK = 1_000_000
+FIXED_ROWS = 1_000
 
 
 def make(rows: int, seed: int, shift: float = 0.0):
@@ -218,6 +222,16 @@ def main() -> None:
         spread = max(per_m) / min(per_m)
         print(f"seconds per million rows: largest / smallest = {spread:.2f}"
               f"   [linear within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")
+        # What a run costs whatever its size (starting the process, parsing arguments, writing the
+        # artifact durably, exiting), from the same command on 1,000 rows; the rest is the cost of
+        # the rows themselves.
+        fixed = median_runs(["--input", str(train_file(FIXED_ROWS)), "--label", "y", "--output",
+                             str(DATA / "model_fixed")], 15)["wall"]
+        net = [(spm * rows / 1e6 - fixed) / (rows / 1e6) for spm, rows in zip(per_m, sizes)]
+        spread = max(net) / min(net)
+        print(f"a run's fixed cost (the same command on {FIXED_ROWS:,} rows): {1000 * fixed:.1f} ms; net of it: "
+              + ", ".join(f"{s:.2f}" for s in net) + f" s per million rows; largest / smallest = {spread:.2f}"
+              + f"   [within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")
 
 
 if __name__ == "__main__":
