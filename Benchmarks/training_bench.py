@@ -15,7 +15,7 @@ Targets:
   20% of each other (the largest at most 1.2x the smallest). Peak RSS at each size is printed
   (Benchmarks/measure.py) with its bytes per row, which says whether the 10M run holds every
   row (the 20 features as doubles alone are 160 bytes a row) or streams. The same figures net of
-  a run's fixed cost (the command on 1,000 rows) are printed after: that part of a run does not
+  a run's fixed cost (the command on 100 rows) are printed after: that part of a run does not
   grow with the rows, and it is most of what makes a 100k-row run dearer per row
   (docs/performance.md).
 
@@ -59,7 +59,7 @@ DATA = ROOT / ".build-bench"
 UPDATER = Path(os.environ.get("UPDATER", ROOT / ".build" / "release" / "updater"))
 ROWS, FEATURES, TEST_ROWS = 1_000_000, 20, 200_000
 CHUNK = 1_000_000
-FIXED_ROWS = 1_000
+FIXED_ROWS = 100
 
 
 def make(rows: int, seed: int, shift: float = 0.0):
@@ -80,7 +80,9 @@ def write(path: Path, x, y, mode: str = "w", header: bool = True) -> None:
 
 
 def size_name(rows: int) -> str:
-    return f"{rows // 1_000_000}m" if rows % 1_000_000 == 0 else f"{rows // 1000}k"
+    if rows % 1_000_000 == 0:
+        return f"{rows // 1_000_000}m"
+    return f"{rows // 1000}k" if rows % 1000 == 0 else str(rows)
 
 
 def parse_size(s: str) -> int:
@@ -223,7 +225,7 @@ def main() -> None:
         print(f"seconds per million rows: largest / smallest = {spread:.2f}"
               f"   [linear within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")
         # What a run costs whatever its size (starting the process, parsing arguments, writing the
-        # artifact durably, exiting), from the same command on 1,000 rows; the rest is the cost of
+        # artifact durably, exiting), from the same command on 100 rows; the rest is the cost of
         # the rows themselves.
         fixed = median_runs(["--input", str(train_file(FIXED_ROWS)), "--label", "y", "--output",
                              str(DATA / "model_fixed")], 15)["wall"]
