@@ -191,7 +191,7 @@ struct TrainCommand: ParsableCommand {
             print("""
                 trained \(kind.rawValue) on \(table.rowCount) rows × \(trained.preprocessor.width) inputs \
                 (\(parent == nil ? "full" : "incremental"), \(note))
-                read \(String(format: "%.2f", loaded.timeIntervalSince(start)))s, trained \(String(format: "%.2f", done.timeIntervalSince(loaded)))s
+                read \(String(format: "%.3f", loaded.timeIntervalSince(start)))s, trained \(String(format: "%.3f", done.timeIntervalSince(loaded)))s
                 wrote \(path) (sha256 \(Files.sha256(bytes).prefix(12))…)
                 """)
         } catch let e as ValidationError {
