@@ -86,9 +86,12 @@ package final class SortBuffers: Sendable {
 
     package init() {}
 
-    /// An array of `n` values, their contents undefined: a returned one when there is one.
+    /// An array of `n` values, their contents undefined: a returned one when one has room for them.
     func take(_ n: Int) -> [Double] {
-        var a = free.withLock { $0.popLast() } ?? []
+        guard var a = free.withLock({ $0.popLast() }), a.capacity >= n else {
+            // Not written first: the sort writes every value before it reads one.
+            return [Double](unsafeUninitializedCapacity: n) { _, count in count = n }
+        }
         if a.count > n {
             a.removeLast(a.count - n)
         } else if a.count < n {

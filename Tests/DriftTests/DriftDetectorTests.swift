@@ -248,8 +248,9 @@ struct SortingTests {
         }
         let buffers = SortBuffers()
         // Each result goes back before the next sort, as the drift computations do; the sizes make
-        // the lent arrays shrink, grow past their capacity, and hold values of an earlier column.
-        for n in [30_000, 9_000, 60_000, 60_000, 5_000] {
+        // the lent arrays shrink, grow within their capacity, be too small (a fresh one instead),
+        // and hold values of an earlier column.
+        for n in [30_000, 9_000, 60_000, 60_000, 5_000, 20_000] {
             let values = column(n)
             let sorted = sortedPresent(values, buffers: buffers)
             #expect(sorted == values.filter { !$0.isNaN }.sorted(), "\(n) values")
