@@ -13,8 +13,9 @@ int updater_limit_malloc_arenas(int count);
 
 #include <stddef.h>
 
-/// Maps `length` bytes of the open file `fd` read-only, and guards the mapping: a SIGBUS on an address inside it (the file was truncated while mapped) maps a page of zeros there
-/// and is counted, instead of killing the process. Returns the mapping, or NULL with errno.
+/// Maps `length` bytes of the open file `fd` read-only, and guards the mapping: a SIGBUS on an
+/// address inside it (the file was truncated while mapped) maps a page of zeros there and is
+/// counted, instead of killing the process. Returns the mapping, or NULL with errno.
 /// `*guard` receives the guard's slot (-1 when all are in use: the mapping is then made without a
 /// guard, and the caller should read the file instead).
 const void *updater_map_guarded(int fd, size_t length, int *guard);
