@@ -169,11 +169,7 @@ def main() -> None:
         # side, is a third of the run.)
         ref, cur = generate(FIXED_ROWS)
         fixed = statistics.median(run_updater(ref, cur) for _ in range(15))
-        net = [(spm * rows / 1e6 - fixed) / (rows / 1e6) for spm, rows in zip(per_m, sizes)]
-        spread = max(net) / min(net)
-        print(f"a run's fixed cost (the same command on {FIXED_ROWS:,} rows): {1000 * fixed:.1f} ms; net of it: "
-              + ", ".join(f"{s:.2f}" for s in net) + f" s per million rows; largest / smallest = {spread:.2f}"
-              + f"   [within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")
+        measure.print_net_of_fixed(per_m, sizes, fixed, FIXED_ROWS)
 
 
 if __name__ == "__main__":

@@ -42,3 +42,13 @@ def peak_mb(cmd: list[str]) -> float:
     if r.status != 0:
         raise SystemExit(f"{cmd[0]} failed: {r.stderr}")
     return int(r.stderr.strip().splitlines()[-1]) / 1024
+
+
+def print_net_of_fixed(per_million: list[float], sizes: list[int], fixed: float, fixed_rows: int) -> None:
+    """Prints the seconds per million rows at each of `sizes` net of a run's fixed cost (`fixed`
+    seconds: the same command on `fixed_rows` rows), and their spread against the 20 % goal."""
+    net = [(spm * rows / 1e6 - fixed) / (rows / 1e6) for spm, rows in zip(per_million, sizes)]
+    spread = max(net) / min(net)
+    print(f"a run's fixed cost (the same command on {fixed_rows:,} rows): {1000 * fixed:.1f} ms; net of it: "
+          + ", ".join(f"{s:.2f}" for s in net) + f" s per million rows; largest / smallest = {spread:.2f}"
+          + f"   [within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")

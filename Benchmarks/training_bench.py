@@ -227,13 +227,10 @@ def main() -> None:
         # What a run costs whatever its size (starting the process, parsing arguments, writing the
         # artifact durably, exiting), from the same command on 100 rows; the rest is the cost of
         # the rows themselves.
-        fixed = median_runs(["--input", str(train_file(FIXED_ROWS)), "--label", "y", "--output",
-                             str(DATA / "model_fixed")], 15)["wall"]
-        net = [(spm * rows / 1e6 - fixed) / (rows / 1e6) for spm, rows in zip(per_m, sizes)]
-        spread = max(net) / min(net)
-        print(f"a run's fixed cost (the same command on {FIXED_ROWS:,} rows): {1000 * fixed:.1f} ms; net of it: "
-              + ", ".join(f"{s:.2f}" for s in net) + f" s per million rows; largest / smallest = {spread:.2f}"
-              + f"   [within 20%: {'met' if spread <= 1.2 else 'NOT met'}]")
+        fixed = statistics.median(
+            updater_train(["--input", str(train_file(FIXED_ROWS)), "--label", "y", "--output", str(DATA / "model_fixed")])["wall"]
+            for _ in range(15))
+        measure.print_net_of_fixed(per_m, sizes, fixed, FIXED_ROWS)
 
 
 if __name__ == "__main__":
